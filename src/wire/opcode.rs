@@ -80,7 +80,6 @@ const fn h(a: Headers, b: Headers) -> Headers {
 const fn h3(a: Headers, b: Headers, c: Headers) -> Headers {
     h(h(a, b), c)
 }
-const NONE: Headers = Headers::empty();
 use Headers as H;
 
 opcodes! {
