@@ -311,3 +311,117 @@ fn status_names_over_the_c_abi() {
     // SAFETY: as above.
     assert!(unsafe { softroce_status_name(NtStatus(0x1234_5678)) }.is_null());
 }
+
+static COMPLETIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe extern "system" fn create_done(
+    _ctx: PVOID,
+    _status: NTSTATUS,
+    _obj: *mut NDK_OBJECT_HEADER,
+) {
+    COMPLETIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+unsafe extern "system" fn request_done(_ctx: PVOID, _status: NTSTATUS) {
+    COMPLETIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[test]
+fn pending_entries_return_not_implemented_and_never_complete() {
+    let a = open(c"127.0.0.3", v(2, 1)).expect("adapter");
+    let d = dispatch(a);
+    let ctx = null_mut();
+    let mut cq: *mut NDK_CQ = POISON.cast();
+    let mut pd: *mut NDK_PD = POISON.cast();
+    let mut se: *mut NDK_SHARED_ENDPOINT = POISON.cast();
+    let mut conn: *mut NDK_CONNECTOR = POISON.cast();
+    let mut listener: *mut NDK_LISTENER = POISON.cast();
+    let mut lam_size = 77u32;
+    let mut fbo = 88u32;
+    let addr = SOCKADDR_IN {
+        sin_family: AF_INET,
+        sin_port: 4791u16.to_be(),
+        sin_addr: IN_ADDR::from_octets([127, 0, 0, 3]),
+        sin_zero: [0; 8],
+    };
+    let done = Some(create_done as NDK_FN_CREATE_COMPLETION);
+    let req = Some(request_done as NDK_FN_REQUEST_COMPLETION);
+    // SAFETY: an open adapter and valid out pointers; a non-PENDING status
+    // means no completion may be called.
+    let statuses = unsafe {
+        [
+            (d.NdkCreateCq)(a, 64, None, ctx, null_mut(), done, ctx, &mut cq),
+            (d.NdkCreatePd)(a, done, ctx, &mut pd),
+            (d.NdkCreateSharedEndpoint)(
+                a,
+                (&raw const addr).cast(),
+                size_of::<SOCKADDR_IN>() as u32,
+                done,
+                ctx,
+                &mut se,
+            ),
+            (d.NdkCreateConnector)(a, done, ctx, &mut conn),
+            (d.NdkCreateListener)(a, None, ctx, done, ctx, &mut listener),
+            (d.NdkBuildLAM)(
+                a,
+                null_mut(),
+                4096,
+                req,
+                ctx,
+                null_mut(),
+                &mut lam_size,
+                &mut fbo,
+            ),
+        ]
+    };
+    for status in statuses {
+        assert_eq!(status, STATUS_NOT_IMPLEMENTED);
+    }
+    // SAFETY: ReleaseLAM with nothing to release is a no-op.
+    unsafe { (d.NdkReleaseLAM)(a, null_mut()) };
+    assert_eq!(COMPLETIONS.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let untouched: [*mut u8; 5] = [
+        cq.cast(),
+        pd.cast(),
+        se.cast(),
+        conn.cast(),
+        listener.cast(),
+    ];
+    assert!(untouched.iter().all(|&p| p == POISON));
+    assert_eq!((lam_size, fbo), (77, 88));
+
+    // NULL adapter: refused before anything else.
+    // SAFETY: NULL adapter is checked by the provider.
+    let status = unsafe { (d.NdkCreatePd)(null_mut(), done, ctx, &mut pd) };
+    assert_eq!(status, STATUS_INVALID_PARAMETER);
+    // SAFETY: opened above, closed once.
+    unsafe { softroce_close_adapter(a) };
+}
+
+#[test]
+fn query_info_refuses_null_and_foreign_adapters() {
+    let a = open(c"127.0.0.4", v(2, 1)).expect("adapter");
+    let d = dispatch(a);
+    let mut size = 0x68u32;
+    let mut info = core::mem::MaybeUninit::<NDK_ADAPTER_INFO>::uninit();
+    // SAFETY: NULL adapter is checked by the provider.
+    let status = unsafe { (d.NdkQueryAdapterInfo)(null_mut(), info.as_mut_ptr(), &mut size) };
+    assert_eq!(status, STATUS_INVALID_PARAMETER);
+
+    // Same table contents, same header, but not an adapter the provider made.
+    let table_copy = *d;
+    let mut fake = NDK_ADAPTER {
+        // SAFETY: `a` is open.
+        Header: unsafe { (*a).Header },
+        Dispatch: &table_copy,
+    };
+    // SAFETY: `fake` is a readable NDK object.
+    let status = unsafe { (d.NdkQueryAdapterInfo)(&mut fake, info.as_mut_ptr(), &mut size) };
+    assert_eq!(status, STATUS_INVALID_HANDLE);
+    assert_eq!(size, 0x68);
+    // Closing a foreign object is ignored (and must not crash or free it).
+    // SAFETY: `fake` is readable; it is refused, not freed.
+    unsafe { softroce_close_adapter(&mut fake) };
+    // SAFETY: opened above, closed once.
+    unsafe { softroce_close_adapter(a) };
+}
