@@ -48,21 +48,29 @@ impl Adapter {
     }
 
     /// The IP address this adapter instance is bound to.
+    ///
+    /// IRQL: any.
     pub fn address(&self) -> IpAddr {
         self.address
     }
 
     /// What NdkQueryAdapterInfo reports.
+    ///
+    /// IRQL: any.
     pub fn info(&self) -> &NDK_ADAPTER_INFO {
         &self.info
     }
 
     /// The negotiated NDK version.
+    ///
+    /// IRQL: any.
     pub fn version(&self) -> NDK_VERSION {
         self.ndk.Header.Version
     }
 
     /// The NDK view of this adapter.
+    ///
+    /// IRQL: any.
     pub fn ndk(&self) -> &NDK_ADAPTER {
         &self.ndk
     }
