@@ -3,22 +3,14 @@
 //! through `(*adapter).Dispatch`, checks the size protocol, version
 //! negotiation and argument checks, and closes them.
 
-use core::ffi::{c_char, CStr};
+use core::ffi::CStr;
 use core::mem::size_of;
 use core::ptr::{null, null_mut};
 
 use softroce::abi::*;
 
-extern "C" {
-    fn softroce_open_adapter(
-        ip_address: *const c_char,
-        requested: NDK_VERSION,
-        adapter: *mut *mut NDK_ADAPTER,
-    ) -> NTSTATUS;
-    fn softroce_close_adapter(adapter: *mut NDK_ADAPTER);
-    fn softroce_version() -> NDK_VERSION;
-    fn softroce_status_name(status: NTSTATUS) -> *const c_char;
-}
+mod hosted_open_common;
+use hosted_open_common::*;
 
 /// A recognisable non-NULL value for out pointers the provider must (or
 /// must not) overwrite; never dereferenced.

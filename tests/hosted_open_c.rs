@@ -4,7 +4,6 @@
 //! the Rust ones, and that the info the C program read equals what Rust reads
 //! through the same entry points.
 
-use core::ffi::c_char;
 use core::mem::size_of;
 use core::ptr::null_mut;
 use std::path::{Path, PathBuf};
@@ -12,14 +11,8 @@ use std::process::Command;
 
 use softroce::abi::*;
 
-extern "C" {
-    fn softroce_open_adapter(
-        ip_address: *const c_char,
-        requested: NDK_VERSION,
-        adapter: *mut *mut NDK_ADAPTER,
-    ) -> NTSTATUS;
-    fn softroce_close_adapter(adapter: *mut NDK_ADAPTER);
-}
+mod hosted_open_common;
+use hosted_open_common::*;
 
 const V21: NDK_VERSION = NDK_VERSION { Major: 2, Minor: 1 };
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
