@@ -157,6 +157,56 @@ pub fn raw_udp4(local: Ipv4Addr) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
+/// Attaches a classic BPF filter to a raw IPv4 socket so the kernel only
+/// queues UDP packets for destination port `port` (the socket would
+/// otherwise get a copy of every UDP packet to the address: DNS, ...).
+pub fn filter_udp_dport(fd: &OwnedFd, port: u16) -> io::Result<()> {
+    let ins = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    };
+    let mut prog = [
+        // X = 4 * IHL (the IPv4 header length).
+        ins(libc::BPF_LDX | libc::BPF_B | libc::BPF_MSH, 0, 0, 0),
+        // A = the 16-bit word at X + 2: the UDP destination port.
+        ins(libc::BPF_LD | libc::BPF_H | libc::BPF_IND, 0, 0, 2),
+        ins(
+            libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
+            0,
+            1,
+            u32::from(port),
+        ),
+        ins(libc::BPF_RET | libc::BPF_K, 0, 0, 0xffff),
+        ins(libc::BPF_RET | libc::BPF_K, 0, 0, 0),
+    ];
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_mut_ptr(),
+    };
+    // SAFETY: `fprog` points at `prog`, both alive for the call; the kernel
+    // copies the program.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// Asks for a receive buffer of `bytes` (best effort: the kernel caps it
+/// at `net.core.rmem_max` unless we may force it).
+pub fn set_recv_buffer(fd: &OwnedFd, bytes: i32) {
+    if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_err() {
+        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes);
+    }
+}
+
 /// The address a socket is bound to.
 pub fn local_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
     // SAFETY: zeroed sockaddr_storage is valid; getsockname writes at most `len`.

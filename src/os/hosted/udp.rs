@@ -57,9 +57,15 @@ impl UdpCarrier {
         let udp = Arc::new(sys::udp_socket(local).map_err(map_open_err)?);
         let local = sys::local_addr(&udp).map_err(map_open_err)?;
         let raw = match (local.ip(), raw_policy) {
-            (IpAddr::V4(ip), RawReceive::Auto) => sys::raw_udp4(ip).ok(),
+            (IpAddr::V4(ip), RawReceive::Auto) => sys::raw_udp4(ip)
+                .and_then(|raw| sys::filter_udp_dport(&raw, local.port()).map(|()| raw))
+                .ok(),
             _ => None,
         };
+        sys::set_recv_buffer(&udp, RECV_BUFFER);
+        if let Some(raw) = &raw {
+            sys::set_recv_buffer(raw, RECV_BUFFER);
+        }
         let gate = GatedSink::new(sink);
         let stop = Arc::new(AtomicBool::new(false));
         let rx = Receiver {
@@ -136,6 +142,8 @@ struct Receiver {
 }
 
 const MAX_PACKET: usize = 65536;
+/// Socket receive buffers: room for bursts while the receive thread is descheduled.
+const RECV_BUFFER: i32 = 4 << 20;
 
 impl Receiver {
     fn run(self) {
