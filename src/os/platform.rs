@@ -86,7 +86,9 @@ pub trait Platform: Send + Sync {
     fn now(&self) -> Instant;
 
     /// Fills `buf` with unpredictable bytes (keys, initial PSNs, comm ids).
-    /// Kernel: `BCryptGenRandom(BCRYPT_USE_SYSTEM_PREFERRED_RNG)`.
+    /// Kernel: `BCryptGenRandom` on an RNG provider handle opened at init
+    /// with `BCRYPT_PROV_DISPATCH` (the system-preferred RNG flag is
+    /// PASSIVE_LEVEL only).
     /// A virtual-clock platform draws from its seed instead (deterministic).
     ///
     /// IRQL: <= DISPATCH_LEVEL.
