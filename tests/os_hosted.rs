@@ -119,6 +119,13 @@ fn books_record_a_consumer_callback_made_while_holding_a_spin_lock() {
         rules_for("test: callback under lock"),
         vec![(Rule::CallbackWithLockHeld, Irql::Dispatch, 1)]
     );
+    let logged = irql_books().violations();
+    let at = logged
+        .iter()
+        .find(|l| l.violation.what == "test: callback under lock")
+        .map(|l| l.violation.location)
+        .unwrap();
+    assert_eq!(at.file(), file!(), "the violation names the caller's file");
     assert!(rules_for("test: callback after release").is_empty());
     assert_eq!(current_irql(), Irql::Passive);
 }
@@ -330,6 +337,43 @@ fn run_until_idle_jumps_to_the_last_deadline_and_follows_rearming() {
     p.run_until_idle();
     assert_eq!(count.load(Ordering::SeqCst), 5);
     assert_eq!(p.now(), start.saturating_add(Duration::from_secs(5)));
+}
+
+#[test]
+fn dropping_a_timer_cancels_it_and_dropping_a_dpc_dequeues_it() {
+    let p = VirtualPlatform::new(3);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (r1, r2) = (ran.clone(), ran.clone());
+    let timer = p
+        .new_timer(routine(move |_| {
+            r1.fetch_add(1, Ordering::SeqCst);
+        }))
+        .unwrap();
+    let dpc = p
+        .new_dpc(routine(move |_| {
+            r2.fetch_add(1, Ordering::SeqCst);
+        }))
+        .unwrap();
+    timer.set(p.now().saturating_add(Duration::from_millis(1)));
+    assert!(dpc.queue());
+    drop((timer, dpc));
+    assert_eq!(p.run_until_idle(), 0);
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_timer_set_in_the_past_fires_at_the_next_run_without_moving_time() {
+    let p = VirtualPlatform::new(3);
+    let seen = Arc::new(Mutex::new(None));
+    let s2 = seen.clone();
+    let timer = p
+        .new_timer(routine(move |now| *s2.lock().unwrap() = Some(now)))
+        .unwrap();
+    let now = p.now();
+    timer.set(Instant::from_nanos(now.as_nanos() - 5));
+    assert_eq!(p.run_pending(), 1);
+    assert_eq!(*seen.lock().unwrap(), Some(now));
+    assert_eq!(p.now(), now);
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! held). Owns the rule vocabulary; where a break is reported (IRQL books
 //! when hosted, a debugger break/bugcheck in the kernel) is the platform's.
 
+use core::panic::Location;
+
 use super::Irql;
 
 /// The rule that was broken.
@@ -32,6 +34,8 @@ pub struct Violation {
     pub rule: Rule,
     /// The function or call site that stated the rule.
     pub what: &'static str,
+    /// Where in the source the rule was checked (`#[track_caller]`).
+    pub location: &'static Location<'static>,
     /// The IRQL at the time.
     pub irql: Irql,
     /// Provider spin locks held by this thread (processor) at the time.
@@ -43,10 +47,12 @@ mod checks {
     use super::super::platform_impl as imp;
     use super::*;
 
+    #[track_caller]
     fn report(rule: Rule, what: &'static str, irql: Irql) {
         imp::report_violation(Violation {
             rule,
             what,
+            location: Location::caller(),
             irql,
             locks_held: imp::provider_locks_held(),
         });
@@ -57,6 +63,7 @@ mod checks {
     ///
     /// IRQL: any.
     #[inline]
+    #[track_caller]
     pub fn assert_at_most(max: Irql, what: &'static str) {
         let irql = imp::current_irql();
         if irql > max {
@@ -69,6 +76,7 @@ mod checks {
     ///
     /// IRQL: PASSIVE_LEVEL.
     #[inline]
+    #[track_caller]
     pub fn assert_passive(what: &'static str) {
         let irql = imp::current_irql();
         if irql != Irql::Passive {
@@ -82,6 +90,7 @@ mod checks {
     ///
     /// IRQL: <= DISPATCH_LEVEL, no provider lock held.
     #[inline]
+    #[track_caller]
     pub fn consumer_call<R>(what: &'static str, f: impl FnOnce() -> R) -> R {
         let irql = imp::current_irql();
         if irql > Irql::Dispatch {

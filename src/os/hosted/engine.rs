@@ -126,7 +126,12 @@ impl Engine {
     }
 
     fn push(&self, w: Work) {
-        self.lock().fifo.push_back(w);
+        let mut s = self.lock();
+        if s.stop {
+            return;
+        }
+        s.fifo.push_back(w);
+        drop(s);
         self.cv.notify_all();
     }
 
@@ -138,6 +143,9 @@ impl Engine {
     /// Queues a datagram for delivery at `at`.
     pub(crate) fn deliver_at(&self, at: Instant, d: Delivery) {
         let mut s = self.lock();
+        if s.stop {
+            return;
+        }
         s.seq += 1;
         let key = (at.as_nanos(), s.seq);
         s.table.insert(key, Scheduled::Deliver(d));

@@ -63,8 +63,8 @@ impl IrqlBooks {
             let v = &l.violation;
             let _ = write!(
                 msg,
-                "\n  {:?} in `{}` at {:?} with {} lock(s) held on thread {}",
-                v.rule, v.what, v.irql, v.locks_held, l.thread
+                "\n  {:?} in `{}` ({}) at {:?} with {} lock(s) held on thread {}",
+                v.rule, v.what, v.location, v.irql, v.locks_held, l.thread
             );
         }
         drop(log);
@@ -106,12 +106,14 @@ pub fn report_violation(v: Violation) {
 /// old one for [`lower_irql`], as `KeRaiseIrql` does.
 ///
 /// IRQL: <= `to`.
+#[track_caller]
 pub fn raise_irql(to: Irql) -> Irql {
     let old = current_irql();
     if to < old {
         report_violation(Violation {
             rule: Rule::IrqlTooHigh { max: to },
             what: "raise_irql (raising to a lower IRQL)",
+            location: core::panic::Location::caller(),
             irql: old,
             locks_held: provider_locks_held(),
         });
@@ -138,6 +140,7 @@ pub(crate) fn lock_released() {
 /// Runs `f` at DISPATCH_LEVEL the way a DPC runs, and reports
 /// [`Rule::UnbalancedDeferred`] if `f` returns at another IRQL or with a
 /// different number of locks held.
+#[track_caller]
 pub(crate) fn run_at_dispatch(what: &'static str, f: impl FnOnce()) {
     let old = raise_irql(Irql::Dispatch);
     let locks = provider_locks_held();
@@ -147,6 +150,7 @@ pub(crate) fn run_at_dispatch(what: &'static str, f: impl FnOnce()) {
         report_violation(Violation {
             rule: Rule::UnbalancedDeferred,
             what,
+            location: core::panic::Location::caller(),
             irql,
             locks_held: after,
         });

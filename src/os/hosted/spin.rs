@@ -38,12 +38,14 @@ impl<T> SpinLock<T> {
     /// thread already holds (deadlock, as in the kernel).
     ///
     /// IRQL: <= DISPATCH_LEVEL.
+    #[track_caller]
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         let irql = current_irql();
         if irql > Irql::Dispatch {
             irql::report_violation(Violation {
                 rule: Rule::LockAboveDispatch,
                 what: "SpinLock::lock",
+                location: core::panic::Location::caller(),
                 irql,
                 locks_held: irql::provider_locks_held(),
             });
