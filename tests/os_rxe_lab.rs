@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 use softroce::os::hosted::HostedPlatform;
 use softroce::os::{DatagramSink, Platform, Received, RxIp};
 
-struct Keep(Mutex<Vec<(SocketAddr, SocketAddr, RxIp, Vec<u8>)>>);
+/// (src, dst, IP fields, payload) of one arrival.
+type Arrival = (SocketAddr, SocketAddr, RxIp, Vec<u8>);
+
+struct Keep(Mutex<Vec<Arrival>>);
 impl DatagramSink for Keep {
     fn on_datagram(&self, d: &Received<'_>) {
         self.0
