@@ -77,6 +77,9 @@ pub(crate) struct Engine {
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// Most items one `run_pending` call runs before it declares a livelock.
+const RUN_LIMIT: usize = 1_000_000;
+
 /// Where virtual time starts: not zero, so code that treats 0 as "unset" shows up.
 pub const VIRTUAL_EPOCH: Instant = Instant::from_nanos(1_000_000_000);
 
@@ -228,6 +231,10 @@ impl Engine {
         let mut n = 0;
         while self.run_one_due() {
             n += 1;
+            assert!(
+                n <= RUN_LIMIT,
+                "run_pending: more than {RUN_LIMIT} items without time passing (a DPC re-queues itself forever?)"
+            );
         }
         n
     }

@@ -5,9 +5,7 @@
 
 use std::io;
 use std::mem::zeroed;
-use std::os::fd::AsRawFd;
-
-use super::sys;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// Unshares the calling thread's network namespace and brings `lo` up.
 pub fn isolate_current_thread() -> io::Result<()> {
@@ -15,21 +13,14 @@ pub fn isolate_current_thread() -> io::Result<()> {
     if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    let fd = sys::udp_socket(
-        "127.0.0.1:0"
-            .parse()
-            .map_err(|_| io::ErrorKind::InvalidInput)?,
-    )
-    .or_else(|_| {
-        // `lo` is down, so 127.0.0.1 is not bindable yet: use an unbound socket.
-        // SAFETY: plain syscall; the descriptor is wrapped right away.
-        let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh descriptor nobody else owns.
-        Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) })
-    })?;
+    // Any AF_INET socket will do for the interface ioctls.
+    // SAFETY: plain syscall; the descriptor is wrapped right away.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a fresh descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     // SAFETY: ifreq is plain old data; all-zero is valid.
     let mut req: libc::ifreq = unsafe { zeroed() };
     for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
