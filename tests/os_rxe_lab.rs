@@ -141,3 +141,106 @@ fn rxe_packets_arrive_with_ip_fields_that_verify_their_icrc() {
     }
     println!("ALL {} ICRCs VERIFIED", got.len());
 }
+
+/// A UD SEND_ONLY to QP1 carrying a MAD `Get` of management class `class`
+/// with transaction id `tid` (BTH + DETH + 256-byte MAD, no ICRC yet).
+fn mad_get(class: u8, tid: u64, psn: u32) -> Vec<u8> {
+    let mut p = vec![0x64, 0x00, 0xFF, 0xFF]; // UD SEND_ONLY, P_Key 0xFFFF
+    p.extend_from_slice(&[0x00, 0x00, 0x00, 0x01]); // DestQP 1
+    p.extend_from_slice(&(psn & 0x00FF_FFFF).to_be_bytes()); // AckReq 0, PSN
+    p.extend_from_slice(&0x8001_0000u32.to_be_bytes()); // DETH Q_Key (GSI)
+    p.extend_from_slice(&[0x00, 0x00, 0x00, 0x01]); // DETH SrcQP 1
+    let mut mad = [0u8; 256];
+    mad[0] = 1; // base version
+    mad[1] = class;
+    mad[2] = 1; // class version
+    mad[3] = 0x01; // method Get
+    mad[8..16].copy_from_slice(&tid.to_be_bytes());
+    mad[16..18].copy_from_slice(&0x0001u16.to_be_bytes()); // attribute ClassPortInfo
+    p.extend_from_slice(&mad);
+    p
+}
+
+#[test]
+#[ignore = "needs the rxe lab namespace: run as its HOSTCMD"]
+fn rxe_answers_datagrams_sent_by_the_carrier_with_id_zero() {
+    // rxe drops a packet whose ICRC does not verify. We send MAD Gets for a
+    // management class no agent serves; the MAD layer answers those with an
+    // error GetResp, so any answer proves rxe accepted our ICRC, computed over
+    // the IPv4 ID 0 + DF that the carrier promises.
+    let addr: SocketAddr = std::env::var("SOFTROCE_LAB_ADDR")
+        .unwrap_or_else(|_| "10.99.0.1:4791".into())
+        .parse()
+        .unwrap();
+    let guests: Vec<SocketAddr> = ["10.99.0.11:4791", "10.99.0.12:4791"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let p = HostedPlatform::new("labtx");
+    let keep = Arc::new(Keep(Mutex::new(Vec::new())));
+    let carrier = p.open_carrier(addr, keep.clone()).unwrap();
+    let tx = carrier.tx_ipv4().unwrap();
+    let tid = 0x50F7_0000_0000_0001u64;
+    // Control: the same probe with the ICRC computed over ID 1 must get no answer.
+    let bad_tid = 0x50F7_0000_0000_0BADu64;
+    let until = Instant::now() + Duration::from_secs(200);
+    let mut psn = 0;
+    let answered = loop {
+        for g in &guests {
+            for (t, id) in [(tid, tx.identification), (bad_tid, tx.identification ^ 1)] {
+                let mut pkt = mad_get(0x0A, t, psn);
+                pkt.extend_from_slice(&[0; 4]);
+                let total_length = u16::try_from(pkt.len() + 28).unwrap();
+                let ip = RxIp::V4(softroce::os::Ipv4RxFields {
+                    ihl: 5,
+                    total_length,
+                    identification: id,
+                    flags_fragment: tx.flags_fragment,
+                });
+                let (icrc, _) = icrc_v4(addr, *g, ip, &pkt).unwrap();
+                let n = pkt.len();
+                pkt[n - 4..].copy_from_slice(&icrc.to_le_bytes());
+                let _ = carrier.send(*g, &pkt);
+            }
+        }
+        psn += 1;
+        std::thread::sleep(Duration::from_secs(1));
+        let got = keep.0.lock().unwrap().clone();
+        let answers: Vec<_> = got
+            .iter()
+            .filter(|(_, _, _, pl)| {
+                pl.len() > 36 && pl[0] == 0x64 && pl[20 + 8..20 + 16] == tid.to_be_bytes()
+            })
+            .cloned()
+            .collect();
+        if !answers.is_empty() || Instant::now() > until {
+            break answers;
+        }
+    };
+    assert!(!answered.is_empty(), "rxe never answered (ICRC rejected?)");
+    // Give a wrongly-checksummed probe as long to be answered as the good one had.
+    std::thread::sleep(Duration::from_secs(3));
+    let bad_answers = keep
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, _, _, pl)| pl.len() > 36 && pl[20 + 8..20 + 16] == bad_tid.to_be_bytes())
+        .count();
+    assert_eq!(
+        bad_answers, 0,
+        "rxe answered a probe whose ICRC assumed ID 1"
+    );
+    for (src, dst, ip, pl) in &answered {
+        let (computed, carried) = icrc_v4(*src, *dst, *ip, pl).unwrap();
+        println!(
+            "answer from {src}: method {:#04x} status {:#06x}, {ip:?}, icrc ok {}",
+            pl[20 + 3],
+            u16::from_be_bytes([pl[20 + 4], pl[20 + 5]]),
+            computed == carried
+        );
+        assert_eq!(computed, carried);
+        assert_eq!(pl[20 + 3], 0x81, "a GetResp");
+    }
+    println!("RXE ACCEPTED {} PROBES", answered.len());
+}
