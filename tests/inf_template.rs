@@ -331,7 +331,7 @@ fn check(text: &str) -> Result<(), String> {
         strings.get(service_token).map(|v| v.trim_matches('"')) == Some("softroce"),
         "service name is not \"softroce\"",
     )?;
-    for (_, section) in &inf.sections {
+    for section in inf.sections.values() {
         for (k, v) in &section.lines {
             for token in format!("{k} {v}").split('%').skip(1).step_by(2) {
                 if token.is_empty() || token.chars().all(|c| c.is_ascii_digit()) {
