@@ -49,7 +49,8 @@ ensure_packages() {
     if ((${#missing[@]})); then
         say "installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        as_root apt-get update -q
+        # .ci/run sets SOFTROCE_APT_UPDATED=1 after its own apt-get update.
+        [[ ${SOFTROCE_APT_UPDATED:-0} == 1 ]] || as_root apt-get update -q
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
     local v_rustc v_src v_clippy
