@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::ffi::{
     DPFLTR_ERROR_LEVEL, DPFLTR_IHVNETWORK_ID, DPFLTR_INFO_LEVEL, DRIVER_OBJECT, NTSTATUS,
-    STATUS_INSUFFICIENT_RESOURCES, STATUS_SUCCESS, UNICODE_STRING,
+    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, UNICODE_STRING,
 };
 use super::imports::{DbgPrintEx, NdisGetVersion};
 
@@ -42,7 +42,7 @@ pub unsafe extern "system" fn DriverEntry(
     registry_path: *const UNICODE_STRING,
 ) -> NTSTATUS {
     if driver.is_null() {
-        return STATUS_INSUFFICIENT_RESOURCES;
+        return STATUS_INVALID_PARAMETER;
     }
     // SAFETY: NdisGetVersion has no preconditions and runs at any IRQL.
     let ndis_version = unsafe { NdisGetVersion() };

@@ -14,6 +14,10 @@ extern "system" {
     pub fn ExAllocatePool2(flags: u64, number_of_bytes: usize, tag: u32) -> *mut c_void;
     /// IRQL: <= DISPATCH_LEVEL for nonpaged pool.
     pub fn ExFreePoolWithTag(p: *mut c_void, tag: u32);
+    /// The stack probe LLVM calls (rax = frame size) before a frame larger
+    /// than a page; never called from Rust. Kernel stacks are small: keep
+    /// frames well under 4 KiB so it stays unused.
+    pub fn __chkstk();
     /// Any IRQL; does not return.
     pub fn KeBugCheckEx(code: u32, p1: usize, p2: usize, p3: usize, p4: usize) -> !;
 }
