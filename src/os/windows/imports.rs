@@ -4,7 +4,7 @@
 //!
 //! Owns: the extern declarations only (each with the IRQL it may be called
 //! at). Allowed DLLs: ntoskrnl.exe, hal.dll, ndis.sys, netio.sys. Must not hold
-//! behaviour; callers wrap these in safe functions in this folder.
+//! behaviour; only code in `src/os/windows` calls these.
 
 use core::ffi::c_void;
 
