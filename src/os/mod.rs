@@ -24,12 +24,10 @@ pub mod time;
 #[cfg(feature = "hosted")]
 pub mod hosted;
 
-// The kernel implementation (a colleague's `src/os/windows/`) must export the
-// same primitive names as `hosted`: `SpinLock`, `SpinLockGuard`,
-// `current_irql`, `provider_locks_held`, `report_violation`. The lead adds
-//     #[cfg(all(windows, not(feature = "hosted")))]
-//     pub mod windows;
-// here when merging (rustfmt fails on a `mod` whose file is absent).
+// Both platforms export the same primitive names: `SpinLock`, `SpinLockGuard`,
+// `current_irql`, `provider_locks_held`, `report_violation`.
+#[cfg(all(windows, not(feature = "hosted")))]
+pub mod windows;
 
 #[cfg(feature = "hosted")]
 use hosted as platform_impl;

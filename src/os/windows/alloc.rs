@@ -1,0 +1,78 @@
+//! The global allocator of the kernel build: nonpaged pool from
+//! `ExAllocatePool2` tagged `POOL_TAG` ("RoCE"), freed with
+//! `ExFreePoolWithTag`. With the `wdk` feature (the eWDK build on Windows)
+//! `wdk-alloc` provides the allocator instead.
+//!
+//! Owns: `#[global_allocator]`. Must not be used from above DISPATCH_LEVEL,
+//! and the data path must not allocate (allocate at create time).
+
+#[cfg(not(feature = "wdk"))]
+mod pool {
+    use core::alloc::{GlobalAlloc, Layout};
+    use core::ffi::c_void;
+    use core::ptr;
+
+    use crate::os::windows::ffi::{MEMORY_ALLOCATION_ALIGNMENT, POOL_FLAG_NON_PAGED, POOL_TAG};
+    use crate::os::windows::imports::{ExAllocatePool2, ExFreePoolWithTag};
+    use crate::os::windows::pool_layout::{aligned_start, placement, Placement, HEADER};
+
+    /// Nonpaged pool, tag "RoCE". IRQL: <= DISPATCH_LEVEL.
+    #[derive(Debug)]
+    pub struct PoolAllocator;
+
+    // SAFETY: `alloc` returns null or a block of at least `layout.size()` bytes
+    // aligned to `layout.align()` that nobody else owns; `dealloc` frees exactly
+    // the pool block `alloc` obtained for that pointer and layout.
+    unsafe impl GlobalAlloc for PoolAllocator {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            match placement(layout.size(), layout.align(), MEMORY_ALLOCATION_ALIGNMENT) {
+                None => ptr::null_mut(),
+                Some(Placement::Direct { size }) => {
+                    // SAFETY: plain pool allocation; the kernel validates flags
+                    // and returns null on failure (POOL_FLAG_NON_PAGED does not raise).
+                    unsafe { ExAllocatePool2(POOL_FLAG_NON_PAGED, size, POOL_TAG) }.cast()
+                }
+                Some(Placement::OverAligned { size, align }) => {
+                    // SAFETY: as above.
+                    let base = unsafe { ExAllocatePool2(POOL_FLAG_NON_PAGED, size, POOL_TAG) };
+                    if base.is_null() {
+                        return ptr::null_mut();
+                    }
+                    let Some(start) = aligned_start(base as usize, align) else {
+                        // SAFETY: `base` came from ExAllocatePool2 with this tag just above.
+                        unsafe { ExFreePoolWithTag(base, POOL_TAG) };
+                        return ptr::null_mut();
+                    };
+                    // Stay within the block's provenance: offset from `base`.
+                    let user = base.cast::<u8>().wrapping_add(start - base as usize);
+                    // SAFETY: `placement` reserved `align - 1 + HEADER` spare bytes,
+                    // so `start - HEADER >= base` and `start + layout.size()` is
+                    // inside the block; `start - HEADER` is 8-aligned because
+                    // `start` is `align` (> 16) aligned.
+                    unsafe { user.sub(HEADER).cast::<*mut c_void>().write(base) };
+                    user
+                }
+            }
+        }
+
+        unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+            let base = match placement(layout.size(), layout.align(), MEMORY_ALLOCATION_ALIGNMENT) {
+                Some(Placement::OverAligned { .. }) => {
+                    // SAFETY: `alloc` stored the pool base just below every
+                    // over-aligned pointer it returned for this layout.
+                    unsafe { p.sub(HEADER).cast::<*mut c_void>().read() }
+                }
+                _ => p.cast::<c_void>(),
+            };
+            // SAFETY: `base` is the block ExAllocatePool2 returned with POOL_TAG.
+            unsafe { ExFreePoolWithTag(base, POOL_TAG) };
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: PoolAllocator = PoolAllocator;
+}
+
+#[cfg(feature = "wdk")]
+#[global_allocator]
+static GLOBAL: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
