@@ -9,8 +9,12 @@
 
 use core::fmt;
 
+pub(crate) mod be;
 pub mod bth;
+pub mod cm;
+pub mod cma;
 pub mod ext;
+pub mod mad;
 pub mod opcode;
 
 pub use bth::BthRepr;

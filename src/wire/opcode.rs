@@ -242,7 +242,10 @@ mod tests {
 
     #[test]
     fn header_lengths_match_the_facts() {
-        assert_eq!(Opcode::RC_RDMA_WRITE_ONLY_WITH_IMMEDIATE.ext_headers_len(), 20);
+        assert_eq!(
+            Opcode::RC_RDMA_WRITE_ONLY_WITH_IMMEDIATE.ext_headers_len(),
+            20
+        );
         assert_eq!(Opcode::RC_ATOMIC_ACKNOWLEDGE.ext_headers_len(), 12);
         assert_eq!(Opcode::UD_SEND_ONLY.ext_headers_len(), 8);
         assert_eq!(Opcode::UD_SEND_ONLY_WITH_IMMEDIATE.ext_headers_len(), 12);
