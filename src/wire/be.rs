@@ -1,6 +1,8 @@
-//! Big-endian field access for the MAD, CM and RDMA-CM views: byte ranges,
-//! sub-byte bit fields, fixed arrays, and the `wire_view!` macro that turns a
-//! field list into a smoltcp-style `Packet<T>` view with getters and setters.
+//! Field access for the MAD, CM and RDMA-CM views, on top of `bytes.rs`:
+//! integers of any width up to 8 bytes, sub-byte bit fields, arrays at an
+//! offset, and the `wire_view!` macro that turns a field list into a
+//! smoltcp-style `Packet<T>` view (skeleton from `fixed_view!`) with getters
+//! and setters.
 //! Owns only the mechanics of reading and writing fields; must not know any
 //! protocol layout (those live in the `mod field` of each protocol file).
 //!
@@ -10,6 +12,8 @@
 //! can index out of bounds.
 
 use core::ops::Range;
+
+use super::bytes;
 
 /// A bit field inside one byte: `width` bits whose lowest bit is `shift`
 /// (bit 7 is the most significant bit of the byte).
@@ -72,68 +76,35 @@ pub(crate) fn set_bits(data: &mut [u8], bits: Bits, value: u8) {
 
 /// Copies `N` bytes starting at `start` (zeros if out of range).
 pub(crate) fn array<const N: usize>(data: &[u8], start: usize) -> [u8; N] {
-    let mut out = [0u8; N];
-    if let Some(src) = start.checked_add(N).and_then(|end| data.get(start..end)) {
-        out.copy_from_slice(src);
-    }
-    out
+    start
+        .checked_add(N)
+        .map(|end| bytes::get_bytes(data, start..end))
+        .unwrap_or([0; N])
 }
 
 /// Copies `src` into `data` at `start` (dropped if out of range).
 pub(crate) fn put(data: &mut [u8], start: usize, src: &[u8]) {
-    if let Some(dst) = start
-        .checked_add(src.len())
-        .and_then(|end| data.get_mut(start..end))
-    {
-        dst.copy_from_slice(src);
+    if let Some(end) = start.checked_add(src.len()) {
+        bytes::set_bytes(data, start..end, src);
     }
 }
 
 /// Declares a zero-copy view `$view<T: AsRef<[u8]>>` of at least `$len` bytes
-/// with one getter and one setter per listed field. Field kinds:
-/// `be(range)` a big-endian integer, `bits(Bits)` a sub-byte field (`u8`),
-/// `flag(Bits)` a one-bit field (`bool`).
+/// (the skeleton and `Display` come from `fixed_view!`) with one getter and one
+/// setter per listed field. Field kinds: `be(range)` a big-endian integer of
+/// the range's width, `bits(Bits)` a sub-byte field (`u8`), `flag(Bits)` a
+/// one-bit field (`bool`).
 macro_rules! wire_view {
     (
         $(#[$vm:meta])*
-        $view:ident, $len:expr;
+        $view:ident, $repr:ident, $len:expr, $name:expr;
         $( $(#[$fm:meta])* $get:ident, $set:ident : $ty:ty = $kind:ident($loc:expr); )*
     ) => {
-        $(#[$vm])*
-        #[derive(Debug, Clone, PartialEq, Eq)]
-        pub struct $view<T: AsRef<[u8]>> {
-            buffer: T,
-        }
+        fixed_view!($(#[$vm])* $view, $repr, $len, $name);
 
         impl<T: AsRef<[u8]>> $view<T> {
             /// The length this view needs.
             pub const LEN: usize = $len;
-
-            /// Wraps a buffer without checking its length.
-            pub const fn new_unchecked(buffer: T) -> Self {
-                Self { buffer }
-            }
-
-            /// Wraps a buffer after checking it holds at least [`Self::LEN`] bytes.
-            pub fn new_checked(buffer: T) -> $crate::wire::Result<Self> {
-                let view = Self::new_unchecked(buffer);
-                view.check_len()?;
-                Ok(view)
-            }
-
-            /// `Err(Truncated)` if the buffer is shorter than [`Self::LEN`].
-            pub fn check_len(&self) -> $crate::wire::Result<()> {
-                if self.buffer.as_ref().len() < Self::LEN {
-                    Err($crate::wire::Error::Truncated)
-                } else {
-                    Ok(())
-                }
-            }
-
-            /// Gives the buffer back.
-            pub fn into_inner(self) -> T {
-                self.buffer
-            }
 
             $(
                 $(#[$fm])*
@@ -145,7 +116,6 @@ macro_rules! wire_view {
 
         impl<T: AsRef<[u8]> + AsMut<[u8]>> $view<T> {
             $(
-                #[allow(clippy::cast_possible_truncation)]
                 pub fn $set(&mut self, value: $ty) {
                     $crate::wire::be::wire_view!(@set $kind, self.buffer.as_mut(), $loc, value)
                 }

@@ -87,7 +87,7 @@ mod field {
 
 wire_view! {
     /// A view of the 36-byte CMA header.
-    CmaHdrPacket, CMA_HDR_LEN;
+    CmaHdrPacket, CmaHdrRepr, CMA_HDR_LEN, "CMA header";
     /// CMA version (IP CM MajV/MinV nibbles); 0.
     version, set_version: u8 = be(field::VERSION);
     /// 4 or 6.

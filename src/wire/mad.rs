@@ -61,7 +61,7 @@ mod field {
 
 wire_view! {
     /// A view of a 256-byte MAD: the common header and the data after it.
-    MadPacket, MAD_LEN;
+    MadPacket, MadRepr, MAD_LEN, "MAD";
     base_version, set_base_version: u8 = be(field::BASE_VERSION);
     mgmt_class, set_mgmt_class: u8 = be(field::MGMT_CLASS);
     class_version, set_class_version: u8 = be(field::CLASS_VERSION);

@@ -24,7 +24,7 @@ mod field {
 
 wire_view! {
     /// A view of the 232 data bytes of a DREQ MAD.
-    CmDreqPacket, MAD_DATA_LEN;
+    CmDreqPacket, CmDreqRepr, MAD_DATA_LEN, "DREQ";
     local_comm_id, set_local_comm_id: u32 = be(field::LOCAL_COMM_ID);
     remote_comm_id, set_remote_comm_id: u32 = be(field::REMOTE_COMM_ID);
     /// The QPN (or EECN) of the receiver of the DREQ, 24 bits.

@@ -27,7 +27,7 @@ mod field {
 
 wire_view! {
     /// A view of the 232 data bytes of an MRA MAD.
-    CmMraPacket, MAD_DATA_LEN;
+    CmMraPacket, CmMraRepr, MAD_DATA_LEN, "MRA";
     local_comm_id, set_local_comm_id: u32 = be(field::LOCAL_COMM_ID);
     remote_comm_id, set_remote_comm_id: u32 = be(field::REMOTE_COMM_ID);
     /// 0 REQ, 1 REP, 2 LAP.

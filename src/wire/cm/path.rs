@@ -33,7 +33,7 @@ mod field {
 
 wire_view! {
     /// A view of one 44-byte REQ path.
-    CmPathPacket, CM_PATH_LEN;
+    CmPathPacket, CmPath, CM_PATH_LEN, "CM path";
     local_lid, set_local_lid: u16 = be(field::LOCAL_LID);
     remote_lid, set_remote_lid: u16 = be(field::REMOTE_LID);
     flow_word, set_flow_word: u32 = be(field::FLOW_WORD);

@@ -113,7 +113,7 @@ impl fmt::Display for RejReason {
 
 wire_view! {
     /// A view of the 232 data bytes of a REJ MAD.
-    CmRejPacket, MAD_DATA_LEN;
+    CmRejPacket, CmRejRepr, MAD_DATA_LEN, "REJ";
     local_comm_id, set_local_comm_id: u32 = be(field::LOCAL_COMM_ID);
     remote_comm_id, set_remote_comm_id: u32 = be(field::REMOTE_COMM_ID);
     /// 0 REQ, 1 REP, 2 other.

@@ -39,7 +39,7 @@ mod field {
 
 wire_view! {
     /// A view of the 232 data bytes of a REP MAD.
-    CmRepPacket, MAD_DATA_LEN;
+    CmRepPacket, CmRepRepr, MAD_DATA_LEN, "REP";
     local_comm_id, set_local_comm_id: u32 = be(field::LOCAL_COMM_ID);
     remote_comm_id, set_remote_comm_id: u32 = be(field::REMOTE_COMM_ID);
     local_qkey, set_local_qkey: u32 = be(field::LOCAL_QKEY);

@@ -59,7 +59,7 @@ mod field {
 
 wire_view! {
     /// A view of the 232 data bytes of a REQ MAD.
-    CmReqPacket, MAD_DATA_LEN;
+    CmReqPacket, CmReqRepr, MAD_DATA_LEN, "REQ";
     local_comm_id, set_local_comm_id: u32 = be(field::LOCAL_COMM_ID);
     resv4, set_resv4: u8 = be(field::RESV4);
     /// 24-bit ECE vendor ID (0 unless ECE is used).

@@ -23,7 +23,7 @@ mod field {
 
 wire_view! {
     /// A view of the 232 data bytes of an RTU or DREP MAD.
-    CmRtuPacket, MAD_DATA_LEN;
+    CmRtuPacket, CmRtuRepr, MAD_DATA_LEN, "RTU/DREP";
     local_comm_id, set_local_comm_id: u32 = be(field::LOCAL_COMM_ID);
     remote_comm_id, set_remote_comm_id: u32 = be(field::REMOTE_COMM_ID);
 }

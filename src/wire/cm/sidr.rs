@@ -43,7 +43,7 @@ mod rep_field {
 
 wire_view! {
     /// A view of the 232 data bytes of a SIDR_REQ MAD.
-    CmSidrReqPacket, MAD_DATA_LEN;
+    CmSidrReqPacket, CmSidrReqRepr, MAD_DATA_LEN, "SIDR_REQ";
     request_id, set_request_id: u32 = be(req_field::REQUEST_ID);
     pkey, set_pkey: u16 = be(req_field::PKEY);
     resv6, set_resv6: u16 = be(req_field::RESV6);
@@ -52,7 +52,7 @@ wire_view! {
 
 wire_view! {
     /// A view of the 232 data bytes of a SIDR_REP MAD.
-    CmSidrRepPacket, MAD_DATA_LEN;
+    CmSidrRepPacket, CmSidrRepRepr, MAD_DATA_LEN, "SIDR_REP";
     request_id, set_request_id: u32 = be(rep_field::REQUEST_ID);
     status, set_status: u8 = be(rep_field::STATUS);
     addl_info_len, set_addl_info_len: u8 = be(rep_field::ADDL_INFO_LEN);
