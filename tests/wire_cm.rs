@@ -8,13 +8,16 @@ use std::net::{IpAddr, Ipv4Addr};
 use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::{Block, PcapNgReader};
 use softroce::wire::cm::{tst, CmMad, CmMessage, CmRepRepr, CmReqRepr};
-use softroce::wire::cma::{gid_ipv4, ipv4_mapped_gid, parse_service_id, service_id, RDMA_PS_TCP};
+use softroce::wire::cma::{
+    flow_label_udp_sport, gid_ipv4, ipv4_mapped_gid, parse_service_id, service_id, RDMA_PS_TCP,
+};
 use softroce::wire::mad::{attr, MadPacket, MadRepr, MAD_LEN};
 use softroce::wire::Error;
 
 /// One RoCEv2 UDP payload and where it came from.
 struct Roce {
     frame: usize,
+    sport: u16,
     src: IpAddr,
     dst: IpAddr,
     payload: Vec<u8>,
@@ -53,6 +56,7 @@ fn roce_of_frame(frame: usize, eth: &[u8]) -> Option<Roce> {
     let len = usize::from(be16(udp, 4)?);
     Some(Roce {
         frame,
+        sport: be16(udp, 0)?,
         src,
         dst,
         payload: udp.get(8..len)?.to_vec(),
@@ -288,6 +292,11 @@ fn rping_cm_exchange() {
         assert_eq!(bth(r).1, want, "frame {}", r.frame);
     }
     check_starting_psns(&caps, (client, &req), (server, &rep));
+    // Both sides' RC packets leave from the port the REQ's flow label gives.
+    assert_eq!(req.primary_path.flow_label, 0x837B0);
+    assert_eq!(req.primary_path.packet_rate, 0);
+    let sport = flow_label_udp_sport(req.primary_path.flow_label);
+    assert!(rc.iter().all(|r| r.sport == sport));
 
     let shown = msgs[0].to_string();
     assert!(
