@@ -68,3 +68,19 @@ pub fn read_capture(name: &str) -> Vec<Frame> {
 
 /// The two captures every wire test checks.
 pub const CAPTURES: [&str; 2] = ["rxe-rping.pcap", "rxe-verbs.pcap"];
+
+pub mod strategies;
+
+use softroce::wire::ip::{emit_roce_headers, IpRepr};
+use softroce::wire::{icrc, PacketRepr};
+
+/// A whole IP packet (headers, RoCE packet, ICRC filled) built the way the
+/// transport will build one.
+pub fn build_ip_packet(ip: &IpRepr, src_port: u16, repr: &PacketRepr<'_>) -> Vec<u8> {
+    let roce_len = repr.buffer_len();
+    let mut out = vec![0u8; ip.header_len() + 8 + roce_len];
+    let hl = emit_roce_headers(ip, src_port, roce_len, &mut out).expect("headers");
+    assert_eq!(repr.emit(&mut out[hl..]), Ok(roce_len));
+    icrc::fill(&mut out).expect("fill");
+    out
+}
