@@ -4,55 +4,14 @@
 //! with a non-zero exit; and (when tshark is installed) every field agrees
 //! with Wireshark's dissector on both rxe captures.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod decode_support;
 
+use std::path::{Path, PathBuf};
+
+use decode_support::{compare_with_tshark, data, decode, decode_json, n, s};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
 use pcap_file::DataLink;
 use serde_json::Value;
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
-
-/// Runs `softroce decode [--json] FILE`: (exit code, stdout lines).
-fn decode(file: &Path, json: bool) -> (i32, Vec<String>) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_softroce"));
-    cmd.arg("decode");
-    if json {
-        cmd.arg("--json");
-    }
-    let out = cmd.arg(file).output().expect("run softroce");
-    let text = String::from_utf8(out.stdout).expect("utf-8 output");
-    (
-        out.status.code().unwrap_or(-1),
-        text.lines().map(String::from).collect(),
-    )
-}
-
-fn decode_json(file: &Path) -> (i32, Vec<serde_json::Map<String, Value>>) {
-    let (code, lines) = decode(file, true);
-    let objs = lines
-        .iter()
-        .map(|l| match serde_json::from_str(l) {
-            Ok(Value::Object(m)) => m,
-            other => panic!("not a JSON object: {l}: {other:?}"),
-        })
-        .collect();
-    (code, objs)
-}
-
-fn s<'a>(o: &'a serde_json::Map<String, Value>, k: &str) -> &'a str {
-    o.get(k).and_then(Value::as_str).unwrap_or("")
-}
-fn n(o: &serde_json::Map<String, Value>, k: &str) -> u64 {
-    o.get(k)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("no number {k} in {o:?}"))
-}
 
 #[test]
 fn rping_decodes_in_protocol_order() {
@@ -272,241 +231,71 @@ fn unreadable_input_exits_2() {
     assert_eq!(decode(&junk, false).0, 2);
 }
 
-// ---------------------------------------------------------------------------
-// Field-by-field comparison with tshark.
-
-/// tshark field for one of our JSON keys, given the CM message (if any).
-fn tshark_field(cm: Option<&str>, key: &str) -> Option<&'static str> {
-    Some(match (cm, key) {
-        (_, "opcode") => "infiniband.bth.opcode",
-        (_, "se") => "infiniband.bth.se",
-        (_, "m") => "infiniband.bth.m",
-        (_, "pad") => "infiniband.bth.padcnt",
-        (_, "tver") => "infiniband.bth.tver",
-        (_, "pkey") => "infiniband.bth.p_key",
-        (_, "dqpn") => "infiniband.bth.destqp",
-        (_, "ack") => "infiniband.bth.a",
-        (_, "psn") => "infiniband.bth.psn",
-        (_, "qkey") => "infiniband.deth.q_key",
-        (_, "srcqp") => "infiniband.deth.srcqp",
-        (_, "va") => "infiniband.reth.va",
-        (_, "rkey") => "infiniband.reth.r_key",
-        (_, "dlen") => "infiniband.reth.dmalen",
-        (_, "syndrome") => "infiniband.aeth.syndrome",
-        (_, "msn") => "infiniband.aeth.msn",
-        (_, "imm") => "infiniband.immdt",
-        (_, "ieth") => "infiniband.ieth",
-        (_, "mad_class") => "infiniband.mad.mgmtclass",
-        (_, "mad_method") => "infiniband.mad.method",
-        (_, "mad_attr") => "infiniband.mad.attributeid",
-        (_, "mad_tid") => "infiniband.mad.transactionid",
-        (Some("REQ"), "lcid") => "infiniband.cm.req",
-        (Some("REQ"), "sid") => "infiniband.cm.req.serviceid",
-        (Some("REQ"), "lqpn") => "infiniband.cm.req.localqpn",
-        (Some("REQ"), "spsn") => "infiniband.cm.req.startpsn",
-        (Some("REQ"), "mtu") => "infiniband.cm.req.pppmtu",
-        (Some("REQ"), "resp_res") => "infiniband.cm.req.responderres",
-        (Some("REQ"), "init_depth") => "infiniband.cm.req.initdepth",
-        (Some("REQ"), "retry") => "infiniband.cm.req.retrcount",
-        (Some("REQ"), "rnr_retry") => "infiniband.cm.req.rnrretrcount",
-        (Some("REQ"), "tst") => "infiniband.cm.req.transpsvctype",
-        (Some("REQ"), "sgid") => "infiniband.cm.req.prim_localgid_ipv4",
-        (Some("REQ"), "dgid") => "infiniband.cm.req.prim_remotegid_ipv4",
-        (Some("REQ"), "cma_sport") => "infiniband.cm.req.ip_cm.sport",
-        (Some("REQ"), "cma_src") => "infiniband.cm.req.ip_cm.sip4",
-        (Some("REQ"), "cma_dst") => "infiniband.cm.req.ip_cm.dip4",
-        (Some("REP"), "lcid") => "infiniband.cm.rep",
-        (Some("REP"), "rcid") => "infiniband.cm.rep.remotecommid",
-        (Some("REP"), "lqpn") => "infiniband.cm.rep.localqpn",
-        (Some("REP"), "spsn") => "infiniband.cm.rep.startpsn",
-        (Some("REP"), "resp_res") => "infiniband.cm.rep.respres",
-        (Some("REP"), "init_depth") => "infiniband.cm.rep.initdepth",
-        (Some("REP"), "guid") => "infiniband.cm.rep.localcaguid",
-        (Some("RTU"), "lcid") => "infiniband.cm.rtu.localcommid",
-        (Some("RTU"), "rcid") => "infiniband.cm.rtu.remotecommid",
-        (Some("DREQ"), "lcid") => "infiniband.cm.dreq.localcommid",
-        (Some("DREQ"), "rcid") => "infiniband.cm.dreq.remotecommid",
-        // Wireshark registers the DREQ's Remote QPN under the REQ's name.
-        (Some("DREQ"), "rqpn") => "infiniband.cm.req.remoteqpneecn",
-        (Some("DREP"), "lcid") => "infiniband.cm.drsp.localcommid",
-        (Some("DREP"), "rcid") => "infiniband.cm.drsp.remotecommid",
-        (Some("REJ"), "lcid") => "infiniband.cm.rej.localcommid",
-        (Some("REJ"), "rcid") => "infiniband.cm.rej.remotecommid",
-        (Some("REJ"), "reason") => "infiniband.cm.rej.reason",
-        _ => return None,
-    })
-}
-
-/// Every tshark field the comparison uses.
-fn all_tshark_fields() -> Vec<&'static str> {
-    let keys = [
-        "opcode",
-        "se",
-        "m",
-        "pad",
-        "tver",
-        "pkey",
-        "dqpn",
-        "ack",
-        "psn",
-        "qkey",
-        "srcqp",
-        "va",
-        "rkey",
-        "dlen",
-        "syndrome",
-        "msn",
-        "imm",
-        "ieth",
-        "mad_class",
-        "mad_method",
-        "mad_attr",
-        "mad_tid",
-        "lcid",
-        "rcid",
-        "sid",
-        "lqpn",
-        "spsn",
-        "mtu",
-        "resp_res",
-        "init_depth",
-        "retry",
-        "rnr_retry",
-        "tst",
-        "sgid",
-        "dgid",
-        "cma_sport",
-        "cma_src",
-        "cma_dst",
-        "guid",
-        "rqpn",
-        "reason",
-    ];
-    let mut fields = Vec::new();
-    for cm in [
-        None,
-        Some("REQ"),
-        Some("REP"),
-        Some("RTU"),
-        Some("DREQ"),
-        Some("DREP"),
-        Some("REJ"),
-    ] {
-        for k in keys {
-            if let Some(f) = tshark_field(cm, k) {
-                if !fields.contains(&f) {
-                    fields.push(f);
-                }
-            }
-        }
-    }
-    fields
-}
-
-/// A tshark value as a JSON-comparable value: numbers (hex or decimal) and
-/// booleans become numbers, anything else stays a string.
-fn tshark_value(v: &str) -> Value {
-    if let Some(h) = v.strip_prefix("0x") {
-        if let Ok(x) = u64::from_str_radix(h, 16) {
-            return Value::from(x);
-        }
-    }
-    match v {
-        "True" => Value::from(1u64),
-        "False" => Value::from(0u64),
-        _ => v
-            .parse::<u64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| Value::from(v)),
-    }
-}
-
-fn ours_comparable(v: &Value) -> Value {
-    match v {
-        Value::Bool(b) => Value::from(u64::from(*b)),
-        other => other.clone(),
-    }
-}
-
-fn compare_with_tshark(name: &str) {
-    if Command::new("tshark").arg("-v").output().is_err() {
-        println!("SKIPPED: tshark is not on PATH; the tshark comparison of {name} did not run");
-        return;
-    }
-    let fields = all_tshark_fields();
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(data(name));
-    cmd.args([
-        "-Y",
-        "udp.dstport == 4791",
-        "-T",
-        "fields",
-        "-E",
-        "separator=/t",
-        "-E",
-        "occurrence=f",
-    ]);
-    cmd.args(["-e", "frame.number"]);
-    for f in &fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("run tshark");
-    assert!(
-        out.status.success(),
-        "tshark: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut theirs: HashMap<u64, HashMap<&str, Value>> = HashMap::new();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    for line in stdout.lines() {
-        let mut cols = line.split('\t');
-        let frame: u64 = cols.next().unwrap().parse().unwrap();
-        let row = fields
-            .iter()
-            .zip(cols)
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(f, v)| (*f, tshark_value(v)))
-            .collect();
-        theirs.insert(frame, row);
-    }
-
-    let (code, ours) = decode_json(&data(name));
-    assert_eq!(code, 0, "every packet of {name} decodes with a good ICRC");
-    assert_eq!(ours.len(), theirs.len(), "same RoCE packets");
-    let mut compared = 0usize;
-    for o in &ours {
-        let frame = n(o, "frame");
-        let row = theirs
-            .get(&frame)
-            .unwrap_or_else(|| panic!("tshark lacks frame {frame}"));
-        let cm = o.get("cm").and_then(Value::as_str);
-        let mut used = Vec::new();
-        for (k, v) in o {
-            let Some(f) = tshark_field(cm, k) else {
-                continue;
-            };
-            let t = row
-                .get(f)
-                .unwrap_or_else(|| panic!("frame {frame}: tshark has no {f} for our {k}"));
-            assert_eq!(&ours_comparable(v), t, "frame {frame}: {k} vs {f}");
-            used.push(f);
-            compared += 1;
-        }
-        // Nothing tshark decoded is missing from ours.
-        for f in row.keys() {
-            assert!(used.contains(f), "frame {frame}: tshark has {f}, we do not");
-        }
-    }
-    println!("{name}: {compared} fields agree with tshark");
-    assert!(compared > ours.len() * 5);
-}
-
 #[test]
 fn rping_agrees_with_tshark() {
-    compare_with_tshark("rxe-rping.pcap");
+    if let Some(n) = compare_with_tshark(&data("rxe-rping.pcap")) {
+        assert!(n > 65 * 8, "only {n} values compared");
+    }
 }
 
 #[test]
 fn verbs_capture_agrees_with_tshark() {
-    compare_with_tshark("rxe-verbs.pcap");
+    if let Some(n) = compare_with_tshark(&data("rxe-verbs.pcap")) {
+        assert!(n > 1101 * 8, "only {n} values compared");
+    }
+}
+
+#[test]
+fn mutated_frames_never_crash_the_decoder() {
+    // 40 mutants of every rping frame: a few random bytes changed, or cut
+    // short (xorshift, fixed seed, so failures reproduce).
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let bytes = std::fs::read(data("rxe-rping.pcap")).unwrap();
+    let mut reader = PcapReader::new(&bytes[..]).unwrap();
+    let mut writer = PcapWriter::new(Vec::new()).unwrap();
+    let mut count = 0;
+    while let Some(p) = reader.next_packet() {
+        let p = p.unwrap();
+        for _ in 0..40 {
+            let mut d = p.data.to_vec();
+            if next() % 4 == 0 {
+                d.truncate((next() % d.len() as u64) as usize);
+            } else {
+                for _ in 0..=next() % 4 {
+                    // Mostly the headers and the MAD, where the parsers are.
+                    let at = (next() % d.len().min(120) as u64) as usize;
+                    d[at] = next() as u8;
+                }
+            }
+            writer
+                .write_packet(&PcapPacket::new(p.timestamp, d.len() as u32, &d))
+                .unwrap();
+            count += 1;
+        }
+    }
+    let path =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-mutants.pcap", std::process::id()));
+    std::fs::write(&path, writer.into_writer()).unwrap();
+    let (code, text) = decode(&path, false);
+    let (jcode, objs) = decode_json(&path);
+    let _ = std::fs::remove_file(&path);
+    assert!(code == 0 || code == 1, "exit {code}: the decoder crashed");
+    assert_eq!(code, jcode);
+    assert_eq!(text.len(), objs.len());
+    assert!(
+        text.len() > count / 2,
+        "most mutants are still RoCE packets"
+    );
+    assert!(text.iter().all(|l| l.starts_with('#')));
+    let broken = objs
+        .iter()
+        .filter(|o| o.contains_key("error") || s(o, "icrc") == "BAD")
+        .count();
+    assert!(broken > 0 && code == 1, "mutants must be reported");
 }
