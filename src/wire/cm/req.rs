@@ -156,7 +156,9 @@ pub struct CmReqRepr {
     /// 2 bits, see [`tst`].
     pub transport_service_type: u8,
     pub e2e_flow_control: bool,
-    /// 24 bits.
+    /// 24 bits. The PSN the REQ's sender expects to receive first, i.e. the
+    /// PSN the passive side sends from (Linux; proven by both rxe captures,
+    /// `tests/wire_cm.rs`). The active side sends from the REP's.
     pub starting_psn: u32,
     /// 5 bits.
     pub local_cm_response_timeout: u8,
