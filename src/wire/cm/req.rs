@@ -255,12 +255,12 @@ impl CmReqRepr {
     /// The CMA header at the start of the private data (present when the
     /// service ID is an RDMA IP CM one in the TCP, UDP or IPoIB port space).
     pub fn cma_header(&self) -> Result<CmaHdrRepr> {
-        CmaHdrRepr::parse(&CmaHdrPacket::new_checked(&self.private_data[..])?)
+        CmaHdrRepr::parse(&CmaHdrPacket::new_checked(self.private_data.as_slice())?)
     }
 
     /// The consumer's private data after the CMA header (56 bytes).
     pub fn cma_user_data(&self) -> &[u8] {
-        CmaHdrPacket::new_unchecked(&self.private_data[..]).user_data()
+        CmaHdrPacket::new_unchecked(self.private_data.as_slice()).user_data()
     }
 }
 
