@@ -165,6 +165,17 @@ impl<'a> RoceDatagram<'a> {
     }
 }
 
+impl fmt::Display for RoceDatagram<'_> {
+    /// The IP and UDP headers, then the transport packet (or why it does not parse).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} | {} | ", self.ip, self.udp)?;
+        match super::packet::PacketRepr::parse(self.roce) {
+            Ok(repr) => write!(f, "{repr}"),
+            Err(err) => write!(f, "RoCE ({err})"),
+        }
+    }
+}
+
 /// Writes IP and UDP headers for a RoCE payload of `roce_len` bytes (BTH
 /// through ICRC) at the start of `buf`, the way rxe does: UDP to 4791 from
 /// `src_port` with checksum 0, IP protocol 17 and lengths from `roce_len`;
@@ -235,6 +246,12 @@ mod tests {
             panic!("not IPv4")
         };
         assert_eq!((v4.tos, v4.ttl, v4.ident), (0x01, 0x40, 0x0478));
+        assert_eq!(
+            d.to_string(),
+            "IPv4 192.168.0.7 > 192.168.0.7 tos=0x01 id=1144 ttl=64 proto=17 len=44 \
+             | UDP 49152 > 4791 len=36 csum=0xaca2 \
+             | BTH UC_SEND_ONLY pkey=0xffff dqp=0x0000d3 psn=13571856 M pad=2 | payload 18 B"
+        );
     }
 
     #[test]
