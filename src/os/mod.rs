@@ -14,3 +14,6 @@ pub enum Irql {
     /// Anything above DISPATCH_LEVEL (device IRQLs): never allowed for consumer callbacks.
     High = 3,
 }
+
+#[cfg(feature = "hosted")]
+pub mod hosted;
