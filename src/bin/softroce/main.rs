@@ -1,7 +1,9 @@
-//! The `softroce` command-line tool (hosted): `softroce decode` prints the
-//! RoCEv2 packets of a capture (see docs/DECODE.md).
+//! The `softroce` command-line tool (hosted): `softroce adapters` opens hosted
+//! adapters and prints their NDK info; `softroce decode` prints the RoCEv2
+//! packets of a capture (see docs/DECODE.md).
 //! Owns the CLI; must not decode (that is `decode.rs`).
 
+mod adapters;
 mod capture;
 mod decode;
 mod record;
@@ -23,6 +25,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open hosted adapters through the C entry point and print the
+    /// NDK_ADAPTER_INFO each reports through its dispatch table.
+    Adapters {
+        /// Local IPv4 or IPv6 addresses to open adapters on.
+        #[arg(default_values_t = ["127.0.0.1".to_string(), "::1".to_string()])]
+        addresses: Vec<String>,
+    },
     /// Decode the RoCEv2 packets (UDP port 4791) of a pcap or pcapng file,
     /// one line each. Exit status: 0 all good, 1 some packet malformed or
     /// with a bad ICRC, 2 the file could not be read.
@@ -90,6 +99,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Decode { file, json }) => decode(&file, json),
+        Some(Command::Adapters { addresses }) => adapters::run(&addresses),
         None => {
             println!("softroce {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
