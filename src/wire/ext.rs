@@ -1,70 +1,52 @@
-//! The RoCEv2 extended transport headers: DETH, RETH, AETH, AtomicETH,
-//! AtomicAckETH (ImmDt and IETH are plain 32-bit words). Views and reprs.
-//! Owns these layouts; must not know which opcode carries which header
-//! (that is `opcode.rs`).
+//! The RoCEv2 extended transport headers, gathered: DETH, RETH, AETH,
+//! AtomicETH, AtomicAckETH (each in its own file), and the two plain 32-bit
+//! words ImmDt and IETH, which live here. Must not know which opcode carries
+//! which header (that is `opcode.rs`).
 
-/// Datagram ETH (8 bytes): UD only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DethRepr {
-    pub qkey: u32,
-    /// Source QP (24 bits); the reserved byte before it is kept for exact emit.
-    pub src_qp: u32,
-    pub resv8: u8,
+pub use super::aeth::{
+    rnr_timer_for_micros, rnr_timer_micros, AethPacket, AethRepr, NakCode, Syndrome,
+};
+pub use super::atomic::{AtomicAckEthPacket, AtomicAckEthRepr, AtomicEthPacket, AtomicEthRepr};
+pub use super::deth::{DethPacket, DethRepr};
+pub use super::reth::{RethPacket, RethRepr};
+
+use super::bytes::{check_len, get_u32, set_u32};
+use super::Result;
+
+/// Length of the ImmDt header (opaque, carried verbatim).
+pub const IMM_DT_LEN: usize = 4;
+/// Length of the IETH header (the R_Key to invalidate).
+pub const IETH_LEN: usize = 4;
+/// Length of the reserved block after the BTH of a RoCEv2 CNP.
+pub const CNP_RESERVED_LEN: usize = 16;
+
+/// Reads a 32-bit big-endian header word (ImmDt or IETH) at the start of `buf`.
+pub fn parse_word(buf: &[u8]) -> Result<u32> {
+    check_len(buf, 4)?;
+    Ok(get_u32(buf, 0..4))
 }
 
-/// RDMA ETH (16 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RethRepr {
-    pub va: u64,
-    pub rkey: u32,
-    /// Length of the whole message (not of this packet).
-    pub dma_len: u32,
+/// Writes a 32-bit big-endian header word (ImmDt or IETH) at the start of `buf`.
+pub fn emit_word(value: u32, buf: &mut [u8]) -> Result<()> {
+    check_len(buf, 4)?;
+    set_u32(buf, 0..4, value);
+    Ok(())
 }
 
-/// The NAK codes of an AETH syndrome of type `011`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NakCode {
-    PsnSequenceError,
-    InvalidRequest,
-    RemoteAccessError,
-    RemoteOperationalError,
-    InvalidRdRequest,
-    /// A reserved code (kept for exact emit).
-    Reserved(u8),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The AETH syndrome byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Syndrome {
-    /// ACK with a 5-bit credit count (0x1F = unlimited / invalid).
-    Ack { credits: u8 },
-    /// RNR NAK with the 5-bit encoded timer.
-    RnrNak { timer: u8 },
-    /// NAK with a code.
-    Nak(NakCode),
-    /// Type `010` (reserved), the raw byte.
-    Reserved(u8),
-}
-
-/// ACK ETH (4 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AethRepr {
-    pub syndrome: Syndrome,
-    /// Message sequence number (24 bits).
-    pub msn: u32,
-}
-
-/// Atomic ETH (28 bytes, packed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AtomicEthRepr {
-    pub va: u64,
-    pub rkey: u32,
-    pub swap_add: u64,
-    pub compare: u64,
-}
-
-/// Atomic ACK ETH (8 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AtomicAckEthRepr {
-    pub orig_data: u64,
+    #[test]
+    fn words_are_big_endian() {
+        let mut b = [0u8; 5];
+        emit_word(0x0102_0304, &mut b).unwrap();
+        assert_eq!(b, [1, 2, 3, 4, 0]);
+        assert_eq!(parse_word(&b[1..]), Ok(0x0203_0400));
+        assert_eq!(parse_word(&b[2..]), Err(crate::wire::Error::Truncated));
+        assert_eq!(
+            emit_word(0, &mut b[3..]),
+            Err(crate::wire::Error::Truncated)
+        );
+    }
 }

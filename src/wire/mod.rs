@@ -9,13 +9,41 @@
 
 use core::fmt;
 
-pub mod bth;
-pub mod ext;
-pub mod opcode;
+#[macro_use]
+mod view;
+pub(crate) mod be;
+pub(crate) mod bytes;
 
-pub use bth::BthRepr;
-pub use ext::{AethRepr, AtomicAckEthRepr, AtomicEthRepr, DethRepr, NakCode, RethRepr, Syndrome};
+pub mod aeth;
+pub mod atomic;
+pub mod bth;
+pub mod cm;
+pub mod cma;
+pub mod crc32;
+pub mod deth;
+pub mod ext;
+pub mod frame;
+pub mod icrc;
+pub mod ip;
+pub mod ipv4;
+pub mod ipv6;
+pub mod mad;
+pub mod opcode;
+pub mod packet;
+pub mod reth;
+pub mod udp;
+
+pub use bth::{BthPacket, BthRepr};
+pub use ext::{
+    rnr_timer_micros, AethPacket, AethRepr, AtomicAckEthPacket, AtomicAckEthRepr, AtomicEthPacket,
+    AtomicEthRepr, DethPacket, DethRepr, NakCode, RethPacket, RethRepr, Syndrome,
+};
+pub use ip::{IpRepr, RoceDatagram};
+pub use ipv4::{Ipv4Packet, Ipv4Repr};
+pub use ipv6::{Ipv6Packet, Ipv6Repr};
 pub use opcode::{Headers, Opcode, Position, Service};
+pub use packet::{PacketRepr, RocePacket};
+pub use udp::{UdpPacket, UdpRepr};
 
 /// The UDP destination port of every RoCEv2 packet.
 pub const ROCE_V2_UDP_PORT: u16 = 4791;
@@ -56,5 +84,7 @@ pub type Result<T> = core::result::Result<T, Error>;
 /// Byte ranges of fields, as in smoltcp.
 pub(crate) mod field {
     pub type Field = core::ops::Range<usize>;
+    /// For views with a variable-length tail (the MAD and CM views use it).
+    #[allow(dead_code)]
     pub type Rest = core::ops::RangeFrom<usize>;
 }

@@ -158,10 +158,23 @@ impl Opcode {
         }
     }
 
+    /// The operation (low five bits) of a known RC, UC or UD opcode; `None`
+    /// for unknown opcodes and the CNP, whose low bits are not an operation.
+    const fn operation(self) -> Option<u8> {
+        match (self.is_known(), self.service()) {
+            (true, Service::Rc | Service::Uc | Service::Ud) => Some(self.0 & 0x1f),
+            _ => None,
+        }
+    }
+
     /// The packet's position inside its message, for SEND, WRITE and READ
-    /// responses; `None` for opcodes that are not part of a multi-packet message.
+    /// responses; `None` for opcodes that are not part of a multi-packet
+    /// message (and for unknown opcodes and the CNP).
     pub const fn position(self) -> Option<Position> {
-        match self.0 & 0x1f {
+        let Some(op) = self.operation() else {
+            return None;
+        };
+        match op {
             0x00 | 0x06 | 0x0D => Some(Position::First),
             0x01 | 0x07 | 0x0E => Some(Position::Middle),
             0x02 | 0x03 | 0x08 | 0x09 | 0x0F | 0x16 => Some(Position::Last),
@@ -172,22 +185,22 @@ impl Opcode {
 
     /// True for the SEND family (consumes a receive at the responder).
     pub const fn is_send(self) -> bool {
-        matches!(self.0 & 0x1f, 0x00..=0x05 | 0x16 | 0x17)
+        matches!(self.operation(), Some(0x00..=0x05 | 0x16 | 0x17))
     }
 
     /// True for the RDMA WRITE family.
     pub const fn is_write(self) -> bool {
-        matches!(self.0 & 0x1f, 0x06..=0x0B)
+        matches!(self.operation(), Some(0x06..=0x0B))
     }
 
     /// True for RDMA READ responses.
     pub const fn is_read_response(self) -> bool {
-        matches!(self.0 & 0x1f, 0x0D..=0x10)
+        matches!(self.operation(), Some(0x0D..=0x10))
     }
 
     /// True for COMPARE_SWAP and FETCH_ADD.
     pub const fn is_atomic(self) -> bool {
-        matches!(self.0 & 0x1f, 0x13 | 0x14)
+        matches!(self.operation(), Some(0x13 | 0x14))
     }
 }
 
@@ -255,5 +268,55 @@ mod tests {
         assert_eq!(Opcode::CNP.ext_headers_len(), 16);
         assert!(!Opcode(0x15).is_known());
         assert_eq!(Opcode(0x15).to_string(), "UNKNOWN_0x15");
+    }
+
+    #[test]
+    fn classification_ignores_cnp_and_unknown_opcodes() {
+        // 0x81 & 0x1f == 0x01 (SEND_MIDDLE) and 0x2D & 0x1f == 0x0D: neither is one.
+        assert_eq!(Opcode::CNP.position(), None);
+        assert!(!Opcode::CNP.is_send());
+        assert_eq!(Opcode(0x2D).position(), None);
+        assert!(!Opcode(0x2D).is_read_response());
+        assert!(!Opcode(0x33).is_atomic());
+        assert_eq!(Opcode::UD_SEND_ONLY.position(), Some(Position::Only));
+        assert!(Opcode::UD_SEND_ONLY_WITH_IMMEDIATE.is_send());
+        assert!(Opcode::UC_RDMA_WRITE_MIDDLE.is_write());
+        assert_eq!(
+            Opcode::RC_RDMA_READ_RESPONSE_LAST.position(),
+            Some(Position::Last)
+        );
+        assert!(Opcode::RC_FETCH_ADD.is_atomic());
+        assert_eq!(Opcode::RC_ACKNOWLEDGE.position(), None);
+        assert_eq!(Opcode::CNP.service(), Service::Cnp);
+    }
+
+    #[test]
+    fn table_matches_the_facts() {
+        // Every known opcode is transport base + an IBA operation valid for it.
+        let mut known = 0;
+        for b in 0..=255u8 {
+            let op = Opcode(b);
+            if !op.is_known() {
+                continue;
+            }
+            known += 1;
+            let low = b & 0x1f;
+            match op.service() {
+                Service::Rc => assert!(low <= 0x14 || low == 0x16 || low == 0x17, "{op}"),
+                Service::Uc => assert!(low <= 0x0B, "{op}"),
+                Service::Ud => assert!(low == 0x04 || low == 0x05, "{op}"),
+                Service::Cnp => assert_eq!(b, 0x81),
+                other => panic!("{op} has service {other:?}"),
+            }
+            let name = op.name().unwrap();
+            let prefix = match op.service() {
+                Service::Rc => "RC_",
+                Service::Uc => "UC_",
+                Service::Ud => "UD_",
+                _ => "CNP",
+            };
+            assert!(name.starts_with(prefix), "{name}");
+        }
+        assert_eq!(known, 23 + 12 + 2 + 1);
     }
 }
