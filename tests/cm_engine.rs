@@ -970,3 +970,85 @@ fn thousand_cycles_leave_nothing_behind() {
     assert_eq!(l.b.stats().endpoints, 1, "only the IPv6 listener");
     assert!(l.events_a.is_empty() && l.events_b.is_empty());
 }
+
+#[test]
+fn traffic_before_the_rtu_establishes_the_passive_side() {
+    let mut l = Link::new();
+    l.drop_next(Peer::A, attr::RTU, 1);
+    l.b.listen(B4, PORT, 8).unwrap();
+    let a =
+        l.a.connect(
+            l.now,
+            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
+        )
+        .unwrap();
+    l.pump();
+    let req = expect_request(&mut l);
+    assert!(!l.b.notify_traffic(req.conn), "not before the accept");
+    l.b.accept(l.now, req.conn, &accept_params(b"")).unwrap();
+    l.pump();
+    expect_reply(&mut l);
+    l.a.complete_connect(a).unwrap();
+    l.pump();
+    assert_eq!(l.take_b(), None, "the RTU was lost");
+    // The first data packet from A reaches B's QP.
+    assert!(l.b.notify_traffic(req.conn));
+    assert_eq!(l.take_b(), None);
+    l.pump();
+    assert_eq!(l.take_b(), Some(CmEvent::Established { conn: req.conn }));
+    assert!(!l.b.notify_traffic(req.conn), "once");
+    assert_eq!(l.b.poll_timeout(), None, "no more REP retries");
+    l.run_for(Duration::from_secs(600));
+    assert_eq!(l.sent(Peer::B, attr::REP), 1);
+}
+
+#[test]
+fn rep_retries_follow_the_req_s_timeout_and_retry_count() {
+    let mut l = Link::new();
+    l.b.listen(B4, PORT, 8).unwrap();
+    l.a.connect(
+        l.now,
+        &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
+    )
+    .unwrap();
+    let (_, mad) = l.a.poll_transmit().unwrap();
+    let mut m = CmMad::parse_bytes(&mad).unwrap();
+    let CmMessage::Req(ref mut r) = m.message else {
+        panic!()
+    };
+    r.local_cm_response_timeout = 16;
+    r.max_cm_retries = 2;
+    let mut edited = [0u8; 256];
+    m.emit(&mut edited).unwrap();
+    let start = l.now;
+    l.b.handle_mad(start, A4, &edited);
+    let Some(CmEvent::ConnectRequest(req)) = l.b.poll_event() else {
+        panic!()
+    };
+    l.b.accept(start, req.conn, &accept_params(b"")).unwrap();
+    assert_eq!(
+        l.b.poll_timeout(),
+        Some(start.saturating_add(cm_timeout(16)))
+    );
+    // A is silent from now on: 1 REP + 2 retries, then the accept times out.
+    l.blackhole = true;
+    l.pump();
+    let mut reps = 0;
+    let end = start.saturating_add(cm_timeout(16) * 3);
+    while let Some(t) = l.b.poll_timeout() {
+        assert!(t <= end);
+        l.now = t;
+        l.b.handle_timeout(t);
+        while let Some((_, x)) = l.b.poll_transmit() {
+            if matches!(parse(&x), CmMessage::Rep(_)) {
+                reps += 1;
+            }
+        }
+    }
+    assert_eq!(reps, 2, "two retransmissions");
+    assert_eq!(
+        l.b.poll_event(),
+        Some(CmEvent::AcceptTimedOut { conn: req.conn })
+    );
+    assert_eq!(l.now, end);
+}

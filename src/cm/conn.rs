@@ -115,6 +115,11 @@ pub struct Conn {
     pub last_sent: Sent,
     /// Retransmissions left for the outstanding REQ, REP or DREQ.
     pub retries_left: u8,
+    /// Retry interval exponent (4.096 µs × 2^n): ours for REQ and DREQ on the
+    /// active side; the REQ's Local CM Response Timeout on the passive side.
+    pub retry_timeout: u8,
+    /// Retransmissions allowed: ours, or the REQ's Max CM Retries (passive).
+    pub max_retries: u8,
     pub deadline: Option<Instant>,
 }
 
@@ -151,6 +156,8 @@ impl Conn {
             last: [0; MAD_LEN],
             last_sent: Sent::Nothing,
             retries_left: 0,
+            retry_timeout: 20,
+            max_retries: 15,
             deadline: None,
         }
     }

@@ -68,11 +68,6 @@ impl core::fmt::Debug for CmEngine {
     }
 }
 
-/// Time added to a retry deadline: the CM response timeout.
-pub(super) fn retry_interval(cfg: &CmConfig) -> core::time::Duration {
-    cm_timeout(cfg.response_timeout)
-}
-
 impl CmEngine {
     /// An engine for one adapter. Allocates every table and queue now.
     /// IRQL: PASSIVE_LEVEL (adapter creation).
@@ -107,7 +102,7 @@ impl CmEngine {
         }
     }
 
-    /// The configuration.
+    /// The configuration. IRQL: any.
     pub fn config(&self) -> &CmConfig {
         &self.cfg
     }
@@ -139,7 +134,7 @@ impl CmEngine {
         self.conns.iter().filter_map(|(_, c)| c.deadline).min()
     }
 
-    /// Occupancy and counters.
+    /// Occupancy and counters. IRQL: any.
     pub fn stats(&self) -> CmStats {
         CmStats {
             connections: self.conns.len(),
@@ -208,11 +203,9 @@ impl CmEngine {
 
     /// Arms the retry timer of `id` for a freshly sent REQ, REP or DREQ.
     pub(super) fn arm_retries(&mut self, id: u32, now: Instant) {
-        let interval = retry_interval(&self.cfg);
-        let retries = self.cfg.max_cm_retries;
         if let Some(c) = self.conns.get_mut(id) {
-            c.retries_left = retries;
-            c.deadline = Some(now.saturating_add(interval));
+            c.retries_left = c.max_retries;
+            c.deadline = Some(now.saturating_add(cm_timeout(c.retry_timeout)));
         }
     }
 
@@ -266,6 +259,7 @@ impl CmEngine {
     }
 
     /// The listener's bound address and port (NdkGetListenerLocalAddress).
+    /// IRQL: <= DISPATCH_LEVEL.
     pub fn listener_addr(&self, listener: ListenerId) -> Option<SocketAddr> {
         self.listeners
             .get(listener.0)
@@ -384,7 +378,9 @@ impl CmEngine {
         c.local_qpn = p.local_qpn & 0xFF_FFFF;
         c.inbound_read_limit = p.inbound_read_limit;
         c.outbound_read_limit = p.outbound_read_limit;
-        c.path_mtu = p.path_mtu;
+        c.path_mtu = p.path_mtu.min(self.cfg.max_path_mtu.max(1));
+        c.retry_timeout = self.cfg.response_timeout;
+        c.max_retries = self.cfg.max_cm_retries;
         let id = match self.conns.insert(&mut self.rng, c) {
             Ok(id) => id,
             Err(_) => {
@@ -429,6 +425,24 @@ impl CmEngine {
     }
 
     // ----- passive side -------------------------------------------------
+
+    /// The transport received a packet on the passive QP while the REP was
+    /// outstanding (IB CM "communication established": the RTU was lost or
+    /// is late). Establishes the connection as the RTU would;
+    /// [`CmEvent::Established`] follows. Returns false (and does nothing) in
+    /// any other state. IRQL: <= DISPATCH_LEVEL.
+    pub fn notify_traffic(&mut self, conn: ConnId) -> bool {
+        let Ok(c) = open_conn(&mut self.conns, conn) else {
+            return false;
+        };
+        if c.state != State::RepSent {
+            return false;
+        }
+        c.state = State::Established;
+        c.deadline = None;
+        self.report(conn.0, CmEvent::Established { conn });
+        true
+    }
 
     /// NdkAccept: sends the REP with the read limits capped by the peer's;
     /// [`CmEvent::Established`], `AcceptTimedOut` or `ConnectAborted` follows.
@@ -581,6 +595,7 @@ impl CmEngine {
 
     /// What NdkGetConnectionData returns: the peer's private data (from the
     /// REQ, REP or REJ) and the effective (inbound, outbound) read limits.
+    /// IRQL: <= DISPATCH_LEVEL.
     pub fn connection_data(&self, conn: ConnId) -> Option<(PrivateData, u8, u8)> {
         self.conns
             .get(conn.0)
@@ -589,7 +604,7 @@ impl CmEngine {
     }
 
     /// The local and remote address of a connection
-    /// (NdkGetLocalAddress / NdkGetPeerAddress).
+    /// (NdkGetLocalAddress / NdkGetPeerAddress). IRQL: <= DISPATCH_LEVEL.
     pub fn conn_addrs(&self, conn: ConnId) -> Option<(SocketAddr, SocketAddr)> {
         self.conns
             .get(conn.0)
@@ -597,7 +612,7 @@ impl CmEngine {
             .map(|c| (c.local, c.remote))
     }
 
-    /// The connection's IB CM state (for diagnostics and tests).
+    /// The connection's IB CM state (for diagnostics and tests). IRQL: any.
     pub fn conn_state(&self, conn: ConnId) -> Option<State> {
         self.conns.get(conn.0).filter(|c| c.open).map(|c| c.state)
     }

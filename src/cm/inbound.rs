@@ -17,9 +17,12 @@ use crate::wire::mad::METHOD_SEND;
 
 use super::api::{CmEvent, ConnId, ConnectReply, ConnectRequest, ListenerId, PrivateData};
 use super::conn::{Conn, Ended, Sent, Side, State};
-use super::engine::{retry_interval, CmEngine};
+use super::engine::CmEngine;
 use super::msg;
 use super::time::{cm_timeout, Instant};
+
+/// The shortest REP retry interval we accept from a REQ: 4.096 µs × 2^8 ≈ 1 ms.
+const MIN_RETRY_TIMEOUT: u8 = 8;
 
 /// Why a REQ is refused before any connection exists.
 struct Refuse {
@@ -191,6 +194,9 @@ impl CmEngine {
         c.inbound_read_limit = req.initiator_depth;
         c.outbound_read_limit = req.responder_resources;
         c.path_mtu = req.path_mtu;
+        // Pace REP retries as the peer asked (at least ~1 ms apart).
+        c.retry_timeout = req.local_cm_response_timeout.max(MIN_RETRY_TIMEOUT);
+        c.max_retries = req.max_cm_retries;
         c.private_data = PrivateData::new(req.cma_user_data());
         let id = self
             .conns
@@ -321,10 +327,10 @@ impl CmEngine {
             self.stale();
             return;
         };
-        let wait = cm_timeout(mra.service_timeout).saturating_add(retry_interval(&self.cfg));
         let Some(c) = self.conns.get_mut(id) else {
             return;
         };
+        let wait = cm_timeout(mra.service_timeout).saturating_add(cm_timeout(c.retry_timeout));
         match (c.state, mra.message_mraed) {
             // One extension per retry: a peer cannot hold us forever.
             (State::ReqSent, CmMsgRef::Req) => {

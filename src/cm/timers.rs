@@ -9,9 +9,9 @@ use crate::wire::cm::{CmMsgRef, RejReason};
 
 use super::api::{CmEvent, ConnId};
 use super::conn::{Ended, Sent, State};
-use super::engine::{retry_interval, CmEngine};
+use super::engine::CmEngine;
 use super::msg;
-use super::time::Instant;
+use super::time::{cm_timeout, Instant};
 
 impl CmEngine {
     /// Runs every timer due at `now`. IRQL: <= DISPATCH_LEVEL.
@@ -31,10 +31,10 @@ impl CmEngine {
     }
 
     fn expire(&mut self, now: Instant, id: u32) {
-        let interval = retry_interval(&self.cfg);
         let Some(c) = self.conns.get_mut(id) else {
             return;
         };
+        let interval = cm_timeout(c.retry_timeout);
         let conn = ConnId(id);
         let retrying = matches!(
             c.state,
