@@ -1052,3 +1052,99 @@ fn rep_retries_follow_the_req_s_timeout_and_retry_count() {
     );
     assert_eq!(l.now, end);
 }
+
+#[test]
+fn ephemeral_ports_run_out_at_16384_connections() {
+    let mut cfg = config(1, &[A4, A6], 7);
+    cfg.max_connections = 16_400;
+    let mut a = softroce::cm::CmEngine::new(cfg);
+    let now = softroce::cm::Instant::from_nanos(0);
+    let remote = SocketAddr::new(B4, PORT);
+    let mut seen = vec![false; 16_384];
+    for _ in 0..16_384 {
+        let c = a
+            .connect(now, &params(SocketAddr::new(A4, 0), remote, b""))
+            .unwrap();
+        let port = a.conn_addrs(c).unwrap().0.port();
+        assert!(port >= 49152);
+        assert!(!std::mem::replace(
+            &mut seen[usize::from(port - 49152)],
+            true
+        ));
+        while a.poll_transmit().is_some() {}
+    }
+    assert_eq!(
+        a.connect(
+            now,
+            &params(SocketAddr::new(A6, 0), SocketAddr::new(B6, PORT), b"")
+        ),
+        Err(CmError::Port(PortError::NoEphemeralPort))
+    );
+    assert_eq!(
+        a.listen(A4, 0, 1),
+        Err(CmError::Port(PortError::NoEphemeralPort))
+    );
+    // An explicit port still binds.
+    a.listen(A4, 80, 1).unwrap();
+}
+
+#[test]
+fn duplicate_rtu_dreq_drep_are_idempotent() {
+    let mut l = Link::new();
+    l.b.listen(B4, PORT, 8).unwrap();
+    let now = l.now;
+    let a =
+        l.a.connect(
+            now,
+            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
+        )
+        .unwrap();
+    let (_, req) = l.a.poll_transmit().unwrap();
+    l.b.handle_mad(now, A4, &req);
+    let Some(CmEvent::ConnectRequest(r)) = l.b.poll_event() else {
+        panic!()
+    };
+    l.b.accept(now, r.conn, &accept_params(b"")).unwrap();
+    let (_, rep) = l.b.poll_transmit().unwrap();
+    l.a.handle_mad(now, B4, &rep);
+    assert!(matches!(l.a.poll_event(), Some(CmEvent::ConnectReply(_))));
+    l.a.complete_connect(a).unwrap();
+    let (_, rtu) = l.a.poll_transmit().unwrap();
+    for _ in 0..3 {
+        l.b.handle_mad(now, A4, &rtu);
+    }
+    assert_eq!(
+        l.b.poll_event(),
+        Some(CmEvent::Established { conn: r.conn })
+    );
+    assert_eq!(l.b.poll_event(), None);
+    assert_eq!(l.b.poll_transmit(), None, "RTUs are not answered");
+
+    l.a.disconnect(now, a).unwrap();
+    let (_, dreq) = l.a.poll_transmit().unwrap();
+    l.b.handle_mad(now, A4, &dreq);
+    l.b.handle_mad(now, A4, &dreq);
+    assert_eq!(
+        l.b.poll_event(),
+        Some(CmEvent::Disconnected { conn: r.conn })
+    );
+    assert_eq!(l.b.poll_event(), None, "told once");
+    let (_, drep1) = l.b.poll_transmit().unwrap();
+    let (_, drep2) = l.b.poll_transmit().unwrap();
+    assert_eq!(drep1, drep2, "the same DREP, with the DREQ's TID");
+    assert_eq!(
+        CmMad::parse_bytes(&drep1).unwrap().header.transaction_id,
+        CmMad::parse_bytes(&dreq).unwrap().header.transaction_id
+    );
+    l.a.handle_mad(now, B4, &drep1);
+    l.a.handle_mad(now, B4, &drep2);
+    assert_eq!(
+        l.a.poll_event(),
+        Some(CmEvent::DisconnectDone {
+            conn: a,
+            timed_out: false
+        })
+    );
+    assert_eq!(l.a.poll_event(), None);
+    assert_eq!(l.a.poll_transmit(), None);
+}
