@@ -9,24 +9,24 @@ use std::time::Duration;
 
 use cm_link::*;
 use softroce::cm::{
-    cm_timeout, AcceptParams, Cancelled, CmError, CmEvent, ConnId, ConnectReply, ConnectRequest,
+    cm_timeout, Cancelled, CmError, CmEvent, ConnId, ConnectReply, ConnectRequest,
     DisconnectStarted, ListenerClose, LocalEndpoint, PortError, State,
 };
 use softroce::wire::cm::{CmMad, CmMessage, RejReason};
 use softroce::wire::mad::attr;
 
-const PORT: u16 = 7174;
+/// A link whose B listens on B4:PORT.
+fn listening() -> Link {
+    let mut l = Link::new();
+    l.b.listen(B4, PORT, 8).unwrap();
+    l
+}
 
-fn accept_params(data: &[u8]) -> AcceptParams<'_> {
-    AcceptParams {
-        local_qpn: 0x22,
-        starting_psn: 0x7b_2b28,
-        inbound_read_limit: 8,
-        outbound_read_limit: 8,
-        private_data: data,
-        rnr_retry_count: 7,
-        srq: false,
-    }
+/// A dials B; B reports the request.
+fn requested(l: &mut Link) -> (ConnId, ConnectRequest) {
+    let a = l.dial();
+    l.pump();
+    (a, expect_request(l))
 }
 
 fn expect_request(l: &mut Link) -> ConnectRequest {
@@ -157,8 +157,7 @@ fn connect_accept_ipv6() {
 
 #[test]
 fn reject_carries_private_data() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
+    let mut l = listening();
     let a =
         l.a.connect(
             l.now,
@@ -205,12 +204,7 @@ fn expect_refused(l: &mut Link, a: ConnId, want: RejReason) {
 #[test]
 fn no_listener_is_rej_8() {
     let mut l = Link::new();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
+    let a = l.dial();
     l.pump();
     expect_refused(&mut l, a, RejReason::InvalidServiceId);
     // The REJ is one message; nothing is retried afterwards.
@@ -225,12 +219,7 @@ fn listener_on_another_address_or_port_is_rej_8() {
     // Bound to B6 only: an IPv4 REQ does not match; nor does another port.
     l.b.listen(B6, PORT, 8).unwrap();
     l.b.listen(B4, PORT + 1, 8).unwrap();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
+    let a = l.dial();
     l.pump();
     expect_refused(&mut l, a, RejReason::InvalidServiceId);
 }
@@ -241,11 +230,7 @@ fn wildcard_listener_matches_its_family() {
     l.b.listen(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), PORT, 8)
         .unwrap();
     let now = l.now;
-    l.a.connect(
-        now,
-        &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-    )
-    .unwrap();
+    l.dial();
     let a6 =
         l.a.connect(
             now,
@@ -263,20 +248,11 @@ fn paused_listener_refuses_until_resumed() {
     let mut l = Link::new();
     let (lid, _) = l.b.listen(B4, PORT, 8).unwrap();
     l.b.pause_listener(lid, true).unwrap();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
+    let a = l.dial();
     l.pump();
     expect_refused(&mut l, a, RejReason::InvalidServiceId);
     l.b.pause_listener(lid, false).unwrap();
-    l.a.connect(
-        l.now,
-        &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-    )
-    .unwrap();
+    l.dial();
     l.pump();
     expect_request(&mut l);
 }
@@ -286,12 +262,7 @@ fn closed_listener_refuses_and_releases_its_port() {
     let mut l = Link::new();
     let (lid, _) = l.b.listen(B4, PORT, 8).unwrap();
     assert_eq!(l.b.close_listener(lid), Ok(ListenerClose::Closed));
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
+    let a = l.dial();
     l.pump();
     expect_refused(&mut l, a, RejReason::InvalidServiceId);
     l.b.listen(B4, PORT, 8).unwrap();
@@ -319,12 +290,7 @@ fn recovers_from_loss(from: Peer, attr_id: u16, n: u32) -> Link {
     let mut l = Link::new();
     l.drop_next(from, attr_id, n);
     l.b.listen(B4, PORT, 8).unwrap();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
+    let a = l.dial();
     l.pump();
     while l.events_b.is_empty() {
         assert!(l.step_timer(l.now.saturating_add(Duration::from_secs(600))));
@@ -398,12 +364,7 @@ fn dead_peer_times_out_the_connect_after_every_retry() {
     let mut l = Link::new();
     l.blackhole = true;
     let start = l.now;
-    let a =
-        l.a.connect(
-            start,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
+    let a = l.dial();
     l.pump();
     l.run_for(Duration::from_secs(3600));
     assert_eq!(l.take_a(), Some(CmEvent::ConnectTimedOut { conn: a }));
@@ -416,12 +377,7 @@ fn dead_peer_times_out_the_connect_after_every_retry() {
     // The moment of failure: exactly 16 response timeouts after the REQ.
     let mut l2 = Link::new();
     l2.blackhole = true;
-    let a2 =
-        l2.a.connect(
-            start,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
+    let a2 = l2.dial();
     let almost = start.saturating_add(cm_timeout(20) * 16 - Duration::from_nanos(1));
     while l2.step_timer(almost) {}
     assert!(l2.events_a.is_empty(), "not before 16 timeouts");
@@ -435,14 +391,7 @@ fn lost_reps_time_out_the_accept() {
     let mut l = Link::new();
     l.drop_next(Peer::B, attr::REP, u32::MAX);
     l.b.listen(B4, PORT, 8).unwrap();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
-    l.pump();
-    let req = expect_request(&mut l);
+    let (a, req) = requested(&mut l);
     l.b.accept(l.now, req.conn, &accept_params(b"")).unwrap();
     l.run_for(Duration::from_secs(3600));
     assert_eq!(l.take_b(), Some(CmEvent::AcceptTimedOut { conn: req.conn }));
@@ -463,14 +412,7 @@ fn lost_rtus_time_out_the_accept() {
     let mut l = Link::new();
     l.drop_next(Peer::A, attr::RTU, u32::MAX);
     l.b.listen(B4, PORT, 8).unwrap();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
-    l.pump();
-    let req = expect_request(&mut l);
+    let (a, req) = requested(&mut l);
     l.b.accept(l.now, req.conn, &accept_params(b"")).unwrap();
     l.pump();
     expect_reply(&mut l);
@@ -483,8 +425,7 @@ fn lost_rtus_time_out_the_accept() {
 
 #[test]
 fn lost_dreps_still_complete_the_disconnect() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
+    let mut l = listening();
     let (a, b) = establish(&mut l, A4, B4);
     l.drop_next(Peer::B, attr::DREP, u32::MAX);
     l.a.disconnect(l.now, a).unwrap();
@@ -504,8 +445,7 @@ fn lost_dreps_still_complete_the_disconnect() {
 
 #[test]
 fn crossed_dreqs_complete_both_disconnects() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
+    let mut l = listening();
     let (a, b) = establish(&mut l, A4, B4);
     l.a.disconnect(l.now, a).unwrap();
     l.b.disconnect(l.now, b).unwrap();
@@ -531,13 +471,8 @@ fn crossed_dreqs_complete_both_disconnects() {
 
 #[test]
 fn duplicate_req_makes_no_second_connection() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
-    l.a.connect(
-        l.now,
-        &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-    )
-    .unwrap();
+    let mut l = listening();
+    l.dial();
     let (dst, req_mad) = l.a.poll_transmit().unwrap();
     assert_eq!(dst, B4);
     l.b.handle_mad(l.now, A4, &req_mad);
@@ -564,15 +499,9 @@ fn duplicate_req_makes_no_second_connection() {
 
 #[test]
 fn mra_delays_the_req_retry() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
+    let mut l = listening();
     let start = l.now;
-    let a =
-        l.a.connect(
-            start,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
+    let a = l.dial();
     let (_, req_mad) = l.a.poll_transmit().unwrap();
     l.b.handle_mad(start, A4, &req_mad);
     l.b.handle_mad(start, A4, &req_mad);
@@ -594,8 +523,7 @@ fn mra_delays_the_req_retry() {
 
 #[test]
 fn stale_messages_get_the_linux_answers() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
+    let mut l = listening();
     let (a, b) = establish(&mut l, A4, B4);
     // A REP for a comm ID A never used: REJ INVALID_COMM_ID.
     let rep = softroce::wire::cm::CmRepRepr {
@@ -659,16 +587,8 @@ fn stale_messages_get_the_linux_answers() {
 
 #[test]
 fn closing_a_connecting_connector_cancels_and_tells_the_peer() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
-    l.pump();
-    let req = expect_request(&mut l);
+    let mut l = listening();
+    let (a, req) = requested(&mut l);
     assert_eq!(l.a.close_conn(l.now, a), Ok(Some(Cancelled::Connect)));
     l.pump();
     assert_eq!(l.take_b(), Some(CmEvent::ConnectAborted { conn: req.conn }));
@@ -682,16 +602,8 @@ fn closing_a_connecting_connector_cancels_and_tells_the_peer() {
 
 #[test]
 fn closing_an_unanswered_request_rejects_it() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
-    l.pump();
-    let req = expect_request(&mut l);
+    let mut l = listening();
+    let (a, req) = requested(&mut l);
     assert_eq!(l.b.close_conn(l.now, req.conn), Ok(None));
     l.pump();
     expect_refused(&mut l, a, RejReason::ConsumerDefined);
@@ -699,17 +611,9 @@ fn closing_an_unanswered_request_rejects_it() {
 
 #[test]
 fn closing_during_accept_cancels_the_accept() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
+    let mut l = listening();
     l.drop_next(Peer::B, attr::REP, 1);
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
-    l.pump();
-    let req = expect_request(&mut l);
+    let (a, req) = requested(&mut l);
     l.b.accept(l.now, req.conn, &accept_params(b"")).unwrap();
     l.pump();
     assert_eq!(l.b.close_conn(l.now, req.conn), Ok(Some(Cancelled::Accept)));
@@ -724,16 +628,8 @@ fn closing_during_accept_cancels_the_accept() {
 
 #[test]
 fn peer_rejecting_after_rep_aborts_complete_connect() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
-    l.pump();
-    let req = expect_request(&mut l);
+    let mut l = listening();
+    let (a, req) = requested(&mut l);
     l.b.accept(l.now, req.conn, &accept_params(b"")).unwrap();
     l.pump();
     expect_reply(&mut l);
@@ -746,16 +642,8 @@ fn peer_rejecting_after_rep_aborts_complete_connect() {
 
 #[test]
 fn active_reject_after_rep_aborts_the_accept() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
-    l.pump();
-    let req = expect_request(&mut l);
+    let mut l = listening();
+    let (a, req) = requested(&mut l);
     l.b.accept(l.now, req.conn, &accept_params(b"")).unwrap();
     l.pump();
     expect_reply(&mut l);
@@ -819,8 +707,7 @@ fn port_errors() {
 
 #[test]
 fn shared_endpoint_refcount_and_duplicate_tuple() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
+    let mut l = listening();
     l.b.listen(B4, PORT + 1, 8).unwrap();
     let (ep, port) = l.a.create_shared_endpoint(SocketAddr::new(A4, 0)).unwrap();
     let mut p = params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b"");
@@ -855,13 +742,7 @@ fn req_flood_fills_the_backlog_then_gets_no_resources() {
     l.b.listen(B4, PORT, 4).unwrap();
     let mut conns = Vec::new();
     for _ in 0..10 {
-        conns.push(
-            l.a.connect(
-                l.now,
-                &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-            )
-            .unwrap(),
-        );
+        conns.push(l.dial());
     }
     l.pump();
     let requests = l
@@ -890,11 +771,7 @@ fn req_flood_fills_the_backlog_then_gets_no_resources() {
         panic!()
     };
     l.b.accept(l.now, r.conn, &accept_params(b"")).unwrap();
-    l.a.connect(
-        l.now,
-        &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-    )
-    .unwrap();
+    l.dial();
     l.pump();
     assert!(l
         .events_b
@@ -976,14 +853,7 @@ fn traffic_before_the_rtu_establishes_the_passive_side() {
     let mut l = Link::new();
     l.drop_next(Peer::A, attr::RTU, 1);
     l.b.listen(B4, PORT, 8).unwrap();
-    let a =
-        l.a.connect(
-            l.now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
-    l.pump();
-    let req = expect_request(&mut l);
+    let (a, req) = requested(&mut l);
     assert!(!l.b.notify_traffic(req.conn), "not before the accept");
     l.b.accept(l.now, req.conn, &accept_params(b"")).unwrap();
     l.pump();
@@ -1004,13 +874,8 @@ fn traffic_before_the_rtu_establishes_the_passive_side() {
 
 #[test]
 fn rep_retries_follow_the_req_s_timeout_and_retry_count() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
-    l.a.connect(
-        l.now,
-        &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-    )
-    .unwrap();
+    let mut l = listening();
+    l.dial();
     let (_, mad) = l.a.poll_transmit().unwrap();
     let mut m = CmMad::parse_bytes(&mad).unwrap();
     let CmMessage::Req(ref mut r) = m.message else {
@@ -1090,15 +955,9 @@ fn ephemeral_ports_run_out_at_16384_connections() {
 
 #[test]
 fn duplicate_rtu_dreq_drep_are_idempotent() {
-    let mut l = Link::new();
-    l.b.listen(B4, PORT, 8).unwrap();
+    let mut l = listening();
     let now = l.now;
-    let a =
-        l.a.connect(
-            now,
-            &params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b""),
-        )
-        .unwrap();
+    let a = l.dial();
     let (_, req) = l.a.poll_transmit().unwrap();
     l.b.handle_mad(now, A4, &req);
     let Some(CmEvent::ConnectRequest(r)) = l.b.poll_event() else {

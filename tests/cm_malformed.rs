@@ -9,7 +9,7 @@ mod cm_link;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use cm_link::*;
-use softroce::cm::{AcceptParams, CmEvent};
+use softroce::cm::CmEvent;
 use softroce::wire::mad::MAD_LEN;
 
 /// xorshift64*: deterministic test randomness.
@@ -23,20 +23,6 @@ impl Rng {
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
-    }
-}
-
-const PORT: u16 = 7174;
-
-fn accept(data: &[u8]) -> AcceptParams<'_> {
-    AcceptParams {
-        local_qpn: 0x22,
-        starting_psn: 5,
-        inbound_read_limit: 1,
-        outbound_read_limit: 1,
-        private_data: data,
-        rnr_retry_count: 7,
-        srq: false,
     }
 }
 
@@ -73,7 +59,7 @@ fn busy_link() -> (Link, Vec<[u8; MAD_LEN]>) {
         .collect();
     assert_eq!(reqs.len(), 6);
     for r in &reqs[..4] {
-        l.b.accept(now, r.conn, &accept(b"ok")).unwrap();
+        l.b.accept(now, r.conn, &accept_params(b"ok")).unwrap();
     }
     l.b.reject(reqs[4].conn, b"no").unwrap();
     while let Some((_, m)) = l.b.poll_transmit() {
@@ -229,7 +215,7 @@ fn mutated_real_mads_never_panic_and_engines_recover() {
             _ => None,
         })
         .expect("a fresh connect still arrives");
-    l.b.accept(l.now, req.conn, &accept(b"")).unwrap();
+    l.b.accept(l.now, req.conn, &accept_params(b"")).unwrap();
     l.pump();
     assert!(l
         .events_a

@@ -287,6 +287,24 @@ pub enum CmEvent {
     ListenerClosed { listener: ListenerId },
 }
 
+impl CmEvent {
+    /// The connection the event is about (`None` for listener events).
+    pub fn conn(&self) -> Option<ConnId> {
+        match *self {
+            CmEvent::ConnectRequest(r) => Some(r.conn),
+            CmEvent::ConnectReply(r) => Some(r.conn),
+            CmEvent::ConnectRejected { conn, .. }
+            | CmEvent::ConnectTimedOut { conn }
+            | CmEvent::ConnectAborted { conn }
+            | CmEvent::AcceptTimedOut { conn }
+            | CmEvent::Established { conn }
+            | CmEvent::Disconnected { conn }
+            | CmEvent::DisconnectDone { conn, .. } => Some(conn),
+            CmEvent::ListenerClosed { .. } => None,
+        }
+    }
+}
+
 /// Why a consumer request was refused at once. The NTSTATUS for each is in
 /// `docs/CM.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

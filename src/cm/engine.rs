@@ -544,7 +544,7 @@ impl CmEngine {
         let state = c.state;
         let listener = c.listener;
         // Nothing more is reported for this connector.
-        self.events.retain(|e| event_conn(e) != Some(conn));
+        self.events.retain(|e| e.conn() != Some(conn));
         self.stats.queued_events = self.events.len();
         if let Some(l) = listener.and_then(|l| self.listeners.get_mut(l.0)) {
             l.open_conns = l.open_conns.saturating_sub(1);
@@ -707,20 +707,4 @@ fn open_conn(conns: &mut TokenTable<Conn>, conn: ConnId) -> Result<&mut Conn, Cm
 /// The TID of an exchange we start: our random high half, our comm ID low.
 pub(super) fn own_tid(tid_hi: u32, comm_id: u32) -> u64 {
     (u64::from(tid_hi) << 32) | u64::from(comm_id)
-}
-
-/// The connection an event is about.
-fn event_conn(e: &CmEvent) -> Option<ConnId> {
-    match *e {
-        CmEvent::ConnectRequest(r) => Some(r.conn),
-        CmEvent::ConnectReply(r) => Some(r.conn),
-        CmEvent::ConnectRejected { conn, .. }
-        | CmEvent::ConnectTimedOut { conn }
-        | CmEvent::ConnectAborted { conn }
-        | CmEvent::AcceptTimedOut { conn }
-        | CmEvent::Established { conn }
-        | CmEvent::Disconnected { conn }
-        | CmEvent::DisconnectDone { conn, .. } => Some(conn),
-        CmEvent::ListenerClosed { .. } => None,
-    }
 }

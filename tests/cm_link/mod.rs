@@ -7,12 +7,16 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use softroce::cm::{CmConfig, CmEngine, CmEvent, ConnId, ConnectParams, Instant, LocalEndpoint};
+use softroce::cm::{
+    AcceptParams, CmConfig, CmEngine, CmEvent, ConnId, ConnectParams, Instant, LocalEndpoint,
+};
 use softroce::wire::cm::{CmMad, CmMessage};
 
 pub const A4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 12));
 pub const B4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 11));
 pub const A6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd00, 0x99, 0, 0, 0, 0, 0, 12));
+/// The port the tests listen on (rping's default).
+pub const PORT: u16 = 7174;
 pub const B6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd00, 0x99, 0, 0, 0, 0, 0, 11));
 
 /// Which engine sent a MAD.
@@ -180,6 +184,12 @@ impl Link {
         self.now = end;
     }
 
+    /// A connects from A4 (ephemeral port) to B4:PORT with no private data.
+    pub fn dial(&mut self) -> ConnId {
+        let p = params(SocketAddr::new(A4, 0), SocketAddr::new(B4, PORT), b"");
+        self.a.connect(self.now, &p).expect("connect")
+    }
+
     /// Messages with this attribute sent by `from` (dropped or not).
     pub fn sent(&self, from: Peer, attr: u16) -> usize {
         self.log
@@ -219,17 +229,15 @@ pub fn parse(mad: &[u8]) -> CmMessage {
     CmMad::parse_bytes(mad).expect("parse").message
 }
 
-pub fn conn_of(e: &CmEvent) -> Option<ConnId> {
-    match *e {
-        CmEvent::ConnectRequest(r) => Some(r.conn),
-        CmEvent::ConnectReply(r) => Some(r.conn),
-        CmEvent::ConnectRejected { conn, .. }
-        | CmEvent::ConnectTimedOut { conn }
-        | CmEvent::ConnectAborted { conn }
-        | CmEvent::AcceptTimedOut { conn }
-        | CmEvent::Established { conn }
-        | CmEvent::Disconnected { conn }
-        | CmEvent::DisconnectDone { conn, .. } => Some(conn),
-        CmEvent::ListenerClosed { .. } => None,
+/// Accept parameters: QPN 0x22, PSN 0x7b2b28, read limits 8/8, RNR retry 7.
+pub fn accept_params(data: &[u8]) -> AcceptParams<'_> {
+    AcceptParams {
+        local_qpn: 0x22,
+        starting_psn: 0x7b_2b28,
+        inbound_read_limit: 8,
+        outbound_read_limit: 8,
+        private_data: data,
+        rnr_retry_count: 7,
+        srq: false,
     }
 }
