@@ -1007,3 +1007,65 @@ fn duplicate_rtu_dreq_drep_are_idempotent() {
     assert_eq!(l.a.poll_event(), None);
     assert_eq!(l.a.poll_transmit(), None);
 }
+
+#[test]
+fn loopback_connection_within_one_engine() {
+    let mut e = softroce::cm::CmEngine::new(config(1, &[A4, A6], 3));
+    let now = softroce::cm::Instant::from_nanos(0);
+    let (_, port) = e.listen(A6, 0, 4).unwrap();
+    let loop_mads = |e: &mut softroce::cm::CmEngine| {
+        while let Some((dst, mad)) = e.poll_transmit() {
+            e.handle_mad(now, dst, &mad);
+        }
+    };
+    let a = e
+        .connect(
+            now,
+            &params(SocketAddr::new(A6, 0), SocketAddr::new(A6, port), b"self"),
+        )
+        .unwrap();
+    loop_mads(&mut e);
+    let Some(CmEvent::ConnectRequest(r)) = e.poll_event() else {
+        panic!()
+    };
+    assert_ne!(r.conn, a);
+    assert_eq!(r.remote, e.conn_addrs(a).unwrap().0);
+    e.accept(now, r.conn, &accept_params(b"")).unwrap();
+    loop_mads(&mut e);
+    assert!(matches!(e.poll_event(), Some(CmEvent::ConnectReply(x)) if x.conn == a));
+    e.complete_connect(a).unwrap();
+    loop_mads(&mut e);
+    assert_eq!(e.poll_event(), Some(CmEvent::Established { conn: r.conn }));
+    e.disconnect(now, r.conn).unwrap();
+    loop_mads(&mut e);
+    assert_eq!(e.poll_event(), Some(CmEvent::Disconnected { conn: a }));
+    assert_eq!(
+        e.poll_event(),
+        Some(CmEvent::DisconnectDone {
+            conn: r.conn,
+            timed_out: false
+        })
+    );
+}
+
+#[test]
+fn peer_leaving_after_a_lost_rtu_completes_the_accept_first() {
+    let mut l = listening();
+    l.drop_next(Peer::A, attr::RTU, 1);
+    let (a, req) = requested(&mut l);
+    l.b.accept(l.now, req.conn, &accept_params(b"")).unwrap();
+    l.pump();
+    expect_reply(&mut l);
+    l.a.complete_connect(a).unwrap();
+    l.a.disconnect(l.now, a).unwrap();
+    l.pump();
+    assert_eq!(l.take_b(), Some(CmEvent::Established { conn: req.conn }));
+    assert_eq!(l.take_b(), Some(CmEvent::Disconnected { conn: req.conn }));
+    assert_eq!(
+        l.take_a(),
+        Some(CmEvent::DisconnectDone {
+            conn: a,
+            timed_out: false
+        })
+    );
+}

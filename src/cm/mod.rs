@@ -11,10 +11,10 @@
 #![deny(unsafe_code)]
 
 pub mod api;
-pub mod conn;
+mod conn;
 mod engine;
 mod inbound;
-pub mod msg;
+mod msg;
 pub mod ports;
 pub mod time;
 mod timers;

@@ -164,7 +164,7 @@ impl PortSpace {
             let off = self.next_ephemeral.wrapping_add(step) % count;
             if self.ephemeral_users.get(usize::from(off)) == Some(&0) {
                 self.next_ephemeral = off.wrapping_add(1) % count;
-                return Ok(EPHEMERAL_FIRST + off);
+                return Ok(EPHEMERAL_FIRST.saturating_add(off));
             }
         }
         Err(PortError::NoEphemeralPort)
