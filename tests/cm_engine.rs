@@ -1069,3 +1069,29 @@ fn peer_leaving_after_a_lost_rtu_completes_the_accept_first() {
         })
     );
 }
+
+#[test]
+fn close_withdraws_queued_events_of_that_connector() {
+    let mut l = listening();
+    let a = l.dial();
+    let (_, req) = l.a.poll_transmit().unwrap();
+    l.b.handle_mad(l.now, A4, &req);
+    let Some(CmEvent::ConnectRequest(r)) = l.b.poll_event() else {
+        panic!()
+    };
+    l.b.accept(l.now, r.conn, &accept_params(b"")).unwrap();
+    let (_, rep) = l.b.poll_transmit().unwrap();
+    l.a.handle_mad(l.now, B4, &rep);
+    assert_eq!(l.a.stats().queued_events, 1, "ConnectReply is queued");
+    // The consumer closes before the NDK layer polled the reply: its
+    // NdkConnect is still pending and is cancelled.
+    assert_eq!(l.a.close_conn(l.now, a), Ok(Some(Cancelled::Connect)));
+    assert_eq!(l.a.poll_event(), None);
+    assert_eq!(l.a.connection_data(a), None);
+    // The peer learns through a REJ (consumer-defined: our consumer left).
+    let (_, rej) = l.a.poll_transmit().unwrap();
+    match parse(&rej) {
+        CmMessage::Rej(x) => assert_eq!(x.reason, RejReason::ConsumerDefined),
+        other => panic!("{other:?}"),
+    }
+}

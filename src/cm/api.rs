@@ -238,7 +238,9 @@ pub struct ConnectReply {
     pub srq: bool,
 }
 
-/// Which pending NDK request a close cancelled (it completes with STATUS_CANCELLED).
+/// Which pending NDK request a close cancelled (it completes with STATUS_CANCELLED):
+/// the one the connection's state was waiting on, or the one a withdrawn,
+/// not yet polled event would have completed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cancelled {
     /// NdkConnect (a REQ was outstanding).

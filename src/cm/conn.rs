@@ -81,6 +81,8 @@ pub struct Conn {
     pub open: bool,
     /// Timewait has been passed through (closing frees at once).
     pub timewait_over: bool,
+    /// NdkAccept was called (passive).
+    pub accepted: bool,
     /// The peer gave up before we finished connecting ([`super::api::CmEvent::ConnectAborted`]).
     pub aborted: bool,
     /// The listener the REQ came through (passive).
@@ -135,6 +137,7 @@ impl Conn {
             open: true,
             timewait_over: false,
             aborted: false,
+            accepted: false,
             listener: None,
             in_backlog: false,
             endpoint,

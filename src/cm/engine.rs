@@ -469,6 +469,7 @@ impl CmEngine {
         c.outbound_read_limit = c.outbound_read_limit.min(p.outbound_read_limit);
         c.local_qpn = p.local_qpn & 0xFF_FFFF;
         c.state = State::RepSent;
+        c.accepted = true;
         let limits = (c.inbound_read_limit, c.outbound_read_limit);
         let fields = msg::RepFields {
             starting_psn: p.starting_psn,
@@ -543,7 +544,15 @@ impl CmEngine {
         c.open = false;
         let state = c.state;
         let listener = c.listener;
-        // Nothing more is reported for this connector.
+        let accepted = c.accepted;
+        // Nothing more is reported for this connector. A withdrawn event that
+        // would have completed a request leaves that request pending in the
+        // NDK layer: it is cancelled.
+        let withdrawn = self
+            .events
+            .iter()
+            .filter(|e| e.conn() == Some(conn))
+            .find_map(|e| completes(e, accepted));
         self.events.retain(|e| e.conn() != Some(conn));
         self.stats.queued_events = self.events.len();
         if let Some(l) = listener.and_then(|l| self.listeners.get_mut(l.0)) {
@@ -590,7 +599,7 @@ impl CmEngine {
                 None
             }
         };
-        Ok(cancelled)
+        Ok(cancelled.or(withdrawn))
     }
 
     /// What NdkGetConnectionData returns: the peer's private data (from the
@@ -693,6 +702,19 @@ impl CmEngine {
             self.listeners.remove(l.0);
             self.push_event(CmEvent::ListenerClosed { listener: l });
         }
+    }
+}
+
+/// The NDK request an event completes (`accepted`: NdkAccept was called).
+fn completes(e: &CmEvent, accepted: bool) -> Option<Cancelled> {
+    match e {
+        CmEvent::ConnectReply(_)
+        | CmEvent::ConnectRejected { .. }
+        | CmEvent::ConnectTimedOut { .. } => Some(Cancelled::Connect),
+        CmEvent::Established { .. } | CmEvent::AcceptTimedOut { .. } => Some(Cancelled::Accept),
+        CmEvent::ConnectAborted { .. } if accepted => Some(Cancelled::Accept),
+        CmEvent::DisconnectDone { .. } => Some(Cancelled::Disconnect),
+        _ => None,
     }
 }
 
