@@ -55,7 +55,7 @@ fn rping_connect() -> ConnectParams<'static> {
         local: LocalEndpoint::Bind(SocketAddr::new(CLIENT, CLIENT_PORT)),
         remote: SocketAddr::new(SERVER, 7174),
         local_qpn: 0x11,
-        starting_psn: 0xdb_b97a,
+        recv_psn: 0xdb_b97a,
         inbound_read_limit: 1,
         outbound_read_limit: 1,
         path_mtu: 3,
@@ -112,7 +112,7 @@ fn rxe_rep_completes_our_connect_and_our_rtu_equals_rxe_rtu() {
     match a.poll_event() {
         Some(CmEvent::ConnectReply(r)) => {
             assert_eq!(r.conn, conn);
-            assert_eq!((r.remote_qpn, r.remote_psn), (0x11, 0x7b_2b28));
+            assert_eq!((r.remote_qpn, r.send_psn), (0x11, 0x7b_2b28));
             assert_eq!((r.inbound_read_limit, r.outbound_read_limit), (1, 1));
             assert_eq!(
                 (r.rnr_retry_count, r.target_ack_delay, r.srq),
@@ -154,7 +154,7 @@ fn rxe_req_is_accepted_and_our_rep_and_drep_equal_rxe_s() {
     assert_eq!(req.remote, SocketAddr::new(CLIENT, CLIENT_PORT));
     assert_eq!(req.local, SocketAddr::new(SERVER, 7174));
     assert_eq!(
-        (req.remote_qpn, req.remote_psn, req.path_mtu),
+        (req.remote_qpn, req.send_psn, req.path_mtu),
         (0x11, 0xdb_b97a, 3)
     );
     assert_eq!((req.inbound_read_limit, req.outbound_read_limit), (1, 1));
@@ -163,7 +163,7 @@ fn rxe_req_is_accepted_and_our_rep_and_drep_equal_rxe_s() {
 
     let accept = AcceptParams {
         local_qpn: 0x11,
-        starting_psn: 0x7b_2b28,
+        recv_psn: 0x7b_2b28,
         inbound_read_limit: 16,
         outbound_read_limit: 16,
         private_data: &[],

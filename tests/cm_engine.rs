@@ -97,7 +97,7 @@ fn handshake_with_data(local: IpAddr, remote: IpAddr) {
     // Swapped: A's outbound (2) bounds B's inbound, A's inbound (4) B's outbound.
     assert_eq!((req.inbound_read_limit, req.outbound_read_limit), (2, 4));
     assert_eq!(
-        (req.remote_qpn, req.remote_psn, req.path_mtu),
+        (req.remote_qpn, req.send_psn, req.path_mtu),
         (0x11, 0xdb_b97a, 3)
     );
     assert_eq!((req.retry_count, req.rnr_retry_count), (7, 7));
@@ -110,7 +110,7 @@ fn handshake_with_data(local: IpAddr, remote: IpAddr) {
     l.pump();
     let rep = expect_reply(&mut l);
     assert_eq!(rep.conn, a);
-    assert_eq!((rep.remote_qpn, rep.remote_psn), (0x22, 0x7b_2b28));
+    assert_eq!((rep.remote_qpn, rep.send_psn), (0x22, 0x7b_2b28));
     assert_eq!((rep.inbound_read_limit, rep.outbound_read_limit), (4, 2));
     assert_eq!(&rep.private_data.as_slice()[..12], b"hello from B");
     let (pd, ird, ord) = l.a.connection_data(a).unwrap();

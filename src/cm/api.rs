@@ -109,8 +109,11 @@ pub struct ConnectParams<'a> {
     pub remote: SocketAddr,
     /// Our QP number (24 bits).
     pub local_qpn: u32,
-    /// Our starting send PSN (24 bits).
-    pub starting_psn: u32,
+    /// The PSN our QP expects to receive first (its RTR rq_psn), sent as the
+    /// REQ's Starting PSN: with Linux the REQ's PSN is the one the *passive*
+    /// side sends from (rping capture: the server's first packet carries the
+    /// REQ's PSN, the client's the REP's). 24 bits.
+    pub recv_psn: u32,
     /// Incoming RDMA reads we allow at once (REQ responder resources).
     pub inbound_read_limit: u8,
     /// RDMA reads we issue at once (REQ initiator depth).
@@ -131,7 +134,9 @@ pub struct ConnectParams<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AcceptParams<'a> {
     pub local_qpn: u32,
-    pub starting_psn: u32,
+    /// The PSN our QP expects to receive first (its RTR rq_psn), sent as the
+    /// REP's Starting PSN; the active side sends from it. 24 bits.
+    pub recv_psn: u32,
     /// Capped at the peer's outbound limit (REQ initiator depth).
     pub inbound_read_limit: u8,
     /// Capped at the peer's inbound limit (REQ responder resources).
@@ -206,8 +211,8 @@ pub struct ConnectRequest {
     /// The most reads we may issue: REQ.ResponderResources (swapped).
     pub outbound_read_limit: u8,
     pub remote_qpn: u32,
-    /// The peer's starting PSN: our QP's expected receive PSN.
-    pub remote_psn: u32,
+    /// The PSN our QP sends from (its RTS sq_psn): the REQ's Starting PSN.
+    pub send_psn: u32,
     /// IB MTU enum of the path.
     pub path_mtu: u8,
     /// Our QP's transport retry count (REQ.RetryCount).
@@ -224,7 +229,8 @@ pub struct ConnectRequest {
 pub struct ConnectReply {
     pub conn: ConnId,
     pub remote_qpn: u32,
-    pub remote_psn: u32,
+    /// The PSN our QP sends from (its RTS sq_psn): the REP's Starting PSN.
+    pub send_psn: u32,
     /// min(our inbound limit, REP.InitiatorDepth).
     pub inbound_read_limit: u8,
     /// min(our outbound limit, REP.ResponderResources).

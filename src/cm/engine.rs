@@ -391,7 +391,7 @@ impl CmEngine {
         };
         let tid_hi = self.tid_hi;
         let fields = msg::ReqFields {
-            starting_psn: p.starting_psn,
+            starting_psn: p.recv_psn,
             retry_count: p.retry_count,
             rnr_retry_count: p.rnr_retry_count,
             srq: p.srq,
@@ -472,7 +472,7 @@ impl CmEngine {
         c.accepted = true;
         let limits = (c.inbound_read_limit, c.outbound_read_limit);
         let fields = msg::RepFields {
-            starting_psn: p.starting_psn,
+            starting_psn: p.recv_psn,
             rnr_retry_count: p.rnr_retry_count,
             srq: p.srq,
             private_data: p.private_data,

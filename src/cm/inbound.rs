@@ -219,7 +219,7 @@ impl CmEngine {
             inbound_read_limit: req.initiator_depth,
             outbound_read_limit: req.responder_resources,
             remote_qpn: req.local_qpn,
-            remote_psn: req.starting_psn,
+            send_psn: req.starting_psn,
             path_mtu: req.path_mtu,
             retry_count: req.retry_count,
             rnr_retry_count: req.rnr_retry_count,
@@ -293,7 +293,7 @@ impl CmEngine {
         let ev = ConnectReply {
             conn: ConnId(id),
             remote_qpn: rep.local_qpn,
-            remote_psn: rep.starting_psn,
+            send_psn: rep.starting_psn,
             inbound_read_limit: c.inbound_read_limit,
             outbound_read_limit: c.outbound_read_limit,
             private_data: c.private_data,

@@ -213,7 +213,7 @@ pub fn params<'a>(local: SocketAddr, remote: SocketAddr, data: &'a [u8]) -> Conn
         local: LocalEndpoint::Bind(local),
         remote,
         local_qpn: 0x11,
-        starting_psn: 0xdb_b97a,
+        recv_psn: 0xdb_b97a,
         inbound_read_limit: 1,
         outbound_read_limit: 1,
         path_mtu: 3,
@@ -233,7 +233,7 @@ pub fn parse(mad: &[u8]) -> CmMessage {
 pub fn accept_params(data: &[u8]) -> AcceptParams<'_> {
     AcceptParams {
         local_qpn: 0x22,
-        starting_psn: 0x7b_2b28,
+        recv_psn: 0x7b_2b28,
         inbound_read_limit: 8,
         outbound_read_limit: 8,
         private_data: data,
