@@ -1,88 +1,55 @@
 //! Golden-vector tests of the MAD, IB CM and RDMA-CM wire code against the
 //! real rxe captures in `tests/data/`: every QP1 MAD parses, re-emits to the
 //! same 256 bytes, and the fields agree with the IP/BTH layers around them.
-//! The small link/IP/UDP walk here is test-only (until `wire::frame` lands).
+
+mod wire_support;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use pcap_file::pcap::PcapReader;
-use pcap_file::pcapng::{Block, PcapNgReader};
 use softroce::wire::cm::{tst, CmMad, CmMessage, CmRepRepr, CmReqRepr};
-use softroce::wire::cma::{gid_ipv4, ipv4_mapped_gid, parse_service_id, service_id, RDMA_PS_TCP};
+use softroce::wire::cma::{
+    flow_label_udp_sport, gid_ipv4, ipv4_mapped_gid, parse_service_id, service_id, RDMA_PS_TCP,
+};
+use softroce::wire::frame;
+use softroce::wire::ip::RoceDatagram;
 use softroce::wire::mad::{attr, MadPacket, MadRepr, MAD_LEN};
-use softroce::wire::Error;
+use softroce::wire::{Error, IpRepr};
 
 /// One RoCEv2 UDP payload and where it came from.
 struct Roce {
     frame: usize,
+    sport: u16,
     src: IpAddr,
     dst: IpAddr,
     payload: Vec<u8>,
 }
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
+fn ip_addrs(ip: &IpRepr) -> (IpAddr, IpAddr) {
+    match ip {
+        IpRepr::V4(r) => (IpAddr::from(r.src_addr), IpAddr::from(r.dst_addr)),
+        IpRepr::V6(r) => (IpAddr::from(r.src_addr), IpAddr::from(r.dst_addr)),
+    }
 }
 
-/// Ethernet (optionally one VLAN tag) / IPv4 or IPv6 / UDP to 4791.
-fn roce_of_frame(frame: usize, eth: &[u8]) -> Option<Roce> {
-    let mut off = 12;
-    let mut ethertype = be16(eth, off)?;
-    if ethertype == 0x8100 {
-        off += 4;
-        ethertype = be16(eth, off)?;
-    }
-    let ip = eth.get(off + 2..)?;
-    let (src, dst, udp) = match ethertype {
-        0x0800 if ip.first()? >> 4 == 4 && *ip.get(9)? == 17 => {
-            let ihl = usize::from(ip.first()? & 0xF) * 4;
-            let a: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
-            let b: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
-            (IpAddr::from(a), IpAddr::from(b), ip.get(ihl..)?)
-        }
-        0x86DD if *ip.get(6)? == 17 => {
-            let a: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
-            let b: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-            (IpAddr::from(a), IpAddr::from(b), ip.get(40..)?)
-        }
-        _ => return None,
-    };
-    if be16(udp, 2)? != 4791 {
-        return None;
-    }
-    let len = usize::from(be16(udp, 4)?);
-    Some(Roce {
-        frame,
-        src,
-        dst,
-        payload: udp.get(8..len)?.to_vec(),
-    })
-}
-
+/// Every RoCEv2 datagram of a capture (through `wire::frame` and `wire::ip`).
 fn read_capture(name: &str) -> Vec<Roce> {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut frames: Vec<Vec<u8>> = Vec::new();
-    if bytes.starts_with(&[0x0A, 0x0D, 0x0D, 0x0A]) {
-        let mut r = PcapNgReader::new(&bytes[..]).expect("pcapng header");
-        while let Some(block) = r.next_block() {
-            match block.expect("pcapng block") {
-                Block::EnhancedPacket(p) => frames.push(p.data.to_vec()),
-                Block::SimplePacket(p) => frames.push(p.data.to_vec()),
-                _ => {}
-            }
-        }
-    } else {
-        let mut r = PcapReader::new(&bytes[..]).expect("pcap header");
-        while let Some(p) = r.next_packet() {
-            frames.push(p.expect("pcap packet").data.to_vec());
-        }
-    }
+    let frames = wire_support::read_capture(name);
     assert!(!frames.is_empty(), "{name} has no frames");
     frames
         .iter()
         .enumerate()
-        .filter_map(|(i, f)| roce_of_frame(i + 1, f))
+        .filter_map(|(i, f)| {
+            let ip = frame::ip_packet(f.link, &f.data).ok()?;
+            let d = RoceDatagram::parse(ip).ok()?;
+            let (src, dst) = ip_addrs(&d.ip);
+            Some(Roce {
+                frame: i + 1,
+                sport: d.udp.src_port,
+                src,
+                dst,
+                payload: d.roce.to_vec(),
+            })
+        })
         .collect()
 }
 
@@ -288,6 +255,11 @@ fn rping_cm_exchange() {
         assert_eq!(bth(r).1, want, "frame {}", r.frame);
     }
     check_starting_psns(&caps, (client, &req), (server, &rep));
+    // Both sides' RC packets leave from the port the REQ's flow label gives.
+    assert_eq!(req.primary_path.flow_label, 0x837B0);
+    assert_eq!(req.primary_path.packet_rate, 0);
+    let sport = flow_label_udp_sport(req.primary_path.flow_label);
+    assert!(rc.iter().all(|r| r.sport == sport));
 
     let shown = msgs[0].to_string();
     assert!(

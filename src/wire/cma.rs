@@ -66,6 +66,16 @@ impl fmt::Display for GidDisplay<'_> {
     }
 }
 
+/// The RoCEv2 UDP source port Linux derives from a path's 20-bit flow label
+/// (the REQ's Primary Flow Label): the low 14 bits XOR the high 6 bits, in
+/// the range 0xC000..=0xFFFF. The rxe captures show every RC packet of an
+/// rdma_cm connection leaving from this port.
+pub const fn flow_label_udp_sport(flow_label: u32) -> u16 {
+    let low = flow_label & 0x3FFF;
+    let high = (flow_label & 0xF_C000) >> 14;
+    (0xC000 | (low ^ high)) as u16
+}
+
 /// Length of the CMA header.
 pub const CMA_HDR_LEN: usize = 36;
 /// The only CMA header version.
@@ -223,6 +233,14 @@ mod tests {
         );
         assert_eq!(parse_service_id(service_id(RDMA_PS_IPOIB, 1)), None);
         assert_eq!(parse_service_id(0x0000_0001_0106_1C06), None);
+    }
+
+    #[test]
+    fn flow_label_ports() {
+        assert_eq!(flow_label_udp_sport(0), 0xC000);
+        assert_eq!(flow_label_udp_sport(0x3FFF), 0xFFFF);
+        assert_eq!(flow_label_udp_sport(0xF_C000), 0xC03F);
+        assert_eq!(flow_label_udp_sport(0xF_FFFF), 0xFFC0);
     }
 
     #[test]

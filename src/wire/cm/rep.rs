@@ -101,7 +101,8 @@ pub struct CmRepRepr {
     pub vendor_id: u32,
     /// 24 bits.
     pub local_eecn: u32,
-    /// 24 bits.
+    /// 24 bits. The PSN the REP's sender (passive side) expects to receive
+    /// first, i.e. the PSN the active side sends from (see the REQ's).
     pub starting_psn: u32,
     pub responder_resources: u8,
     pub initiator_depth: u8,

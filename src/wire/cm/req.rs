@@ -156,7 +156,9 @@ pub struct CmReqRepr {
     /// 2 bits, see [`tst`].
     pub transport_service_type: u8,
     pub e2e_flow_control: bool,
-    /// 24 bits.
+    /// 24 bits. The PSN the REQ's sender expects to receive first, i.e. the
+    /// PSN the passive side sends from (Linux; proven by both rxe captures,
+    /// `tests/wire_cm.rs`). The active side sends from the REP's.
     pub starting_psn: u32,
     /// 5 bits.
     pub local_cm_response_timeout: u8,
@@ -253,12 +255,12 @@ impl CmReqRepr {
     /// The CMA header at the start of the private data (present when the
     /// service ID is an RDMA IP CM one in the TCP, UDP or IPoIB port space).
     pub fn cma_header(&self) -> Result<CmaHdrRepr> {
-        CmaHdrRepr::parse(&CmaHdrPacket::new_checked(&self.private_data[..])?)
+        CmaHdrRepr::parse(&CmaHdrPacket::new_checked(self.private_data.as_slice())?)
     }
 
     /// The consumer's private data after the CMA header (56 bytes).
     pub fn cma_user_data(&self) -> &[u8] {
-        CmaHdrPacket::new_unchecked(&self.private_data[..]).user_data()
+        CmaHdrPacket::new_unchecked(self.private_data.as_slice()).user_data()
     }
 }
 

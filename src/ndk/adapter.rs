@@ -1,0 +1,141 @@
+//! The provider's adapter object: an NDK_ADAPTER (header + dispatch pointer)
+//! followed by the provider's state: the bound IP address and the
+//! NDK_ADAPTER_INFO it reports. Owns the object and the check that turns a
+//! consumer's `*mut NDK_ADAPTER` back into it; the entries live in
+//! `adapter_dispatch.rs`, open/close in `open.rs`.
+
+use core::net::IpAddr;
+
+use crate::abi::{
+    NdkObjectTypeAdapter, NDK_ADAPTER, NDK_ADAPTER_INFO, NDK_OBJECT_HEADER,
+    NDK_OBJECT_HEADER_RESERVED_BLOCK, NDK_VERSION,
+};
+
+use super::adapter_dispatch::ADAPTER_DISPATCH;
+use super::limits::adapter_info;
+
+/// One open NDK adapter instance. `#[repr(C)]` with the NDK_ADAPTER first,
+/// so a `*mut NDK_ADAPTER` handed to the consumer is also a `*mut Adapter`.
+#[derive(Debug)]
+#[repr(C)]
+pub struct Adapter {
+    ndk: NDK_ADAPTER,
+    address: IpAddr,
+    info: NDK_ADAPTER_INFO,
+}
+
+const _: () = assert!(core::mem::offset_of!(Adapter, ndk) == 0);
+
+impl Adapter {
+    /// A new adapter bound to `address`, running at the negotiated `version`:
+    /// header Version = `version`, ObjectType = Adapter, NdkReserved zeroed,
+    /// Dispatch = the provider's adapter table.
+    ///
+    /// IRQL: any.
+    pub fn new(address: IpAddr, version: NDK_VERSION) -> Self {
+        Self {
+            ndk: NDK_ADAPTER {
+                Header: NDK_OBJECT_HEADER {
+                    Version: version,
+                    ObjectType: NdkObjectTypeAdapter,
+                    NdkReserved: NDK_OBJECT_HEADER_RESERVED_BLOCK::ZEROED,
+                },
+                Dispatch: &ADAPTER_DISPATCH,
+            },
+            address,
+            info: adapter_info(version),
+        }
+    }
+
+    /// The IP address this adapter instance is bound to.
+    ///
+    /// IRQL: any.
+    pub fn address(&self) -> IpAddr {
+        self.address
+    }
+
+    /// What NdkQueryAdapterInfo reports.
+    ///
+    /// IRQL: any.
+    pub fn info(&self) -> &NDK_ADAPTER_INFO {
+        &self.info
+    }
+
+    /// The negotiated NDK version.
+    ///
+    /// IRQL: any.
+    pub fn version(&self) -> NDK_VERSION {
+        self.ndk.Header.Version
+    }
+
+    /// The NDK view of this adapter.
+    ///
+    /// IRQL: any.
+    pub fn ndk(&self) -> &NDK_ADAPTER {
+        &self.ndk
+    }
+
+    /// Recovers the provider's adapter from a consumer's pointer. Returns
+    /// `None` for NULL, or for an object that is not one of our adapters
+    /// (wrong object type or another dispatch table).
+    ///
+    /// # Safety
+    /// `ndk` is NULL or points to a readable NDK object header and dispatch
+    /// pointer (the NDKPI contract: an adapter this provider opened and that
+    /// is not yet closed), and the adapter outlives `'a`.
+    ///
+    /// IRQL: any.
+    pub unsafe fn from_ndk<'a>(ndk: *const NDK_ADAPTER) -> Option<&'a Adapter> {
+        if ndk.is_null() {
+            return None;
+        }
+        // SAFETY: non-null, and by the caller's contract readable as an
+        // NDK_ADAPTER (header + dispatch pointer).
+        let (object_type, dispatch) = unsafe { ((*ndk).Header.ObjectType, (*ndk).Dispatch) };
+        if object_type != NdkObjectTypeAdapter || !core::ptr::eq(dispatch, &ADAPTER_DISPATCH) {
+            return None;
+        }
+        // SAFETY: only `Adapter::new` installs ADAPTER_DISPATCH, and every
+        // Adapter lives in its own allocation with the NDK_ADAPTER at offset
+        // 0 (`#[repr(C)]`), so the pointer is the start of a live Adapter.
+        Some(unsafe { &*ndk.cast::<Adapter>() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::Ipv4Addr;
+
+    #[test]
+    fn header_and_info_follow_the_version() {
+        let v = NDK_VERSION { Major: 2, Minor: 1 };
+        let a = Adapter::new(IpAddr::V4(Ipv4Addr::LOCALHOST), v);
+        assert_eq!(a.version(), v);
+        assert_eq!(a.info().Version, v);
+        assert_eq!(a.ndk().Header.ObjectType, NdkObjectTypeAdapter);
+        assert!(a.ndk().Header.NdkReserved.rf.iter().all(|p| p.is_null()));
+        assert_eq!(a.address(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        // SAFETY: `a` is a live Adapter.
+        let back = unsafe { Adapter::from_ndk(a.ndk()) };
+        assert!(back.is_some_and(|b| core::ptr::eq(b, &a)));
+    }
+
+    #[test]
+    fn from_ndk_refuses_null_and_foreign_objects() {
+        // SAFETY: NULL is allowed.
+        assert!(unsafe { Adapter::from_ndk(core::ptr::null()) }.is_none());
+        let mut foreign = Adapter::new(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            NDK_VERSION { Major: 2, Minor: 1 },
+        );
+        foreign.ndk.Header.ObjectType = crate::abi::NdkObjectTypePd;
+        // SAFETY: `foreign` is readable.
+        assert!(unsafe { Adapter::from_ndk(&foreign.ndk) }.is_none());
+        let copy_of_table = ADAPTER_DISPATCH;
+        foreign.ndk.Header.ObjectType = NdkObjectTypeAdapter;
+        foreign.ndk.Dispatch = &copy_of_table;
+        // SAFETY: `foreign` is readable.
+        assert!(unsafe { Adapter::from_ndk(&foreign.ndk) }.is_none());
+    }
+}

@@ -1,0 +1,130 @@
+//! Opening and closing an adapter instance, platform-neutral: address check,
+//! version negotiation, allocation, and the matching free. The Windows
+//! OPEN/CLOSE_NDK_ADAPTER_HANDLERs and the hosted C entry points are thin
+//! wrappers over this. Owns adapter lifetime only.
+
+use core::net::IpAddr;
+use core::ptr::NonNull;
+
+use crate::abi::{
+    NtStatus, NDK_ADAPTER, NDK_VERSION, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_ADDRESS,
+    STATUS_INVALID_HANDLE,
+};
+
+use super::adapter::Adapter;
+use super::object_alloc::{free_object, try_box};
+use super::version::negotiate_version;
+
+/// The address an adapter can be bound to: a unicast IPv4 or IPv6 address.
+/// IPv4-mapped IPv6 addresses become IPv4. Unspecified, multicast and the
+/// IPv4 broadcast address -> STATUS_INVALID_ADDRESS.
+///
+/// IRQL: any (pure).
+pub fn adapter_address(address: IpAddr) -> Result<IpAddr, NtStatus> {
+    let address = address.to_canonical();
+    let unusable = address.is_unspecified()
+        || address.is_multicast()
+        || matches!(address, IpAddr::V4(v4) if v4.is_broadcast());
+    if unusable {
+        return Err(STATUS_INVALID_ADDRESS);
+    }
+    Ok(address)
+}
+
+/// Opens a new adapter instance bound to `address`. Checks the version first
+/// (NDIS_STATUS_BAD_VERSION), then the address (STATUS_INVALID_ADDRESS);
+/// out of memory -> STATUS_INSUFFICIENT_RESOURCES (= NDIS_STATUS_RESOURCES).
+/// The result is closed with [`close_adapter`].
+///
+/// IRQL: PASSIVE_LEVEL.
+pub fn open_adapter(
+    address: IpAddr,
+    requested: NDK_VERSION,
+) -> Result<NonNull<NDK_ADAPTER>, NtStatus> {
+    let version = negotiate_version(requested)?;
+    let address = adapter_address(address)?;
+    let adapter =
+        try_box(Adapter::new(address, version)).map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
+    // `Adapter` is `#[repr(C)]` with its NDK_ADAPTER at offset 0.
+    Ok(adapter.cast::<NDK_ADAPTER>())
+}
+
+/// Closes an adapter instance from [`open_adapter`]. Blocking by contract:
+/// when it returns no callback on the adapter or its children is running.
+/// (No children can exist yet; a later issue must wait for them here.)
+/// A pointer that is not one of our adapters -> STATUS_INVALID_HANDLE and
+/// nothing is freed.
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// `adapter` is readable as an NDK object; if it is one of ours it is not
+/// used again by anyone after this call (NDKPI: the consumer never closes an
+/// adapter twice, nor from inside a callback).
+pub unsafe fn close_adapter(adapter: NonNull<NDK_ADAPTER>) -> Result<(), NtStatus> {
+    // SAFETY: readable by the caller's contract.
+    if unsafe { Adapter::from_ndk(adapter.as_ptr()) }.is_none() {
+        return Err(STATUS_INVALID_HANDLE);
+    }
+    // SAFETY: `from_ndk` proved this is one of our adapters, and every one of
+    // them was allocated by `try_box::<Adapter>` in `open_adapter`; the
+    // caller guarantees no further use.
+    unsafe { free_object(adapter.cast::<Adapter>()) };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::NDIS_STATUS_BAD_VERSION;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    const V21: NDK_VERSION = NDK_VERSION { Major: 2, Minor: 1 };
+
+    #[test]
+    fn address_rules() {
+        let lo4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(adapter_address(lo4), Ok(lo4));
+        let lo6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        assert_eq!(adapter_address(lo6), Ok(lo6));
+        let mapped = IpAddr::V6(Ipv4Addr::new(10, 1, 2, 3).to_ipv6_mapped());
+        assert_eq!(
+            adapter_address(mapped),
+            Ok(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)))
+        );
+        for bad in [
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V4(Ipv4Addr::BROADCAST),
+            IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1)),
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)),
+        ] {
+            assert_eq!(adapter_address(bad), Err(STATUS_INVALID_ADDRESS), "{bad}");
+        }
+    }
+
+    #[test]
+    fn open_checks_version_before_address_and_close_frees() {
+        let bad_v = NDK_VERSION { Major: 1, Minor: 2 };
+        assert_eq!(
+            open_adapter(IpAddr::V4(Ipv4Addr::UNSPECIFIED), bad_v).err(),
+            Some(NDIS_STATUS_BAD_VERSION)
+        );
+        assert_eq!(
+            open_adapter(IpAddr::V4(Ipv4Addr::UNSPECIFIED), V21).err(),
+            Some(STATUS_INVALID_ADDRESS)
+        );
+        let opened = open_adapter(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), V21);
+        let Ok(ptr) = opened else {
+            panic!("open failed: {opened:?}");
+        };
+        // SAFETY: just opened, not closed.
+        let adapter = unsafe { Adapter::from_ndk(ptr.as_ptr()) };
+        assert_eq!(
+            adapter.map(Adapter::address),
+            Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        );
+        // SAFETY: ours, closed once.
+        assert_eq!(unsafe { close_adapter(ptr) }, Ok(()));
+    }
+}

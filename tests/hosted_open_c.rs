@@ -1,0 +1,198 @@
+//! Builds `tests/c/open_adapter.c` with the system C compiler against
+//! `src/os/hosted/softroce.h`, links it to the `libsoftroce.so` cargo built,
+//! runs it, and checks its exit status, its "PASS", that the C layouts equal
+//! the Rust ones, and that the info the C program read equals what Rust reads
+//! through the same entry points.
+
+use core::mem::size_of;
+use core::ptr::null_mut;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use softroce::abi::*;
+
+mod hosted_open_common;
+use hosted_open_common::*;
+
+const V21: NDK_VERSION = NDK_VERSION { Major: 2, Minor: 1 };
+const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+
+/// `<target>/<profile>/deps`, where cargo put this test and the lib.
+fn deps_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent().expect("deps dir").to_path_buf()
+}
+
+/// The cdylib built with the rlib this test links (deps/), else the
+/// uplifted one; if neither exists (test binary run by hand), build it.
+fn cdylib() -> PathBuf {
+    let deps = deps_dir();
+    let profile_dir = deps.parent().expect("profile dir").to_path_buf();
+    let name = "libsoftroce.so";
+    for candidate in [deps.join(name), profile_dir.join(name)] {
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    let target_dir = profile_dir.parent().expect("target dir");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args(["build", "--lib", "--manifest-path"])
+        .arg(Path::new(MANIFEST_DIR).join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cargo.arg("--release");
+    }
+    let status = cargo.status().expect("run cargo build --lib");
+    assert!(status.success(), "cargo build --lib failed");
+    let built = profile_dir.join(name);
+    assert!(
+        built.is_file(),
+        "{} missing after cargo build",
+        built.display()
+    );
+    built
+}
+
+fn compile_c(lib: &Path) -> PathBuf {
+    let lib_dir = lib.parent().expect("lib dir");
+    let out_dir = deps_dir().join(format!("c-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).expect("create c-tests dir");
+    let exe = out_dir.join("open_adapter");
+    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let root = Path::new(MANIFEST_DIR);
+    let output = Command::new(&cc)
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-O1",
+        ])
+        .arg("-I")
+        .arg(root.join("src/os/hosted"))
+        .arg(root.join("tests/c/open_adapter.c"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(format!("-L{}", lib_dir.display()))
+        .arg("-lsoftroce")
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run C compiler {cc:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "C compile failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    exe
+}
+
+/// The "info" line the C program prints, formatted from a Rust-side query.
+fn rust_info_line(ip: &core::ffi::CStr) -> String {
+    let mut adapter = null_mut();
+    // SAFETY: NUL-terminated string, writable out pointer.
+    let status = unsafe { softroce_open_adapter(ip.as_ptr(), V21, &mut adapter) };
+    assert_eq!(status, STATUS_SUCCESS);
+    let mut info = core::mem::MaybeUninit::<NDK_ADAPTER_INFO>::uninit();
+    let mut size = size_of::<NDK_ADAPTER_INFO>() as u32;
+    // SAFETY: open adapter, buffer of `size` bytes.
+    let status = unsafe {
+        ((*(*adapter).Dispatch).NdkQueryAdapterInfo)(adapter, info.as_mut_ptr(), &mut size)
+    };
+    assert_eq!(status, STATUS_SUCCESS);
+    // SAFETY: filled by the successful query.
+    let i = unsafe { info.assume_init() };
+    // SAFETY: opened above, closed once.
+    unsafe { softroce_close_adapter(adapter) };
+    format!(
+        "info {} Version={}.{} VendorId={} DeviceId={} MaxRegistrationSize={} \
+         MaxWindowSize={} FRMRPageCount={} MaxInitiatorRequestSge={} \
+         MaxReceiveRequestSge={} MaxReadRequestSge={} MaxTransferLength={} \
+         MaxInlineDataSize={} MaxInboundReadLimit={} MaxOutboundReadLimit={} \
+         MaxReceiveQueueDepth={} MaxInitiatorQueueDepth={} MaxSrqDepth={} \
+         MaxCqDepth={} LargeRequestThreshold={} MaxCallerData={} MaxCalleeData={} \
+         AdapterFlags={} RdmaTechnology={}",
+        ip.to_str().expect("ascii"),
+        i.Version.Major,
+        i.Version.Minor,
+        i.VendorId,
+        i.DeviceId,
+        i.MaxRegistrationSize,
+        i.MaxWindowSize,
+        i.FRMRPageCount,
+        i.MaxInitiatorRequestSge,
+        i.MaxReceiveRequestSge,
+        i.MaxReadRequestSge,
+        i.MaxTransferLength,
+        i.MaxInlineDataSize,
+        i.MaxInboundReadLimit,
+        i.MaxOutboundReadLimit,
+        i.MaxReceiveQueueDepth,
+        i.MaxInitiatorQueueDepth,
+        i.MaxSrqDepth,
+        i.MaxCqDepth,
+        i.LargeRequestThreshold,
+        i.MaxCallerData,
+        i.MaxCalleeData,
+        i.AdapterFlags,
+        i.RdmaTechnology
+    )
+}
+
+#[test]
+fn c_consumer_opens_queries_and_closes() {
+    let lib = cdylib();
+    let exe = compile_c(&lib);
+    let lib_dir = lib.parent().expect("lib dir");
+    let output = Command::new(&exe)
+        .env("LD_LIBRARY_PATH", lib_dir)
+        .output()
+        .expect("run the C test");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let _ = std::fs::remove_dir_all(exe.parent().expect("out dir"));
+    assert!(
+        output.status.success(),
+        "C test failed ({}):\n{stdout}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.last(), Some(&"PASS"), "{stdout}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+
+    // The C header's layouts equal the Rust ones.
+    let rust_sizes = [
+        ("NDK_VERSION", size_of::<NDK_VERSION>()),
+        ("NDK_OBJECT_HEADER", size_of::<NDK_OBJECT_HEADER>()),
+        ("NDK_ADAPTER", size_of::<NDK_ADAPTER>()),
+        ("NDK_ADAPTER_DISPATCH", size_of::<NDK_ADAPTER_DISPATCH>()),
+        ("NDK_ADAPTER_INFO", size_of::<NDK_ADAPTER_INFO>()),
+        (
+            "NDK_EXTENSION_INTERFACE",
+            size_of::<NDK_EXTENSION_INTERFACE>(),
+        ),
+        ("GUID", size_of::<GUID>()),
+    ];
+    for (name, size) in rust_sizes {
+        let want = format!("layout {name} {size}");
+        assert!(
+            lines.contains(&want.as_str()),
+            "missing `{want}` in:\n{stdout}"
+        );
+    }
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("layout ")).count(),
+        rust_sizes.len()
+    );
+
+    // What C read through the header equals what Rust reads.
+    for ip in [c"127.0.0.1", c"::1"] {
+        let want = rust_info_line(ip);
+        assert!(
+            lines.contains(&want.as_str()),
+            "missing `{want}` in:\n{stdout}"
+        );
+    }
+}
