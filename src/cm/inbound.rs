@@ -55,7 +55,7 @@ impl CmEngine {
         };
         let tid = parsed.header.transaction_id;
         match parsed.message {
-            CmMessage::Req(m) => self.on_req(now, peer_ip, tid, &m),
+            CmMessage::Req(m) => self.on_req(peer_ip, tid, &m),
             CmMessage::Mra(m) => self.on_mra(now, peer_ip, &m),
             CmMessage::Rej(m) => self.on_rej(peer_ip, &m),
             CmMessage::Rep(m) => self.on_rep(peer_ip, tid, &m),
@@ -88,12 +88,12 @@ impl CmEngine {
 
     // ----- REQ (passive side) -------------------------------------------
 
-    fn on_req(&mut self, now: Instant, peer_ip: IpAddr, tid: u64, req: &CmReqRepr) {
+    fn on_req(&mut self, peer_ip: IpAddr, tid: u64, req: &CmReqRepr) {
         if let Some(id) = self.lookup_by_remote(peer_ip, req.local_comm_id) {
             self.on_dup_req(id);
             return;
         }
-        match self.admit_req(now, peer_ip, tid, req) {
+        match self.admit_req(peer_ip, tid, req) {
             Ok(()) => {}
             Err(r) => {
                 let ari = r.ari.get(..r.ari_len).unwrap_or(&[]);
@@ -133,13 +133,7 @@ impl CmEngine {
 
     /// The passive checks, in Linux's order, then a new connection and a
     /// ConnectRequest event.
-    fn admit_req(
-        &mut self,
-        _now: Instant,
-        peer_ip: IpAddr,
-        tid: u64,
-        req: &CmReqRepr,
-    ) -> Result<(), Refuse> {
+    fn admit_req(&mut self, peer_ip: IpAddr, tid: u64, req: &CmReqRepr) -> Result<(), Refuse> {
         let port = match parse_service_id(req.service_id) {
             Some((RDMA_PS_TCP, port)) => port,
             _ => return Err(Refuse::plain(RejReason::InvalidServiceId)),
