@@ -1,0 +1,208 @@
+//! The two hosted [`Platform`]s: [`HostedPlatform`] (a DPC worker thread, the
+//! wall clock, OS randomness, the UDP carrier) and [`VirtualPlatform`] (work
+//! runs on the test's thread when it calls `advance`/`run_pending`/
+//! `run_until_idle`, time is virtual, randomness is seeded). Either can route
+//! its carriers through a [`SimNet`] instead of sockets.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::engine::Engine;
+use super::random::{os_fill, SeededRng};
+use super::simnet::SimNet;
+use super::udp::{RawReceive, UdpCarrier};
+use crate::os::{
+    irql, Carrier, CarrierError, DatagramSink, DeferredRoutine, Dpc, Instant, OsError, Platform,
+    PoolBooks, Timer,
+};
+
+/// Shared by both platforms.
+struct Common {
+    engine: Arc<Engine>,
+    pool: PoolBooks,
+    net: Mutex<Option<SimNet>>,
+    raw: Mutex<RawReceive>,
+}
+
+impl Common {
+    fn new(engine: Arc<Engine>) -> Self {
+        Common {
+            engine,
+            pool: PoolBooks::new(),
+            net: Mutex::new(None),
+            raw: Mutex::new(RawReceive::Auto),
+        }
+    }
+
+    fn open_carrier(
+        &self,
+        local: SocketAddr,
+        sink: Arc<dyn DatagramSink>,
+    ) -> Result<Box<dyn Carrier>, CarrierError> {
+        irql::assert_passive("Platform::open_carrier");
+        let net = self.net.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match net {
+            Some(net) => Ok(Box::new(net.attach(local, sink)?)),
+            None => {
+                let raw = *self.raw.lock().unwrap_or_else(|p| p.into_inner());
+                Ok(Box::new(UdpCarrier::open(&self.engine, local, sink, raw)?))
+            }
+        }
+    }
+
+    fn simnet(&self, seed: u64) -> SimNet {
+        let net = SimNet::new(self.engine.clone(), seed);
+        *self.net.lock().unwrap_or_else(|p| p.into_inner()) = Some(net.clone());
+        net
+    }
+}
+
+macro_rules! common_platform_impl {
+    ($ty:ty) => {
+        impl $ty {
+            /// From now on `open_carrier` attaches to a new simulated network
+            /// (seeded) instead of opening sockets; returns it for its knobs.
+            pub fn use_simnet(&self, seed: u64) -> SimNet {
+                self.common.simnet(seed)
+            }
+
+            /// Whether UDP carriers may use a raw socket for IPv4 receive
+            /// (default: yes, falling back when not permitted).
+            pub fn set_raw_receive(&self, raw: RawReceive) {
+                *self.common.raw.lock().unwrap_or_else(|p| p.into_inner()) = raw;
+            }
+        }
+
+        impl Drop for $ty {
+            fn drop(&mut self) {
+                self.common.engine.shutdown();
+            }
+        }
+    };
+}
+
+/// The real-time hosted platform.
+pub struct HostedPlatform {
+    common: Common,
+}
+
+impl std::fmt::Debug for HostedPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostedPlatform").finish_non_exhaustive()
+    }
+}
+
+impl HostedPlatform {
+    /// A platform with its own DPC worker thread named `<name>-dpc`.
+    pub fn new(name: &str) -> Arc<HostedPlatform> {
+        Arc::new(HostedPlatform {
+            common: Common::new(Engine::real(name)),
+        })
+    }
+}
+
+common_platform_impl!(HostedPlatform);
+
+impl Platform for HostedPlatform {
+    fn now(&self) -> Instant {
+        self.common.engine.now()
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        os_fill(buf);
+    }
+    fn pool(&self) -> &PoolBooks {
+        &self.common.pool
+    }
+    fn new_dpc(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Dpc>, OsError> {
+        Ok(self.common.engine.new_dpc(routine))
+    }
+    fn new_timer(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Timer>, OsError> {
+        Ok(self.common.engine.new_timer(routine))
+    }
+    fn open_carrier(
+        &self,
+        local: SocketAddr,
+        sink: Arc<dyn DatagramSink>,
+    ) -> Result<Box<dyn Carrier>, CarrierError> {
+        self.common.open_carrier(local, sink)
+    }
+    fn flush_deferred(&self) {
+        irql::assert_passive("Platform::flush_deferred");
+        self.common.engine.flush();
+    }
+}
+
+/// The deterministic virtual-clock platform for tests.
+pub struct VirtualPlatform {
+    common: Common,
+    rng: SeededRng,
+}
+
+impl std::fmt::Debug for VirtualPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VirtualPlatform")
+            .field("now", &self.now())
+            .finish_non_exhaustive()
+    }
+}
+
+impl VirtualPlatform {
+    /// A virtual-clock platform; `seed` drives `fill_random`. Time starts at
+    /// [`super::VIRTUAL_EPOCH`].
+    pub fn new(seed: u64) -> Arc<VirtualPlatform> {
+        Arc::new(VirtualPlatform {
+            common: Common::new(Engine::virtual_clock()),
+            rng: SeededRng::new(seed),
+        })
+    }
+
+    /// Runs queued DPCs, deliveries and timers due now, on this thread at
+    /// DISPATCH_LEVEL, without moving time. Returns how many ran.
+    pub fn run_pending(&self) -> usize {
+        self.common.engine.run_pending()
+    }
+
+    /// Moves time forward by `d`, running everything that falls due on the
+    /// way, each at its own deadline. Returns how many ran.
+    pub fn advance(&self, d: Duration) -> usize {
+        self.common.engine.advance(d)
+    }
+
+    /// Runs until nothing is queued or armed, jumping time to each deadline.
+    /// Panics after a million items (something re-arms forever).
+    pub fn run_until_idle(&self) -> usize {
+        self.common.engine.run_until_idle(1_000_000)
+    }
+}
+
+common_platform_impl!(VirtualPlatform);
+
+impl Platform for VirtualPlatform {
+    fn now(&self) -> Instant {
+        self.common.engine.now()
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        self.rng.fill(buf);
+    }
+    fn pool(&self) -> &PoolBooks {
+        &self.common.pool
+    }
+    fn new_dpc(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Dpc>, OsError> {
+        Ok(self.common.engine.new_dpc(routine))
+    }
+    fn new_timer(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Timer>, OsError> {
+        Ok(self.common.engine.new_timer(routine))
+    }
+    fn open_carrier(
+        &self,
+        local: SocketAddr,
+        sink: Arc<dyn DatagramSink>,
+    ) -> Result<Box<dyn Carrier>, CarrierError> {
+        self.common.open_carrier(local, sink)
+    }
+    fn flush_deferred(&self) {
+        irql::assert_passive("Platform::flush_deferred");
+        self.common.engine.flush();
+    }
+}
