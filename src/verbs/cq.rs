@@ -35,44 +35,31 @@ impl CqEntry {
     }
 }
 
-/// The kinds of arm (NDK_CQ_NOTIFY_*), with their NDK values.
+/// The kinds of arm: the ABI's NDK_CQ_NOTIFY_* enum (`CqNotifyType::try_from`
+/// turns the consumer's value into one, refusing undefined values).
+pub use crate::abi::CqNotifyType as NotifyType;
+
+/// Strength in the combination table: ERRORS < SOLICITED < ANY, and a
+/// re-arm before satisfaction keeps the stronger of the two.
+fn rank(kind: NotifyType) -> u8 {
+    match kind {
+        NotifyType::Errors => 0,
+        NotifyType::Solicited => 1,
+        NotifyType::Any => 2,
+    }
+}
+
+fn combine(old: NotifyType, new: NotifyType) -> NotifyType {
+    if rank(new) > rank(old) {
+        new
+    } else {
+        old
+    }
+}
+
+/// The ring could not be allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum NotifyType {
-    Errors = 0,
-    Any = 1,
-    Solicited = 2,
-}
-
-impl NotifyType {
-    /// From the consumer's value; `None` for values the NDK does not define.
-    pub fn from_u32(v: u32) -> Option<Self> {
-        match v {
-            0 => Some(Self::Errors),
-            1 => Some(Self::Any),
-            2 => Some(Self::Solicited),
-            _ => None,
-        }
-    }
-
-    /// Strength in the combination table: ERRORS < SOLICITED < ANY, and a
-    /// re-arm before satisfaction keeps the stronger of the two.
-    fn rank(self) -> u8 {
-        match self {
-            Self::Errors => 0,
-            Self::Solicited => 1,
-            Self::Any => 2,
-        }
-    }
-
-    fn combine(self, other: Self) -> Self {
-        if other.rank() > self.rank() {
-            other
-        } else {
-            self
-        }
-    }
-}
+pub struct NoMemory;
 
 /// What a notification reports (the CqStatus argument of the callback).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +85,8 @@ pub enum CqHealth {
 pub enum ResizeError {
     /// The new depth cannot hold the entries already queued (or is zero).
     TooSmall,
+    /// The larger ring could not be allocated.
+    NoMemory,
     /// The CQ overran or failed.
     Unusable,
 }
@@ -121,16 +110,41 @@ impl Cq {
     /// A CQ of `depth` entries (at least 1). Allocates the ring:
     /// IRQL <= DISPATCH_LEVEL, at create time.
     pub fn new(depth: u32) -> Self {
+        match Self::try_new(depth) {
+            Ok(cq) => cq,
+            Err(NoMemory) => alloc::alloc::handle_alloc_error(
+                core::alloc::Layout::array::<CqEntry>(depth.max(1) as usize)
+                    .unwrap_or(core::alloc::Layout::new::<CqEntry>()),
+            ),
+        }
+    }
+
+    /// Like [`Cq::new`], but an allocation failure is an error, not an abort.
+    /// IRQL <= DISPATCH_LEVEL, at create time.
+    pub fn try_new(depth: u32) -> Result<Self, NoMemory> {
         let depth = depth.max(1);
-        Self {
-            ring: VecDeque::with_capacity(depth as usize),
+        let mut ring = VecDeque::new();
+        ring.try_reserve_exact(depth as usize)
+            .map_err(|_| NoMemory)?;
+        Ok(Self {
+            ring,
             depth,
             arm: None,
             unseen_any: false,
             unseen_solicited: false,
             health: CqHealth::Ok,
             error_reported: false,
-        }
+        })
+    }
+
+    /// Bytes the ring holds for `depth` entries (for pool accounting).
+    pub fn ring_bytes(depth: u32) -> usize {
+        (depth.max(1) as usize).saturating_mul(core::mem::size_of::<CqEntry>())
+    }
+
+    /// Whether the CQ still takes completions (not overrun, not failed).
+    pub fn is_usable(&self) -> bool {
+        self.health == CqHealth::Ok
     }
 
     /// The depth the CQ was created or resized with.
@@ -195,7 +209,7 @@ impl Cq {
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn arm(&mut self, kind: NotifyType) -> Option<CqStatus> {
         self.arm = Some(match self.arm {
-            Some(old) => old.combine(kind),
+            Some(old) => combine(old, kind),
             None => kind,
         });
         if self.health != CqHealth::Ok {
@@ -236,7 +250,9 @@ impl Cq {
         }
         let want = depth as usize;
         if want > self.ring.capacity() {
-            self.ring.reserve_exact(want - self.ring.len());
+            self.ring
+                .try_reserve_exact(want - self.ring.len())
+                .map_err(|_| ResizeError::NoMemory)?;
         }
         self.depth = depth;
         Ok(())
