@@ -353,3 +353,83 @@ unsafe extern "system" fn ndk_control_cq_interrupt_moderation(
         Err(e) => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{
+        NdkOperationTypeReceiveAndInvalidate, NdkOperationTypeSend, NDK_CQ_NOTIFY_SOLICITED,
+    };
+    use crate::ndk::test_support::TestAdapter;
+    use core::ptr::null_mut;
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    static NOTES: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "system" fn count(_: *mut c_void, _: NtStatus) {
+        NOTES.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn entry(status: i32, op: u32, provider_error: u32, type_specific: usize) -> CqEntry {
+        CqEntry {
+            status,
+            bytes: 7,
+            qp_context: 1,
+            request_context: 2,
+            op,
+            provider_error,
+            type_specific,
+        }
+    }
+
+    /// The data path's `complete`: SOLICITED waits for a solicited receive;
+    /// Ex reports Type, ProviderErrorCode (forced to 0 on success) and the
+    /// invalidated token of a ReceiveAndInvalidate; plain results drain the
+    /// same entries.
+    #[test]
+    fn complete_feeds_results_ex_and_solicited_arms() {
+        let t = TestAdapter::new();
+        let (cq, obj) = t.cq(8, count, null_mut());
+        // SAFETY: a live CQ.
+        unsafe { ndk_arm_cq(cq, NDK_CQ_NOTIFY_SOLICITED) };
+        obj.complete(entry(0, NdkOperationTypeSend, 99, 0), false);
+        t.platform.run_pending();
+        assert_eq!(
+            NOTES.load(Ordering::SeqCst),
+            0,
+            "unsolicited success fired SOLICITED"
+        );
+        obj.complete(
+            entry(0, NdkOperationTypeReceiveAndInvalidate, 0, 0xABCD),
+            true,
+        );
+        t.platform.run_pending();
+        assert_eq!(NOTES.load(Ordering::SeqCst), 1);
+        obj.complete(
+            entry(STATUS_CANCELLED_RAW, NdkOperationTypeSend, 42, 0),
+            false,
+        );
+        // SAFETY: zeroed results are plain data.
+        let mut ex: [NDK_RESULT_EX; 2] = unsafe { core::mem::zeroed() };
+        // SAFETY: a live CQ and room for 2.
+        assert_eq!(unsafe { ndk_get_cq_results_ex(cq, ex.as_mut_ptr(), 2) }, 2);
+        assert_eq!(ex[0].Type, NdkOperationTypeSend);
+        assert_eq!(ex[0].ProviderErrorCode, 0, "success must report 0");
+        assert_eq!(ex[0].BytesTransferred, 7);
+        assert_eq!(ex[1].Type, NdkOperationTypeReceiveAndInvalidate);
+        assert_eq!(ex[1].TypeSpecificCompletionOutput, 0xABCD);
+        // SAFETY: zeroed results are plain data.
+        let mut plain: [NDK_RESULT; 2] = unsafe { core::mem::zeroed() };
+        // SAFETY: a live CQ and room for 2.
+        assert_eq!(unsafe { ndk_get_cq_results(cq, plain.as_mut_ptr(), 2) }, 1);
+        assert_eq!(plain[0].Status.0, STATUS_CANCELLED_RAW);
+        // SAFETY: a live CQ, no children.
+        assert_eq!(
+            unsafe { ndk_close_cq(cq.cast(), None, null_mut()) },
+            STATUS_SUCCESS
+        );
+        t.finish();
+    }
+
+    const STATUS_CANCELLED_RAW: i32 = crate::abi::STATUS_CANCELLED.0;
+}

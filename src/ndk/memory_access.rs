@@ -301,3 +301,257 @@ fn region_pieces(
         Backing::None => Err(MemError::BadKey),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{
+        MDL, MDL_SOURCE_IS_NONPAGED_POOL, NDK_LOGICAL_ADDRESS_MAPPING, NDK_MR, STATUS_SUCCESS,
+    };
+    use crate::ndk::test_support::TestAdapter;
+    use core::ffi::c_void;
+    use core::ptr::null_mut;
+
+    fn mdl_for(buf: &mut [u8], va: u64) -> MDL {
+        MDL {
+            Next: null_mut(),
+            Size: 0x30,
+            MdlFlags: MDL_SOURCE_IS_NONPAGED_POOL,
+            AllocationProcessorNumber: 0,
+            Reserved: 0,
+            Process: null_mut(),
+            MappedSystemVa: buf.as_mut_ptr().cast::<c_void>(),
+            StartVa: (va & !0xFFF) as *mut c_void,
+            ByteCount: buf.len() as u32,
+            ByteOffset: (va & 0xFFF) as u32,
+        }
+    }
+
+    fn register(pd: *mut crate::abi::NDK_PD, mdl: &mut MDL, len: usize, flags: u32) -> *mut NDK_MR {
+        let mut mr = null_mut();
+        // SAFETY: a live PD; MR entries called as NDKPI defines them.
+        unsafe {
+            let d = &*(*pd).Dispatch;
+            assert_eq!(
+                (d.NdkCreateMr)(pd, 0, None, null_mut(), &mut mr),
+                STATUS_SUCCESS
+            );
+            let m = &*(*mr).Dispatch;
+            assert_eq!(
+                (m.NdkRegisterMr)(mr, mdl, len, flags, None, null_mut()),
+                STATUS_SUCCESS
+            );
+        }
+        mr
+    }
+
+    fn tokens(mr: *mut NDK_MR) -> (u32, u32) {
+        // SAFETY: a live MR.
+        unsafe {
+            let m = &*(*mr).Dispatch;
+            (
+                (m.NdkGetLocalTokenFromMr)(mr),
+                (m.NdkGetRemoteTokenFromMr)(mr),
+            )
+        }
+    }
+
+    fn close<T>(o: *mut T) {
+        // SAFETY: a live object, closed once.
+        unsafe {
+            let any = o.cast::<crate::abi::NDK_PD>();
+            assert_eq!(
+                ((*(*any).Dispatch).NdkClosePd)(any.cast(), None, null_mut()),
+                STATUS_SUCCESS
+            );
+        }
+    }
+
+    /// Local and remote access through the memory table and the MDL's OS
+    /// mapping: the consumer's VA is an index (the bytes land in the buffer
+    /// the MDL maps), ranges, rights and PD are enforced before any copy.
+    #[test]
+    fn local_and_remote_copies_are_checked() {
+        let t = TestAdapter::new();
+        let (pd, pdo) = t.pd();
+        let (_pd2, pdo2) = t.pd();
+        let mut buf = vec![0u8; 64];
+        let va = 0x5500_0000_1010u64;
+        let mut mdl = mdl_for(&mut buf, va);
+        let mr = register(pd, &mut mdl, 64, crate::abi::NDK_MR_FLAG_ALLOW_REMOTE_WRITE);
+        let (lkey, rkey) = tokens(mr);
+        let keys = PdKeys {
+            pd: pdo.id,
+            privileged: pdo.privileged,
+        };
+        let core = t.adapter().core().clone();
+        let mut mem = QpMemory::new(&core, keys);
+        assert_eq!(mem.write(Key::Local(lkey), va + 4, &[1, 2, 3]), Ok(()));
+        assert_eq!(mem.write(Key::Remote(rkey), va + 60, &[9, 9, 9, 9]), Ok(()));
+        assert_eq!(
+            mem.write(Key::Remote(rkey), va + 61, &[9, 9, 9, 9]),
+            Err(MemError::OutOfRange)
+        );
+        assert_eq!(
+            mem.read(Key::Remote(rkey), va, &mut [0u8; 4]),
+            Err(MemError::NoRight)
+        );
+        assert_eq!(buf[4..7], [1, 2, 3]);
+        assert_eq!(buf[60..], [9, 9, 9, 9]);
+        let mut out = [0u8; 3];
+        assert_eq!(mem.read(Key::Local(lkey), va + 4, &mut out), Ok(()));
+        assert_eq!(out, [1, 2, 3]);
+        assert_eq!(
+            mem.atomic(rkey, va + 8, AtomicOp::FetchAdd { add: 5 }),
+            Ok(0)
+        );
+        assert_eq!(
+            mem.atomic(
+                rkey,
+                va + 8,
+                AtomicOp::CompareSwap {
+                    compare: 5,
+                    swap: 7
+                }
+            ),
+            Ok(5)
+        );
+        assert_eq!(
+            mem.atomic(rkey, va + 9, AtomicOp::FetchAdd { add: 1 }),
+            Err(MemError::Misaligned)
+        );
+        assert_eq!(buf[8], 7);
+        // Another PD's QP: the tokens name nothing there.
+        let keys2 = PdKeys {
+            pd: pdo2.id,
+            privileged: pdo2.privileged,
+        };
+        let other = QpMemory::new(&core, keys2);
+        assert_eq!(
+            other.read(Key::Local(lkey), va, &mut out),
+            Err(MemError::BadKey)
+        );
+        assert_eq!(
+            other.check_remote(rkey, va, 1, Access::REMOTE_WRITE),
+            Err(MemError::BadKey)
+        );
+        assert_eq!(
+            mem.invalidate_remote(rkey),
+            Err(MemError::NoRight),
+            "NdkRegisterMr'd MRs are not invalidated by token"
+        );
+        close(mr);
+        assert_eq!(
+            mem.read(Key::Local(lkey), va, &mut out),
+            Err(MemError::BadKey)
+        );
+        close(_pd2);
+        close(pd);
+        drop(core);
+        t.finish();
+    }
+
+    /// The privileged token reaches LAM bytes locally and never remotely; a
+    /// fast-registered region reaches its pages through the LAM.
+    #[test]
+    fn privileged_token_and_fast_registered_pages_go_through_lams() {
+        let t = TestAdapter::new();
+        let (pd, pdo) = t.pd();
+        let core = t.adapter().core().clone();
+        let mut page = vec![0u8; 3 * 4096];
+        let at = (page.as_ptr() as usize).div_ceil(4096) * 4096 - page.as_ptr() as usize;
+        let slice = &mut page[at..at + 8192];
+        let mut mdl = mdl_for(slice, 0x1_0000_0000);
+        let mut lam_buf = [0u64; 4];
+        let lam = lam_buf.as_mut_ptr().cast::<NDK_LOGICAL_ADDRESS_MAPPING>();
+        let (mut size, mut fbo) = (32u32, 0u32);
+        // SAFETY: a live adapter, a readable MDL and a 32-byte LAM.
+        let s = unsafe {
+            crate::ndk::lam::ndk_build_lam(
+                t.adapter.as_ptr(),
+                &mut mdl,
+                8192,
+                None,
+                null_mut(),
+                lam,
+                &mut size,
+                &mut fbo,
+            )
+        };
+        assert_eq!(s, STATUS_SUCCESS);
+        let p0 = lam_buf[2];
+        let p1 = lam_buf[3];
+        let keys = PdKeys {
+            pd: pdo.id,
+            privileged: pdo.privileged,
+        };
+        let mut mem = QpMemory::new(&core, keys);
+        // Across the page boundary in one access.
+        assert_eq!(
+            mem.write(Key::Local(pdo.privileged), p0 + 4094, &[5, 6, 7, 8]),
+            Ok(())
+        );
+        assert_eq!(page[at + 4094..at + 4098], [5, 6, 7, 8]);
+        assert_eq!(
+            mem.write(Key::Remote(pdo.privileged), p0, &[1]),
+            Err(MemError::BadKey)
+        );
+        assert_eq!(
+            mem.check_remote(pdo.privileged, p0, 1, Access::REMOTE_READ),
+            Err(MemError::BadKey)
+        );
+        assert_eq!(
+            mem.read(Key::Local(pdo.privileged), p1 + 4096, &mut [0u8; 1]),
+            Err(MemError::OutOfRange)
+        );
+
+        // A fast-registered region over the LAM's two pages, in reverse
+        // order (pages need not be logically contiguous), as NdkFastRegister
+        // will set it up.
+        let (mr_lkey, rkey) = {
+            let region = crate::verbs::memory::Region {
+                pd: pdo.id,
+                base: 0x9000_0000,
+                len: 8192,
+                access: Access::LOCAL_WRITE | Access::REMOTE_READ | Access::REMOTE_WRITE,
+                kind: crate::verbs::memory::RegionKind::FastRegister { max_pages: 2 },
+                rkey: None,
+                valid: true,
+                backing: Backing::Fast {
+                    pages: alloc::vec![p1 as i64, p0 as i64],
+                    capacity: 2,
+                },
+            };
+            let lkey = core
+                .insert_region(region)
+                .unwrap_or_else(|_| panic!("full"));
+            let rkey = core
+                .memory
+                .lock()
+                .region(lkey)
+                .and_then(|r| r.rkey)
+                .unwrap_or(0);
+            (lkey, rkey)
+        };
+        assert_eq!(
+            mem.write(Key::Remote(rkey), 0x9000_0000 + 4096, &[0xEE]),
+            Ok(())
+        );
+        assert_eq!(page[at], 0xEE, "page 1 of the region is the LAM's page 0");
+        assert_eq!(mem.invalidate_remote(rkey), Ok(()));
+        assert_eq!(
+            mem.write(Key::Remote(rkey), 0x9000_0000, &[1]),
+            Err(MemError::BadKey)
+        );
+        core.memory.lock().remove(mr_lkey);
+        // SAFETY: the LAM built above.
+        unsafe { crate::ndk::lam::ndk_release_lam(t.adapter.as_ptr(), lam) };
+        assert_eq!(
+            mem.read(Key::Local(pdo.privileged), p0, &mut [0u8; 1]),
+            Err(MemError::OutOfRange)
+        );
+        close(pd);
+        drop(core);
+        t.finish();
+    }
+}

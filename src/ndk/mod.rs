@@ -29,6 +29,8 @@ pub mod qp;
 pub mod query_adapter_info;
 mod sge;
 pub mod srq;
+#[cfg(test)]
+mod test_support;
 pub mod version;
 
 pub use adapter::Adapter;

@@ -261,3 +261,87 @@ unsafe extern "system" fn ndk_srq_receive(
         Err(_) => STATUS_INSUFFICIENT_RESOURCES,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ndk::test_support::TestAdapter;
+    use core::ptr::null_mut;
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    static EVENTS: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "system" fn limit(_: *mut c_void, s: NtStatus) {
+        assert_eq!(s, STATUS_SUCCESS);
+        EVENTS.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The limit event: delivered from the SRQ's DPC once the posted count
+    /// falls below NotifyThreshold, once, and again only after a re-arm
+    /// through NdkModifySrq.
+    #[test]
+    fn limit_event_is_one_shot_and_rearmed_by_modify() {
+        let t = TestAdapter::new();
+        let (pd, _) = t.pd();
+        let mut srq = null_mut();
+        // SAFETY: a live PD and a writable out-param.
+        let s = unsafe {
+            ndk_create_srq(
+                pd,
+                8,
+                0,
+                2,
+                Some(limit),
+                null_mut(),
+                null_mut(),
+                None,
+                null_mut(),
+                &mut srq,
+            )
+        };
+        assert_eq!(s, STATUS_SUCCESS);
+        // SAFETY: just created.
+        let obj = unsafe { recover::<SrqObject>(srq.cast()) }.unwrap_or_else(|e| panic!("{e:?}"));
+        for i in 0..3 {
+            // SAFETY: a live SRQ, no SGEs.
+            assert_eq!(
+                unsafe { ndk_srq_receive(srq, i as *mut c_void, core::ptr::null(), 0) },
+                STATUS_SUCCESS
+            );
+        }
+        let mut out = [Sge::default(); 1];
+        assert_eq!(obj.take(&mut out), Some((0, 0)));
+        t.platform.run_pending();
+        assert_eq!(EVENTS.load(Ordering::SeqCst), 0, "2 posted is not below 2");
+        obj.take(&mut out);
+        assert_eq!(
+            EVENTS.load(Ordering::SeqCst),
+            0,
+            "inside the data path call"
+        );
+        t.platform.run_pending();
+        assert_eq!(EVENTS.load(Ordering::SeqCst), 1);
+        obj.take(&mut out);
+        t.platform.run_pending();
+        assert_eq!(EVENTS.load(Ordering::SeqCst), 1, "one shot");
+        // SAFETY: a live SRQ.
+        assert_eq!(
+            unsafe { ndk_modify_srq(srq, 8, 1, None, null_mut()) },
+            STATUS_SUCCESS
+        );
+        // SAFETY: a live SRQ, no SGEs.
+        unsafe { ndk_srq_receive(srq, null_mut(), core::ptr::null(), 0) };
+        obj.take(&mut out);
+        t.platform.run_pending();
+        assert_eq!(EVENTS.load(Ordering::SeqCst), 2);
+        // SAFETY: live objects, closed once.
+        unsafe {
+            assert_eq!(ndk_close_srq(srq.cast(), None, null_mut()), STATUS_SUCCESS);
+            assert_eq!(
+                ((*(*pd).Dispatch).NdkClosePd)(pd.cast(), None, null_mut()),
+                STATUS_SUCCESS
+            );
+        }
+        t.finish();
+    }
+}
