@@ -107,42 +107,45 @@ pub struct Cq {
 }
 
 impl Cq {
-    /// A CQ of `depth` entries (at least 1). Allocates the ring:
+    /// A CQ of `depth` entries (at least 1). Allocates the ring (aborting
+    /// if it cannot: create paths use [`Cq::try_new`]).
     /// IRQL <= DISPATCH_LEVEL, at create time.
     pub fn new(depth: u32) -> Self {
-        match Self::try_new(depth) {
-            Ok(cq) => cq,
-            Err(NoMemory) => alloc::alloc::handle_alloc_error(
-                core::alloc::Layout::array::<CqEntry>(depth.max(1) as usize)
-                    .unwrap_or(core::alloc::Layout::new::<CqEntry>()),
-            ),
-        }
+        let mut cq = Self::empty(depth.max(1));
+        cq.ring.reserve_exact(cq.depth as usize);
+        cq
     }
 
-    /// Like [`Cq::new`], but an allocation failure is an error, not an abort.
-    /// IRQL <= DISPATCH_LEVEL, at create time.
-    pub fn try_new(depth: u32) -> Result<Self, NoMemory> {
-        let depth = depth.max(1);
-        let mut ring = VecDeque::new();
-        ring.try_reserve_exact(depth as usize)
-            .map_err(|_| NoMemory)?;
-        Ok(Self {
-            ring,
+    fn empty(depth: u32) -> Self {
+        Self {
+            ring: VecDeque::new(),
             depth,
             arm: None,
             unseen_any: false,
             unseen_solicited: false,
             health: CqHealth::Ok,
             error_reported: false,
-        })
+        }
+    }
+
+    /// Like [`Cq::new`], but an allocation failure is an error, not an abort.
+    /// IRQL <= DISPATCH_LEVEL, at create time.
+    pub fn try_new(depth: u32) -> Result<Self, NoMemory> {
+        let mut cq = Self::empty(depth.max(1));
+        cq.ring
+            .try_reserve_exact(cq.depth as usize)
+            .map_err(|_| NoMemory)?;
+        Ok(cq)
     }
 
     /// Bytes the ring holds for `depth` entries (for pool accounting).
+    /// IRQL: any.
     pub fn ring_bytes(depth: u32) -> usize {
         (depth.max(1) as usize).saturating_mul(core::mem::size_of::<CqEntry>())
     }
 
     /// Whether the CQ still takes completions (not overrun, not failed).
+    /// IRQL: any.
     pub fn is_usable(&self) -> bool {
         self.health == CqHealth::Ok
     }

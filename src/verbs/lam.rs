@@ -57,12 +57,12 @@ impl Mapping {
         Ok(())
     }
 
-    /// Bytes mapped.
+    /// Bytes mapped. IRQL: any.
     pub fn len(&self) -> u64 {
         self.total
     }
 
-    /// True when nothing is mapped.
+    /// True when nothing is mapped. IRQL: any.
     pub fn is_empty(&self) -> bool {
         self.total == 0
     }
@@ -109,7 +109,7 @@ pub struct Lam {
 }
 
 impl Lam {
-    /// Pages the LAM covers.
+    /// Pages the LAM covers. IRQL: any.
     pub fn pages(&self) -> u64 {
         self.fbo
             .saturating_add(self.mapping.len())
@@ -132,7 +132,7 @@ pub struct LamTable {
 }
 
 impl LamTable {
-    /// Room for `capacity` LAMs. Allocates: at adapter creation.
+    /// Room for `capacity` LAMs. Allocates: IRQL PASSIVE_LEVEL, adapter open.
     pub fn new(capacity: u32) -> Self {
         Self {
             lams: TokenTable::with_capacity(capacity),
@@ -145,26 +145,27 @@ impl LamTable {
     }
 
     /// Removes a LAM; its logical addresses stop resolving at once.
+    /// IRQL: <= DISPATCH_LEVEL.
     pub fn remove(&mut self, token: u32) -> Option<Lam> {
         self.lams.remove(token)
     }
 
-    /// The LAM named by `token`.
+    /// The LAM named by `token`. IRQL: any.
     pub fn get(&self, token: u32) -> Option<&Lam> {
         self.lams.get(token)
     }
 
-    /// Live LAMs (for leak checks).
+    /// Live LAMs (for leak checks). IRQL: any.
     pub fn len(&self) -> usize {
         self.lams.len()
     }
 
-    /// True when no LAM is live.
+    /// True when no LAM is live. IRQL: any.
     pub fn is_empty(&self) -> bool {
         self.lams.is_empty()
     }
 
-    /// The logical address of page `page` of the LAM `token`.
+    /// The logical address of page `page` of the LAM `token`. IRQL: any.
     pub fn page_address(token: u32, page: u64) -> i64 {
         ((u64::from(token) << 32) | page.saturating_mul(LAM_PAGE_SIZE)) as i64
     }

@@ -24,18 +24,18 @@ pub struct Srq {
 }
 
 impl Srq {
-    /// An SRQ of `depth` receives of up to `max_sge` SGEs, limit armed at
-    /// `threshold` (0 = disarmed). Allocates the ring: at create time.
+    /// An SRQ over `queue` (allocated by the caller at create time), limit
+    /// armed at `threshold` (0 = disarmed). IRQL: any.
     pub fn new(queue: RecvQueue, threshold: u32) -> Self {
         Self { queue, threshold }
     }
 
-    /// The receive ring.
+    /// The receive ring. IRQL: any.
     pub fn queue(&self) -> &RecvQueue {
         &self.queue
     }
 
-    /// The current threshold (0 = disarmed).
+    /// The current threshold (0 = disarmed). IRQL: any.
     pub fn threshold(&self) -> u32 {
         self.threshold
     }
@@ -58,8 +58,8 @@ impl Srq {
         Some((ctx, n, fire))
     }
 
-    /// NdkModifySrq: a new depth and threshold (0 disarms). Depth changes
-    /// need a new ring, which the caller allocates and passes in `requeue`.
+    /// NdkModifySrq's checks for a new depth and threshold (0 disarms).
+    /// IRQL: any.
     pub fn check_modify(&self, depth: u32, threshold: u32) -> Result<(), ModifyError> {
         if depth == 0 || (depth as usize) < self.queue.len() {
             return Err(ModifyError::TooSmall);
@@ -71,7 +71,8 @@ impl Srq {
     }
 
     /// Applies a checked modify: moves the posted receives into `new_queue`
-    /// (if given) and re-arms the threshold.
+    /// (a ring the caller allocated for a new depth, if any) and re-arms the
+    /// threshold. IRQL: <= DISPATCH_LEVEL (no allocation).
     pub fn apply_modify(&mut self, new_queue: Option<RecvQueue>, threshold: u32) {
         if let Some(mut q) = new_queue {
             let mut sges = [Sge::default(); super::wq::MAX_SGE];
@@ -84,6 +85,7 @@ impl Srq {
     }
 
     /// Discards every posted receive (close). Returns how many.
+    /// IRQL: <= DISPATCH_LEVEL.
     pub fn clear(&mut self) -> usize {
         self.queue.clear()
     }

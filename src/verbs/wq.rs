@@ -38,7 +38,9 @@ pub struct RecvQueue {
 
 impl RecvQueue {
     /// A ring of `depth` receives of up to `max_sge` (<= [`MAX_SGE`]) SGEs.
-    /// Allocates everything now: at create time.
+    /// Allocates everything now. An allocation failure gives an empty
+    /// (depth 0) queue; create paths use [`RecvQueue::try_new`].
+    /// IRQL: <= DISPATCH_LEVEL, at create time.
     pub fn new(depth: u32, max_sge: u32) -> Self {
         Self::try_new(depth, max_sge).unwrap_or_else(|_| Self::empty())
     }
@@ -55,6 +57,7 @@ impl RecvQueue {
     }
 
     /// Like [`RecvQueue::new`], refusing instead of aborting on no memory.
+    /// IRQL: <= DISPATCH_LEVEL, at create time.
     pub fn try_new(depth: u32, max_sge: u32) -> Result<Self, QueueAllocError> {
         let depth = depth as usize;
         let max_sge = (max_sge as usize).min(MAX_SGE);
@@ -76,7 +79,7 @@ impl RecvQueue {
         Ok(q)
     }
 
-    /// Bytes a ring of this shape holds (for pool accounting).
+    /// Bytes a ring of this shape holds (for pool accounting). IRQL: any.
     pub fn bytes(depth: u32, max_sge: u32) -> usize {
         let depth = depth as usize;
         let per = core::mem::size_of::<usize>()
@@ -85,22 +88,22 @@ impl RecvQueue {
         depth.saturating_mul(per)
     }
 
-    /// Slots in the ring.
+    /// Slots in the ring. IRQL: any.
     pub fn depth(&self) -> usize {
         self.ctx.len()
     }
 
-    /// SGEs one receive may carry.
+    /// SGEs one receive may carry. IRQL: any.
     pub fn max_sge(&self) -> usize {
         self.max_sge
     }
 
-    /// Receives posted and not yet taken.
+    /// Receives posted and not yet taken. IRQL: any.
     pub fn len(&self) -> usize {
         self.len
     }
 
-    /// True when nothing is posted.
+    /// True when nothing is posted. IRQL: any.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -146,7 +149,7 @@ impl RecvQueue {
         Some((ctx, n))
     }
 
-    /// Drops every posted receive; returns how many.
+    /// Drops every posted receive; returns how many. IRQL: <= DISPATCH_LEVEL.
     pub fn clear(&mut self) -> usize {
         let n = self.len;
         self.len = 0;
