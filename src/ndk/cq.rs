@@ -5,25 +5,24 @@
 //! `verbs::cq`; notifications go through the object's `Events` (one at a
 //! time, from its DPC, no lock held, never after close completed).
 
+use alloc::sync::Arc;
 use core::ffi::c_void;
 
 use crate::abi::{
     CqNotifyType, NdkObjectTypeCq, NtStatus, GROUP_AFFINITY, NDK_ADAPTER, NDK_CQ, NDK_CQ_DISPATCH,
-    NDK_FN_CLOSE_COMPLETION, NDK_FN_CQ_NOTIFICATION_CALLBACK, NDK_FN_CREATE_COMPLETION,
-    NDK_FN_REQUEST_COMPLETION, NDK_OBJECT_HEADER, NDK_RESULT, NDK_RESULT_EX,
-    STATUS_BUFFER_OVERFLOW, STATUS_INSUFFICIENT_RESOURCES, STATUS_INTERNAL_ERROR,
-    STATUS_INVALID_DEVICE_STATE, STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER,
+    NDK_FN_CQ_NOTIFICATION_CALLBACK, NDK_FN_CREATE_COMPLETION, NDK_FN_REQUEST_COMPLETION,
+    NDK_RESULT, NDK_RESULT_EX, STATUS_BUFFER_OVERFLOW, STATUS_INSUFFICIENT_RESOURCES,
+    STATUS_INTERNAL_ERROR, STATUS_INVALID_DEVICE_STATE, STATUS_INVALID_PARAMETER,
     STATUS_NOT_SUPPORTED, STATUS_SUCCESS,
 };
 use crate::os::{irql, Irql, PoolTag, SpinLock};
 use crate::verbs::cq::{Cq, CqEntry, CqStatus, ResizeError};
 
-use super::adapter::Adapter;
-use super::core::tags;
+use super::core::{tags, AdapterCore};
 use super::extension::ndk_query_extension;
 use super::limits::MAX_CQ_DEPTH;
 use super::object::{
-    close, create, finish_create, finish_request, header, recover, Base, NewObject, Object,
+    adapter_create, create, finish_request, header, ndk_close, recover, Base, NewObject, Object,
 };
 
 /// A completion queue.
@@ -38,6 +37,7 @@ const _: () = assert!(core::mem::offset_of!(CqObject, ndk) == 0);
 impl Object for CqObject {
     const TYPE: u32 = NdkObjectTypeCq;
     const TAG: PoolTag = tags::CQ;
+    const CLOSE: &'static str = "NdkCloseCq";
     fn dispatch() -> *const c_void {
         (&CQ_DISPATCH as *const NDK_CQ_DISPATCH).cast()
     }
@@ -48,7 +48,7 @@ impl Object for CqObject {
 
 /// The table every CQ's `Dispatch` points to, in ABI order.
 pub static CQ_DISPATCH: NDK_CQ_DISPATCH = NDK_CQ_DISPATCH {
-    NdkCloseCq: ndk_close_cq,
+    NdkCloseCq: ndk_close::<CqObject>,
     NdkQueryExtension: ndk_query_extension,
     NdkResizeCq: ndk_resize_cq,
     NdkArmCq: ndk_arm_cq,
@@ -115,60 +115,26 @@ pub(crate) unsafe extern "system" fn ndk_create_cq(
     pp_cq: *mut *mut NDK_CQ,
 ) -> NtStatus {
     irql::assert_at_most(Irql::Dispatch, "NdkCreateCq");
-    if adapter.is_null() || pp_cq.is_null() {
-        return STATUS_INVALID_PARAMETER;
-    }
-    // SAFETY: non-null, readable by contract.
-    let Some(adapter) = (unsafe { Adapter::from_ndk(adapter) }) else {
-        return STATUS_INVALID_HANDLE;
+    let make = |core: &Arc<AdapterCore>| {
+        let notification = notification.ok_or(STATUS_INVALID_PARAMETER)?;
+        if cq_depth == 0 || cq_depth > MAX_CQ_DEPTH {
+            return Err(STATUS_INVALID_PARAMETER);
+        }
+        let ring = Cq::try_new(cq_depth).map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
+        let new = NewObject::of(core)
+            .extra(Cq::ring_bytes(cq_depth))
+            .notifier(Some((notification, notification_context as usize)));
+        create(new, |base| CqObject {
+            ndk: NDK_CQ {
+                Header: header(core, NdkObjectTypeCq),
+                Dispatch: &CQ_DISPATCH,
+            },
+            base,
+            ring: SpinLock::new(ring),
+        })
     };
-    let Some(notification) = notification else {
-        return STATUS_INVALID_PARAMETER;
-    };
-    if cq_depth == 0 || cq_depth > MAX_CQ_DEPTH {
-        return STATUS_INVALID_PARAMETER;
-    }
-    let core = adapter.core();
-    let ring_bytes = Cq::ring_bytes(cq_depth);
-    let Ok(ring) = Cq::try_new(cq_depth) else {
-        return STATUS_INSUFFICIENT_RESOURCES;
-    };
-    let new = NewObject {
-        core,
-        parents: [None, None, None, None],
-        extra_bytes: ring_bytes,
-        notifier: Some((notification, notification_context as usize)),
-    };
-    let made = create(new, |base| CqObject {
-        ndk: NDK_CQ {
-            Header: header(core, NdkObjectTypeCq),
-            Dispatch: &CQ_DISPATCH,
-        },
-        base,
-        ring: SpinLock::new(ring),
-    });
-    match made {
-        // SAFETY: `pp_cq` is non-null and writable by contract.
-        Ok(cq) => unsafe { finish_create(cq, create_completion, request_context, pp_cq) },
-        Err(e) => e,
-    }
-}
-
-/// NdkCloseCq: pending while QPs use the CQ or a notification callback runs;
-/// no notification after the close completion.
-///
-/// IRQL: <= DISPATCH_LEVEL.
-///
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_close_cq(
-    object: *mut NDK_OBJECT_HEADER,
-    completion: Option<NDK_FN_CLOSE_COMPLETION>,
-    context: *mut c_void,
-) -> NtStatus {
-    irql::assert_at_most(Irql::Dispatch, "NdkCloseCq");
     // SAFETY: forwarded contract.
-    unsafe { close::<CqObject>(object.cast(), completion, context) }
+    unsafe { adapter_create(adapter, pp_cq, create_completion, request_context, make) }
 }
 
 /// NDK_FN_RESIZE_CQ (CQ_RESIZE_SUPPORTED is advertised). Depth 0, above
@@ -425,7 +391,7 @@ mod tests {
         assert_eq!(plain[0].Status.0, STATUS_CANCELLED_RAW);
         // SAFETY: a live CQ, no children.
         assert_eq!(
-            unsafe { ndk_close_cq(cq.cast(), None, null_mut()) },
+            unsafe { crate::ndk::object::ndk_close::<CqObject>(cq.cast(), None, null_mut()) },
             STATUS_SUCCESS
         );
         t.finish();

@@ -6,27 +6,26 @@
 //! NdkReject and NdkDisconnect answer STATUS_NOT_IMPLEMENTED (never pend,
 //! never call a completion).
 
+use alloc::sync::Arc;
 use core::ffi::c_void;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::abi::{
     NdkObjectTypeConnector, NdkObjectTypeListener, NdkObjectTypeSharedEndpoint, NtStatus, AF_INET,
-    AF_INET6, BOOLEAN, NDK_ADAPTER, NDK_CONNECTOR, NDK_CONNECTOR_DISPATCH, NDK_FN_CLOSE_COMPLETION,
+    AF_INET6, BOOLEAN, NDK_ADAPTER, NDK_CONNECTOR, NDK_CONNECTOR_DISPATCH,
     NDK_FN_CONNECT_EVENT_CALLBACK, NDK_FN_CREATE_COMPLETION, NDK_FN_DISCONNECT_EVENT_CALLBACK,
     NDK_FN_DISCONNECT_EVENT_CALLBACK_EX, NDK_FN_REQUEST_COMPLETION, NDK_LISTENER,
-    NDK_LISTENER_DISPATCH, NDK_OBJECT_HEADER, NDK_QP, NDK_SHARED_ENDPOINT,
-    NDK_SHARED_ENDPOINT_DISPATCH, SOCKADDR, SOCKADDR_IN, SOCKADDR_IN6, STATUS_BUFFER_TOO_SMALL,
-    STATUS_CONNECTION_INVALID, STATUS_INVALID_ADDRESS, STATUS_INVALID_DEVICE_STATE,
-    STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_NOT_IMPLEMENTED,
-    STATUS_SHARING_VIOLATION, STATUS_SUCCESS, STATUS_TOO_MANY_ADDRESSES,
+    NDK_LISTENER_DISPATCH, NDK_QP, NDK_SHARED_ENDPOINT, NDK_SHARED_ENDPOINT_DISPATCH, SOCKADDR,
+    SOCKADDR_IN, SOCKADDR_IN6, STATUS_BUFFER_TOO_SMALL, STATUS_CONNECTION_INVALID,
+    STATUS_INVALID_ADDRESS, STATUS_INVALID_DEVICE_STATE, STATUS_INVALID_PARAMETER,
+    STATUS_NOT_IMPLEMENTED, STATUS_SHARING_VIOLATION, STATUS_SUCCESS, STATUS_TOO_MANY_ADDRESSES,
 };
 use crate::os::{irql, Irql, PoolTag};
 
-use super::adapter::Adapter;
 use super::core::{tags, AdapterCore};
 use super::extension::ndk_query_extension;
-use super::object::{close, create, finish_create, header, recover, Base, NewObject, Object};
+use super::object::{adapter_create, create, header, ndk_close, recover, Base, NewObject, Object};
 
 /// The first ND port of the ephemeral range.
 const EPHEMERAL_FIRST: u16 = 49152;
@@ -150,6 +149,7 @@ const _: () = assert!(core::mem::offset_of!(SharedEndpoint, ndk) == 0);
 impl Object for SharedEndpoint {
     const TYPE: u32 = NdkObjectTypeSharedEndpoint;
     const TAG: PoolTag = tags::SHARED_ENDPOINT;
+    const CLOSE: &'static str = "NdkCloseSharedEndpoint";
     fn dispatch() -> *const c_void {
         (&SHARED_ENDPOINT_DISPATCH as *const NDK_SHARED_ENDPOINT_DISPATCH).cast()
     }
@@ -166,7 +166,7 @@ impl Drop for SharedEndpoint {
 
 /// The table every shared endpoint's `Dispatch` points to.
 pub static SHARED_ENDPOINT_DISPATCH: NDK_SHARED_ENDPOINT_DISPATCH = NDK_SHARED_ENDPOINT_DISPATCH {
-    NdkCloseSharedEndpoint: ndk_close_shared_endpoint,
+    NdkCloseSharedEndpoint: ndk_close::<SharedEndpoint>,
     NdkQueryExtension: ndk_query_extension,
     NdkGetSharedEndpointLocalAddress: ndk_get_shared_endpoint_local_address,
 };
@@ -189,59 +189,22 @@ pub(crate) unsafe extern "system" fn ndk_create_shared_endpoint(
     pp: *mut *mut NDK_SHARED_ENDPOINT,
 ) -> NtStatus {
     irql::assert_at_most(Irql::Dispatch, "NdkCreateSharedEndpoint");
-    if adapter.is_null() || pp.is_null() {
-        return STATUS_INVALID_PARAMETER;
-    }
-    // SAFETY: non-null, readable by contract.
-    let Some(adapter) = (unsafe { Adapter::from_ndk(adapter) }) else {
-        return STATUS_INVALID_HANDLE;
+    let make = |core: &Arc<AdapterCore>| {
+        // SAFETY: forwarded contract.
+        let (ip, port) = unsafe { read_sockaddr(address, address_length) }?;
+        let bound = bind_port(core, ip, port)?;
+        create(NewObject::of(core), |base| SharedEndpoint {
+            ndk: NDK_SHARED_ENDPOINT {
+                Header: header(core, NdkObjectTypeSharedEndpoint),
+                Dispatch: &SHARED_ENDPOINT_DISPATCH,
+            },
+            base,
+            address: bound,
+        })
+        .inspect_err(|_| core.ports.lock().retain(|&p| p != bound.1))
     };
     // SAFETY: forwarded contract.
-    let (ip, port) = match unsafe { read_sockaddr(address, address_length) } {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let core = adapter.core();
-    let bound = match bind_port(core, ip, port) {
-        Ok(b) => b,
-        Err(e) => return e,
-    };
-    let new = NewObject {
-        core,
-        parents: [None, None, None, None],
-        extra_bytes: 0,
-        notifier: None,
-    };
-    let made = create(new, |base| SharedEndpoint {
-        ndk: NDK_SHARED_ENDPOINT {
-            Header: header(core, NdkObjectTypeSharedEndpoint),
-            Dispatch: &SHARED_ENDPOINT_DISPATCH,
-        },
-        base,
-        address: bound,
-    });
-    match made {
-        // SAFETY: non-null, writable by contract.
-        Ok(se) => unsafe { finish_create(se, create_completion, request_context, pp) },
-        Err(e) => {
-            core.ports.lock().retain(|&p| p != bound.1);
-            e
-        }
-    }
-}
-
-/// NdkCloseSharedEndpoint (its port is freed when the close completes).
-/// IRQL: <= DISPATCH_LEVEL.
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_close_shared_endpoint(
-    object: *mut NDK_OBJECT_HEADER,
-    completion: Option<NDK_FN_CLOSE_COMPLETION>,
-    context: *mut c_void,
-) -> NtStatus {
-    irql::assert_at_most(Irql::Dispatch, "NdkCloseSharedEndpoint");
-    // SAFETY: forwarded contract.
-    unsafe { close::<SharedEndpoint>(object.cast(), completion, context) }
+    unsafe { adapter_create(adapter, pp, create_completion, request_context, make) }
 }
 
 /// NDK_FN_GET_SHARED_ENDPOINT_LOCAL_ADDRESS: the bound address (the chosen
@@ -279,6 +242,7 @@ const _: () = assert!(core::mem::offset_of!(Listener, ndk) == 0);
 impl Object for Listener {
     const TYPE: u32 = NdkObjectTypeListener;
     const TAG: PoolTag = tags::LISTENER;
+    const CLOSE: &'static str = "NdkCloseListener";
     fn dispatch() -> *const c_void {
         (&LISTENER_DISPATCH as *const NDK_LISTENER_DISPATCH).cast()
     }
@@ -289,7 +253,7 @@ impl Object for Listener {
 
 /// The table every listener's `Dispatch` points to.
 pub static LISTENER_DISPATCH: NDK_LISTENER_DISPATCH = NDK_LISTENER_DISPATCH {
-    NdkCloseListener: ndk_close_listener,
+    NdkCloseListener: ndk_close::<Listener>,
     NdkQueryExtension: ndk_query_extension,
     NdkListen: ndk_listen,
     NdkGetListenerLocalAddress: ndk_get_listener_local_address,
@@ -310,51 +274,20 @@ pub(crate) unsafe extern "system" fn ndk_create_listener(
     pp: *mut *mut NDK_LISTENER,
 ) -> NtStatus {
     irql::assert_at_most(Irql::Dispatch, "NdkCreateListener");
-    if adapter.is_null() || pp.is_null() {
-        return STATUS_INVALID_PARAMETER;
-    }
-    // SAFETY: non-null, readable by contract.
-    let Some(adapter) = (unsafe { Adapter::from_ndk(adapter) }) else {
-        return STATUS_INVALID_HANDLE;
+    let make = |core: &Arc<AdapterCore>| {
+        let connect_event = connect_event.ok_or(STATUS_INVALID_PARAMETER)?;
+        create(NewObject::of(core), |base| Listener {
+            ndk: NDK_LISTENER {
+                Header: header(core, NdkObjectTypeListener),
+                Dispatch: &LISTENER_DISPATCH,
+            },
+            base,
+            connect_event: (connect_event, connect_event_context as usize),
+            paused: AtomicBool::new(false),
+        })
     };
-    let Some(connect_event) = connect_event else {
-        return STATUS_INVALID_PARAMETER;
-    };
-    let core = adapter.core();
-    let new = NewObject {
-        core,
-        parents: [None, None, None, None],
-        extra_bytes: 0,
-        notifier: None,
-    };
-    let made = create(new, |base| Listener {
-        ndk: NDK_LISTENER {
-            Header: header(core, NdkObjectTypeListener),
-            Dispatch: &LISTENER_DISPATCH,
-        },
-        base,
-        connect_event: (connect_event, connect_event_context as usize),
-        paused: AtomicBool::new(false),
-    });
-    match made {
-        // SAFETY: non-null, writable by contract.
-        Ok(l) => unsafe { finish_create(l, create_completion, request_context, pp) },
-        Err(e) => e,
-    }
-}
-
-/// NdkCloseListener.
-/// IRQL: <= DISPATCH_LEVEL.
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_close_listener(
-    object: *mut NDK_OBJECT_HEADER,
-    completion: Option<NDK_FN_CLOSE_COMPLETION>,
-    context: *mut c_void,
-) -> NtStatus {
-    irql::assert_at_most(Irql::Dispatch, "NdkCloseListener");
     // SAFETY: forwarded contract.
-    unsafe { close::<Listener>(object.cast(), completion, context) }
+    unsafe { adapter_create(adapter, pp, create_completion, request_context, make) }
 }
 
 /// NDK_FN_LISTEN: PENDING (connection work) -> STATUS_NOT_IMPLEMENTED.
@@ -420,6 +353,7 @@ const _: () = assert!(core::mem::offset_of!(Connector, ndk) == 0);
 impl Object for Connector {
     const TYPE: u32 = NdkObjectTypeConnector;
     const TAG: PoolTag = tags::CONNECTOR;
+    const CLOSE: &'static str = "NdkCloseConnector";
     fn dispatch() -> *const c_void {
         (&CONNECTOR_DISPATCH as *const NDK_CONNECTOR_DISPATCH).cast()
     }
@@ -430,7 +364,7 @@ impl Object for Connector {
 
 /// The table every connector's `Dispatch` points to (13 entries, 2.1).
 pub static CONNECTOR_DISPATCH: NDK_CONNECTOR_DISPATCH = NDK_CONNECTOR_DISPATCH {
-    NdkCloseConnector: ndk_close_connector,
+    NdkCloseConnector: ndk_close::<Connector>,
     NdkQueryExtension: ndk_query_extension,
     NdkConnect: ndk_connect,
     NdkConnectWithSharedEndpoint: ndk_connect_with_shared_endpoint,
@@ -456,46 +390,17 @@ pub(crate) unsafe extern "system" fn ndk_create_connector(
     pp: *mut *mut NDK_CONNECTOR,
 ) -> NtStatus {
     irql::assert_at_most(Irql::Dispatch, "NdkCreateConnector");
-    if adapter.is_null() || pp.is_null() {
-        return STATUS_INVALID_PARAMETER;
-    }
-    // SAFETY: non-null, readable by contract.
-    let Some(adapter) = (unsafe { Adapter::from_ndk(adapter) }) else {
-        return STATUS_INVALID_HANDLE;
+    let make = |core: &Arc<AdapterCore>| {
+        create(NewObject::of(core), |base| Connector {
+            ndk: NDK_CONNECTOR {
+                Header: header(core, NdkObjectTypeConnector),
+                Dispatch: &CONNECTOR_DISPATCH,
+            },
+            base,
+        })
     };
-    let core = adapter.core();
-    let new = NewObject {
-        core,
-        parents: [None, None, None, None],
-        extra_bytes: 0,
-        notifier: None,
-    };
-    let made = create(new, |base| Connector {
-        ndk: NDK_CONNECTOR {
-            Header: header(core, NdkObjectTypeConnector),
-            Dispatch: &CONNECTOR_DISPATCH,
-        },
-        base,
-    });
-    match made {
-        // SAFETY: non-null, writable by contract.
-        Ok(c) => unsafe { finish_create(c, create_completion, request_context, pp) },
-        Err(e) => e,
-    }
-}
-
-/// NdkCloseConnector.
-/// IRQL: <= DISPATCH_LEVEL.
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_close_connector(
-    object: *mut NDK_OBJECT_HEADER,
-    completion: Option<NDK_FN_CLOSE_COMPLETION>,
-    context: *mut c_void,
-) -> NtStatus {
-    irql::assert_at_most(Irql::Dispatch, "NdkCloseConnector");
     // SAFETY: forwarded contract.
-    unsafe { close::<Connector>(object.cast(), completion, context) }
+    unsafe { adapter_create(adapter, pp, create_completion, request_context, make) }
 }
 
 /// The connector check shared by the entries below: its status, or `ok`.

@@ -8,10 +8,10 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 
 use crate::abi::{
-    NdkMrFlags, NdkObjectTypeMr, NtStatus, BOOLEAN, MDL, NDK_FN_CLOSE_COMPLETION,
-    NDK_FN_CREATE_COMPLETION, NDK_FN_REQUEST_COMPLETION, NDK_MR, NDK_MR_DISPATCH,
-    NDK_OBJECT_HEADER, NDK_PD, STATUS_IMPLEMENTATION_LIMIT, STATUS_INSUFFICIENT_RESOURCES,
-    STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
+    NdkMrFlags, NdkObjectTypeMr, NtStatus, BOOLEAN, MDL, NDK_FN_CREATE_COMPLETION,
+    NDK_FN_REQUEST_COMPLETION, NDK_MR, NDK_MR_DISPATCH, NDK_PD, STATUS_IMPLEMENTATION_LIMIT,
+    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
+    STATUS_SUCCESS,
 };
 use crate::os::{irql, Irql, PoolTag, SpinLock};
 use crate::verbs::memory::{Access, Region, RegionKind};
@@ -21,7 +21,7 @@ use super::extension::ndk_query_extension;
 use super::limits::{MAX_FRMR_PAGES, MAX_REGISTRATION_SIZE};
 use super::mdl::read_chain;
 use super::object::{
-    close, create, finish_create, finish_request, header, recover, Base, NewObject, Object,
+    child_create, create, finish_request, header, ndk_close, recover, Base, NewObject, Object,
 };
 use super::pd::Pd;
 
@@ -49,6 +49,7 @@ const _: () = assert!(core::mem::offset_of!(Mr, ndk) == 0);
 impl Object for Mr {
     const TYPE: u32 = NdkObjectTypeMr;
     const TAG: PoolTag = tags::MR;
+    const CLOSE: &'static str = "NdkCloseMr";
     fn dispatch() -> *const c_void {
         (&MR_DISPATCH as *const NDK_MR_DISPATCH).cast()
     }
@@ -67,7 +68,7 @@ impl Drop for Mr {
 
 /// The table every MR's `Dispatch` points to, in ABI order.
 pub static MR_DISPATCH: NDK_MR_DISPATCH = NDK_MR_DISPATCH {
-    NdkCloseMr: ndk_close_mr,
+    NdkCloseMr: ndk_close::<Mr>,
     NdkQueryExtension: ndk_query_extension,
     NdkRegisterMr: ndk_register_mr,
     NdkDeregisterMr: ndk_deregister_mr,
@@ -126,53 +127,21 @@ pub(crate) unsafe extern "system" fn ndk_create_mr(
     pp_mr: *mut *mut NDK_MR,
 ) -> NtStatus {
     irql::assert_at_most(Irql::Dispatch, "NdkCreateMr");
-    // SAFETY: forwarded contract.
-    let pd = match unsafe { recover::<Pd>(pd.cast()) } {
-        Ok(p) => p,
-        Err(e) => return e,
+    let make = |pd: &Pd| {
+        let core = &pd.base().core;
+        create(NewObject::of(core).child_of(&pd.base().events), |base| Mr {
+            ndk: NDK_MR {
+                Header: header(core, NdkObjectTypeMr),
+                Dispatch: &MR_DISPATCH,
+            },
+            base,
+            pd: pd.id,
+            fast: fast_register != 0,
+            state: SpinLock::new(MrState::Empty),
+        })
     };
-    if pp_mr.is_null() {
-        return STATUS_INVALID_PARAMETER;
-    }
-    let core = &pd.base().core;
-    let new = NewObject {
-        core,
-        parents: [Some(&pd.base().events), None, None, None],
-        extra_bytes: 0,
-        notifier: None,
-    };
-    let made = create(new, |base| Mr {
-        ndk: NDK_MR {
-            Header: header(core, NdkObjectTypeMr),
-            Dispatch: &MR_DISPATCH,
-        },
-        base,
-        pd: pd.id,
-        fast: fast_register != 0,
-        state: SpinLock::new(MrState::Empty),
-    });
-    match made {
-        // SAFETY: non-null, writable by contract.
-        Ok(mr) => unsafe { finish_create(mr, create_completion, request_context, pp_mr) },
-        Err(e) => e,
-    }
-}
-
-/// NdkCloseMr: pending while memory windows are bound to it. A region
-/// still registered is deregistered.
-///
-/// IRQL: <= DISPATCH_LEVEL.
-///
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_close_mr(
-    object: *mut NDK_OBJECT_HEADER,
-    completion: Option<NDK_FN_CLOSE_COMPLETION>,
-    context: *mut c_void,
-) -> NtStatus {
-    irql::assert_at_most(Irql::Dispatch, "NdkCloseMr");
     // SAFETY: forwarded contract.
-    unsafe { close::<Mr>(object.cast(), completion, context) }
+    unsafe { child_create(pd.cast(), pp_mr, create_completion, request_context, make) }
 }
 
 /// NDK_FN_REGISTER_MR. Checks, in order: MR (INVALID_HANDLE / PARAMETER),

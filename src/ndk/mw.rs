@@ -5,14 +5,13 @@
 use core::ffi::c_void;
 
 use crate::abi::{
-    NdkObjectTypeMw, NtStatus, NDK_FN_CLOSE_COMPLETION, NDK_FN_CREATE_COMPLETION, NDK_MW,
-    NDK_MW_DISPATCH, NDK_OBJECT_HEADER, NDK_PD, STATUS_INVALID_PARAMETER,
+    NdkObjectTypeMw, NtStatus, NDK_FN_CREATE_COMPLETION, NDK_MW, NDK_MW_DISPATCH, NDK_PD,
 };
 use crate::os::{irql, Irql, PoolTag, SpinLock};
 
 use super::core::tags;
 use super::extension::ndk_query_extension;
-use super::object::{close, create, finish_create, header, recover, Base, NewObject, Object};
+use super::object::{child_create, create, header, ndk_close, recover, Base, NewObject, Object};
 use super::pd::Pd;
 
 /// A memory window.
@@ -29,6 +28,7 @@ const _: () = assert!(core::mem::offset_of!(Mw, ndk) == 0);
 impl Object for Mw {
     const TYPE: u32 = NdkObjectTypeMw;
     const TAG: PoolTag = tags::MW;
+    const CLOSE: &'static str = "NdkCloseMw";
     fn dispatch() -> *const c_void {
         (&MW_DISPATCH as *const NDK_MW_DISPATCH).cast()
     }
@@ -63,7 +63,7 @@ impl Drop for Mw {
 
 /// The table every MW's `Dispatch` points to, in ABI order.
 pub static MW_DISPATCH: NDK_MW_DISPATCH = NDK_MW_DISPATCH {
-    NdkCloseMw: ndk_close_mw,
+    NdkCloseMw: ndk_close::<Mw>,
     NdkQueryExtension: ndk_query_extension,
     NdkGetRemoteTokenFromMw: ndk_get_remote_token_from_mw,
 };
@@ -81,51 +81,20 @@ pub(crate) unsafe extern "system" fn ndk_create_mw(
     pp_mw: *mut *mut NDK_MW,
 ) -> NtStatus {
     irql::assert_at_most(Irql::Dispatch, "NdkCreateMw");
-    // SAFETY: forwarded contract.
-    let pd = match unsafe { recover::<Pd>(pd.cast()) } {
-        Ok(p) => p,
-        Err(e) => return e,
+    let make = |pd: &Pd| {
+        let core = &pd.base().core;
+        create(NewObject::of(core).child_of(&pd.base().events), |base| Mw {
+            ndk: NDK_MW {
+                Header: header(core, NdkObjectTypeMw),
+                Dispatch: &MW_DISPATCH,
+            },
+            base,
+            pd: pd.id,
+            rkey: SpinLock::new(None),
+        })
     };
-    if pp_mw.is_null() {
-        return STATUS_INVALID_PARAMETER;
-    }
-    let core = &pd.base().core;
-    let new = NewObject {
-        core,
-        parents: [Some(&pd.base().events), None, None, None],
-        extra_bytes: 0,
-        notifier: None,
-    };
-    let made = create(new, |base| Mw {
-        ndk: NDK_MW {
-            Header: header(core, NdkObjectTypeMw),
-            Dispatch: &MW_DISPATCH,
-        },
-        base,
-        pd: pd.id,
-        rkey: SpinLock::new(None),
-    });
-    match made {
-        // SAFETY: non-null, writable by contract.
-        Ok(mw) => unsafe { finish_create(mw, create_completion, request_context, pp_mw) },
-        Err(e) => e,
-    }
-}
-
-/// NdkCloseMw. A bound window is invalidated.
-///
-/// IRQL: <= DISPATCH_LEVEL.
-///
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_close_mw(
-    object: *mut NDK_OBJECT_HEADER,
-    completion: Option<NDK_FN_CLOSE_COMPLETION>,
-    context: *mut c_void,
-) -> NtStatus {
-    irql::assert_at_most(Irql::Dispatch, "NdkCloseMw");
     // SAFETY: forwarded contract.
-    unsafe { close::<Mw>(object.cast(), completion, context) }
+    unsafe { child_create(pd.cast(), pp_mw, create_completion, request_context, make) }
 }
 
 /// NDK_FN_GET_REMOTE_TOKEN_FROM_MW: the token of the current bind (0 while

@@ -21,12 +21,14 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use crate::abi::{
-    NtStatus, NDK_FN_CLOSE_COMPLETION, NDK_FN_CREATE_COMPLETION, NDK_FN_REQUEST_COMPLETION,
-    NDK_OBJECT_HEADER, NDK_OBJECT_HEADER_RESERVED_BLOCK, NDK_PD, STATUS_INSUFFICIENT_RESOURCES,
-    STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_PENDING, STATUS_SUCCESS,
+    NtStatus, NDK_ADAPTER, NDK_FN_CLOSE_COMPLETION, NDK_FN_CREATE_COMPLETION,
+    NDK_FN_REQUEST_COMPLETION, NDK_OBJECT_HEADER, NDK_OBJECT_HEADER_RESERVED_BLOCK, NDK_PD,
+    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_PENDING,
+    STATUS_SUCCESS,
 };
 use crate::os::{consumer_call, DeferredRoutine, Dpc, Instant, PoolTag, SpinLock};
 
+use super::adapter::Adapter;
 use super::core::{tags, AdapterCore};
 use super::object_alloc::{free_object, try_box};
 
@@ -50,6 +52,8 @@ pub(crate) trait Object: Sized + 'static {
     const TYPE: u32;
     /// The pool tag of its allocation.
     const TAG: PoolTag;
+    /// The name of its close entry (for the IRQL books).
+    const CLOSE: &'static str;
     /// The static dispatch table its header points to.
     fn dispatch() -> *const c_void;
     /// Its framework part.
@@ -376,13 +380,105 @@ unsafe fn finalize<T: Object>(addr: usize) {
 
 /// What [`create`] needs besides the object itself.
 pub(crate) struct NewObject<'a> {
-    pub core: &'a Arc<AdapterCore>,
+    core: &'a Arc<AdapterCore>,
     /// The objects whose close must wait for this one.
-    pub parents: [Option<&'a Arc<Events>>; 4],
+    parents: [Option<&'a Arc<Events>>; 4],
     /// Bytes beyond `size_of::<T>()` the object allocates (rings).
-    pub extra_bytes: usize,
+    extra_bytes: usize,
     /// The notification callback (CQ, SRQ).
-    pub notifier: Option<(StatusCallback, usize)>,
+    notifier: Option<(StatusCallback, usize)>,
+}
+
+impl<'a> NewObject<'a> {
+    /// An object of `core` with no parent object, no extra bytes, no notifier.
+    pub fn of(core: &'a Arc<AdapterCore>) -> Self {
+        Self {
+            core,
+            parents: [None, None, None, None],
+            extra_bytes: 0,
+            notifier: None,
+        }
+    }
+
+    /// Adds a parent (up to four; more are ignored: no object has more).
+    pub fn child_of(mut self, parent: &'a Arc<Events>) -> Self {
+        if let Some(slot) = self.parents.iter_mut().find(|p| p.is_none()) {
+            *slot = Some(parent);
+        }
+        self
+    }
+
+    /// Bytes beyond the object itself (rings) to charge.
+    pub fn extra(mut self, bytes: usize) -> Self {
+        self.extra_bytes = bytes;
+        self
+    }
+
+    /// The notification callback and its context.
+    pub fn notifier(mut self, notifier: Option<(StatusCallback, usize)>) -> Self {
+        self.notifier = notifier;
+        self
+    }
+}
+
+/// The common frame of an adapter-level create: NULL adapter or out-param
+/// -> STATUS_INVALID_PARAMETER, not one of our adapters ->
+/// STATUS_INVALID_HANDLE; then `make` (its checks, then [`create`]), then
+/// [`finish_create`] (inline or deferred).
+///
+/// # Safety
+/// NDKPI contract: `adapter` is NULL or readable, `out` NULL or writable.
+///
+/// IRQL: <= DISPATCH_LEVEL.
+pub(crate) unsafe fn adapter_create<T: Object, N>(
+    adapter: *mut NDK_ADAPTER,
+    out: *mut *mut N,
+    completion: Option<NDK_FN_CREATE_COMPLETION>,
+    ctx: *mut c_void,
+    make: impl FnOnce(&Arc<AdapterCore>) -> Result<NonNull<T>, NtStatus>,
+) -> NtStatus {
+    if adapter.is_null() || out.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: non-null, readable by the caller's contract.
+    let Some(adapter) = (unsafe { Adapter::from_ndk(adapter) }) else {
+        return STATUS_INVALID_HANDLE;
+    };
+    match make(adapter.core()) {
+        // SAFETY: `out` is non-null and writable by contract.
+        Ok(obj) => unsafe { finish_create(obj, completion, ctx, out) },
+        Err(e) => e,
+    }
+}
+
+/// The common frame of a create on a parent object `P` (a PD's MR, MW, SRQ,
+/// QP): the parent recovered (its status otherwise), NULL out-param ->
+/// STATUS_INVALID_PARAMETER, then `make`, then [`finish_create`].
+///
+/// # Safety
+/// NDKPI contract: `parent` is NULL or readable, `out` NULL or writable.
+///
+/// IRQL: <= DISPATCH_LEVEL.
+pub(crate) unsafe fn child_create<P: Object, T: Object, N>(
+    parent: *const c_void,
+    out: *mut *mut N,
+    completion: Option<NDK_FN_CREATE_COMPLETION>,
+    ctx: *mut c_void,
+    make: impl FnOnce(&P) -> Result<NonNull<T>, NtStatus>,
+) -> NtStatus {
+    // SAFETY: forwarded contract.
+    let parent = match unsafe { recover::<P>(parent) } {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    if out.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    match make(parent) {
+        // SAFETY: `out` is non-null and writable by contract.
+        Ok(obj) => unsafe { finish_create(obj, completion, ctx, out) },
+        Err(e) => e,
+    }
 }
 
 /// Allocates an object: pool charge, its events and DPC, the box; counts it
@@ -548,4 +644,22 @@ pub(crate) unsafe fn close<T: Object>(
         s.queue();
     }
     STATUS_PENDING
+}
+
+/// NdkCloseXxx of every object type, as the tables hold it: [`close`] for a
+/// `T` (see there: never fails; inline without children or callbacks,
+/// otherwise pending with CloseCompletion as the last callback).
+///
+/// IRQL: <= DISPATCH_LEVEL.
+///
+/// # Safety
+/// NDKPI contract: `object` is NULL or a readable NDK object.
+pub(crate) unsafe extern "system" fn ndk_close<T: Object>(
+    object: *mut NDK_OBJECT_HEADER,
+    completion: Option<NDK_FN_CLOSE_COMPLETION>,
+    context: *mut c_void,
+) -> NtStatus {
+    crate::os::irql::assert_at_most(crate::os::Irql::Dispatch, T::CLOSE);
+    // SAFETY: forwarded contract.
+    unsafe { close::<T>(object.cast_const().cast(), completion, context) }
 }

@@ -4,20 +4,19 @@
 //! it hold LAM logical addresses, local read/write only, never remote).
 //! The creates of its children live in `mr.rs`, `mw.rs`, `srq.rs`, `qp.rs`.
 
+use alloc::sync::Arc;
 use core::ffi::c_void;
 
 use crate::abi::{
-    NdkObjectTypePd, NtStatus, NDK_ADAPTER, NDK_FN_CLOSE_COMPLETION, NDK_FN_CREATE_COMPLETION,
-    NDK_OBJECT_HEADER, NDK_PD, NDK_PD_DISPATCH, STATUS_INSUFFICIENT_RESOURCES,
-    STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER,
+    NdkObjectTypePd, NtStatus, NDK_ADAPTER, NDK_FN_CREATE_COMPLETION, NDK_PD, NDK_PD_DISPATCH,
+    STATUS_INSUFFICIENT_RESOURCES,
 };
 use crate::os::{irql, Irql, PoolTag};
 use crate::verbs::memory::{Access, Region, RegionKind};
 
-use super::adapter::Adapter;
 use super::core::{tags, AdapterCore, Backing};
 use super::extension::ndk_query_extension;
-use super::object::{close, create, finish_create, header, recover, Base, NewObject, Object};
+use super::object::{adapter_create, create, header, ndk_close, recover, Base, NewObject, Object};
 use super::{mr, mw, qp, srq};
 
 /// A protection domain.
@@ -35,6 +34,7 @@ const _: () = assert!(core::mem::offset_of!(Pd, ndk) == 0);
 impl Object for Pd {
     const TYPE: u32 = NdkObjectTypePd;
     const TAG: PoolTag = tags::PD;
+    const CLOSE: &'static str = "NdkClosePd";
     fn dispatch() -> *const c_void {
         (&PD_DISPATCH as *const NDK_PD_DISPATCH).cast()
     }
@@ -51,7 +51,7 @@ impl Drop for Pd {
 
 /// The table every PD's `Dispatch` points to, in ABI order.
 pub static PD_DISPATCH: NDK_PD_DISPATCH = NDK_PD_DISPATCH {
-    NdkClosePd: ndk_close_pd,
+    NdkClosePd: ndk_close::<Pd>,
     NdkQueryExtension: ndk_query_extension,
     NdkCreateMr: mr::ndk_create_mr,
     NdkCreateMw: mw::ndk_create_mw,
@@ -93,58 +93,24 @@ pub(crate) unsafe extern "system" fn ndk_create_pd(
     pp_pd: *mut *mut NDK_PD,
 ) -> NtStatus {
     irql::assert_at_most(Irql::Dispatch, "NdkCreatePd");
-    if adapter.is_null() || pp_pd.is_null() {
-        return STATUS_INVALID_PARAMETER;
-    }
-    // SAFETY: non-null, readable by contract.
-    let Some(adapter) = (unsafe { Adapter::from_ndk(adapter) }) else {
-        return STATUS_INVALID_HANDLE;
-    };
-    let core = adapter.core();
-    let id = core.next_pd_id();
-    let privileged = match mint_privileged(core, id) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
-    let new = NewObject {
-        core,
-        parents: [None, None, None, None],
-        extra_bytes: 0,
-        notifier: None,
-    };
-    let made = create(new, |base| Pd {
-        ndk: NDK_PD {
-            Header: header(core, NdkObjectTypePd),
-            Dispatch: &PD_DISPATCH,
-        },
-        base,
-        id,
-        privileged,
-    });
-    match made {
-        // SAFETY: `pp_pd` is non-null and writable by contract.
-        Ok(pd) => unsafe { finish_create(pd, create_completion, request_context, pp_pd) },
-        Err(e) => {
+    let make = |core: &Arc<AdapterCore>| {
+        let id = core.next_pd_id();
+        let privileged = mint_privileged(core, id)?;
+        create(NewObject::of(core), |base| Pd {
+            ndk: NDK_PD {
+                Header: header(core, NdkObjectTypePd),
+                Dispatch: &PD_DISPATCH,
+            },
+            base,
+            id,
+            privileged,
+        })
+        .inspect_err(|_| {
             core.memory.lock().remove(privileged);
-            e
-        }
-    }
-}
-
-/// NdkClosePd: pending while MRs, MWs, SRQs or QPs of the PD are open.
-///
-/// IRQL: <= DISPATCH_LEVEL.
-///
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_close_pd(
-    object: *mut NDK_OBJECT_HEADER,
-    completion: Option<NDK_FN_CLOSE_COMPLETION>,
-    context: *mut c_void,
-) -> NtStatus {
-    irql::assert_at_most(Irql::Dispatch, "NdkClosePd");
+        })
+    };
     // SAFETY: forwarded contract.
-    unsafe { close::<Pd>(object.cast(), completion, context) }
+    unsafe { adapter_create(adapter, pp_pd, create_completion, request_context, make) }
 }
 
 /// NDK_FN_GET_PRIVILEGED_MEMORY_REGION_TOKEN: the PD's privileged token

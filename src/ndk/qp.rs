@@ -11,11 +11,11 @@ use core::ffi::c_void;
 use core::ptr::NonNull;
 
 use crate::abi::{
-    NdkObjectTypeQp, NdkOperationTypeReceive, NtStatus, NDK_CQ, NDK_FN_CLOSE_COMPLETION,
-    NDK_FN_CREATE_COMPLETION, NDK_LOGICAL_ADDRESS, NDK_MR, NDK_MW, NDK_OBJECT_HEADER, NDK_PD,
-    NDK_QP, NDK_QP_DISPATCH, NDK_SGE, NDK_SRQ, STATUS_CANCELLED, STATUS_CONNECTION_INVALID,
-    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_STATE,
-    STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
+    NdkObjectTypeQp, NdkOperationTypeReceive, NtStatus, NDK_CQ, NDK_FN_CREATE_COMPLETION,
+    NDK_LOGICAL_ADDRESS, NDK_MR, NDK_MW, NDK_OBJECT_HEADER, NDK_PD, NDK_QP, NDK_QP_DISPATCH,
+    NDK_SGE, NDK_SRQ, STATUS_CANCELLED, STATUS_CONNECTION_INVALID, STATUS_INSUFFICIENT_RESOURCES,
+    STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_STATE, STATUS_INVALID_PARAMETER,
+    STATUS_SUCCESS,
 };
 use crate::os::{irql, Irql, PoolTag, SpinLock};
 use crate::verbs::cq::CqEntry;
@@ -29,7 +29,7 @@ use super::limits::{
     MAX_INITIATOR_QUEUE_DEPTH, MAX_INITIATOR_REQUEST_SGE, MAX_INLINE_DATA_SIZE,
     MAX_RECEIVE_QUEUE_DEPTH, MAX_RECEIVE_REQUEST_SGE,
 };
-use super::object::{close, create, finish_create, header, recover, Base, NewObject, Object};
+use super::object::{child_create, create, header, ndk_close, recover, Base, NewObject, Object};
 use super::pd::Pd;
 use super::sge::{read_sges, PdKeys};
 use super::srq::SrqObject;
@@ -83,6 +83,7 @@ const _: () = assert!(core::mem::offset_of!(Qp, ndk) == 0);
 impl Object for Qp {
     const TYPE: u32 = NdkObjectTypeQp;
     const TAG: PoolTag = tags::QP;
+    const CLOSE: &'static str = "NdkCloseQp";
     fn dispatch() -> *const c_void {
         (&QP_DISPATCH as *const NDK_QP_DISPATCH).cast()
     }
@@ -97,7 +98,7 @@ impl Object for Qp {
 
 /// The table every QP's `Dispatch` points to, in ABI order.
 pub static QP_DISPATCH: NDK_QP_DISPATCH = NDK_QP_DISPATCH {
-    NdkCloseQp: ndk_close_qp,
+    NdkCloseQp: ndk_close::<Qp>,
     NdkQueryExtension: ndk_query_extension,
     NdkFlush: ndk_flush,
     NdkSend: ndk_send,
@@ -126,88 +127,67 @@ unsafe fn create_qp(
     request_context: *mut c_void,
     pp_qp: *mut *mut NDK_QP,
 ) -> NtStatus {
-    // SAFETY: forwarded contract.
-    let pd = match unsafe { recover::<Pd>(pd.cast()) } {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
-    // SAFETY: forwarded contract.
-    let rcq = match unsafe { recover::<CqObject>(receive_cq.cast()) } {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    // SAFETY: forwarded contract.
-    let icq = match unsafe { recover::<CqObject>(initiator_cq.cast()) } {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    let srq = if srq.is_null() {
-        None
-    } else {
+    let make = |pd: &Pd| {
         // SAFETY: forwarded contract.
-        match unsafe { recover::<SrqObject>(srq.cast()) } {
-            Ok(s) => Some(s),
-            Err(e) => return e,
+        let rcq = unsafe { recover::<CqObject>(receive_cq.cast()) }?;
+        // SAFETY: forwarded contract.
+        let icq = unsafe { recover::<CqObject>(initiator_cq.cast()) }?;
+        let srq = if srq.is_null() {
+            None
+        } else {
+            // SAFETY: forwarded contract.
+            Some(unsafe { recover::<SrqObject>(srq.cast()) }?)
+        };
+        let core = &pd.base().core;
+        let same_adapter = alloc::sync::Arc::ptr_eq(&rcq.base_ref().core, core)
+            && alloc::sync::Arc::ptr_eq(&icq.base_ref().core, core);
+        let srq_ok = srq.is_none_or(|s| s.keys.pd == pd.id);
+        if !same_adapter
+            || !srq_ok
+            || limits.receive_depth > MAX_RECEIVE_QUEUE_DEPTH
+            || limits.initiator_depth > MAX_INITIATOR_QUEUE_DEPTH
+            || limits.receive_sge > MAX_RECEIVE_REQUEST_SGE
+            || limits.initiator_sge > MAX_INITIATOR_REQUEST_SGE
+            || limits.inline > MAX_INLINE_DATA_SIZE
+        {
+            return Err(STATUS_INVALID_PARAMETER);
         }
+        let receives = RecvQueue::try_new(limits.receive_depth, limits.receive_sge)
+            .map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
+        let initiator = RecvQueue::try_new(limits.initiator_depth, limits.initiator_sge)
+            .map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
+        let extra = RecvQueue::bytes(limits.receive_depth, limits.receive_sge).saturating_add(
+            RecvQueue::bytes(limits.initiator_depth, limits.initiator_sge),
+        );
+        let mut new = NewObject::of(core)
+            .child_of(&pd.base().events)
+            .child_of(&rcq.base_ref().events)
+            .child_of(&icq.base_ref().events)
+            .extra(extra);
+        if let Some(s) = srq {
+            new = new.child_of(&s.base_ref().events);
+        }
+        create(new, |base| Qp {
+            ndk: NDK_QP {
+                Header: header(core, NdkObjectTypeQp),
+                Dispatch: &QP_DISPATCH,
+            },
+            base,
+            keys: PdKeys {
+                pd: pd.id,
+                privileged: pd.privileged,
+            },
+            context: context as usize,
+            limits,
+            receive_cq: Parent(NonNull::from(rcq)),
+            initiator_cq: Parent(NonNull::from(icq)),
+            srq: srq.map(|s| Parent(NonNull::from(s))),
+            receives: SpinLock::new(receives),
+            initiator: SpinLock::new(initiator),
+        })
     };
-    let core = &pd.base().core;
-    let same_adapter = alloc::sync::Arc::ptr_eq(&rcq.base_ref().core, core)
-        && alloc::sync::Arc::ptr_eq(&icq.base_ref().core, core);
-    let srq_ok = srq.is_none_or(|s| s.keys.pd == pd.id);
-    if pp_qp.is_null()
-        || !same_adapter
-        || !srq_ok
-        || limits.receive_depth > MAX_RECEIVE_QUEUE_DEPTH
-        || limits.initiator_depth > MAX_INITIATOR_QUEUE_DEPTH
-        || limits.receive_sge > MAX_RECEIVE_REQUEST_SGE
-        || limits.initiator_sge > MAX_INITIATOR_REQUEST_SGE
-        || limits.inline > MAX_INLINE_DATA_SIZE
-    {
-        return STATUS_INVALID_PARAMETER;
-    }
-    let Ok(receives) = RecvQueue::try_new(limits.receive_depth, limits.receive_sge) else {
-        return STATUS_INSUFFICIENT_RESOURCES;
-    };
-    let Ok(initiator) = RecvQueue::try_new(limits.initiator_depth, limits.initiator_sge) else {
-        return STATUS_INSUFFICIENT_RESOURCES;
-    };
-    let extra = RecvQueue::bytes(limits.receive_depth, limits.receive_sge).saturating_add(
-        RecvQueue::bytes(limits.initiator_depth, limits.initiator_sge),
-    );
-    let new = NewObject {
-        core,
-        parents: [
-            Some(&pd.base().events),
-            Some(&rcq.base_ref().events),
-            Some(&icq.base_ref().events),
-            srq.map(|s| &s.base_ref().events),
-        ],
-        extra_bytes: extra,
-        notifier: None,
-    };
-    let made = create(new, |base| Qp {
-        ndk: NDK_QP {
-            Header: header(core, NdkObjectTypeQp),
-            Dispatch: &QP_DISPATCH,
-        },
-        base,
-        keys: PdKeys {
-            pd: pd.id,
-            privileged: pd.privileged,
-        },
-        context: context as usize,
-        limits,
-        receive_cq: Parent(NonNull::from(rcq)),
-        initiator_cq: Parent(NonNull::from(icq)),
-        srq: srq.map(|s| Parent(NonNull::from(s))),
-        receives: SpinLock::new(receives),
-        initiator: SpinLock::new(initiator),
-    });
-    match made {
-        // SAFETY: non-null, writable by contract.
-        Ok(qp) => unsafe { finish_create(qp, create_completion, request_context, pp_qp) },
-        Err(e) => e,
-    }
+    // SAFETY: forwarded contract.
+    unsafe { child_create(pd.cast(), pp_qp, create_completion, request_context, make) }
 }
 
 /// NDK_FN_CREATE_QP (PD table). NULL or foreign PD/CQ ->
@@ -305,22 +285,6 @@ pub(crate) unsafe extern "system" fn ndk_create_qp_with_srq(
             pp_qp,
         )
     }
-}
-
-/// NdkCloseQp: queued receives are discarded (no completion after close).
-///
-/// IRQL: <= DISPATCH_LEVEL.
-///
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_close_qp(
-    object: *mut NDK_OBJECT_HEADER,
-    completion: Option<NDK_FN_CLOSE_COMPLETION>,
-    context: *mut c_void,
-) -> NtStatus {
-    irql::assert_at_most(Irql::Dispatch, "NdkCloseQp");
-    // SAFETY: forwarded contract.
-    unsafe { close::<Qp>(object.cast(), completion, context) }
 }
 
 /// NDK_FN_FLUSH: every queued receive completes on the receive CQ with

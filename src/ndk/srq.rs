@@ -7,10 +7,9 @@
 use core::ffi::c_void;
 
 use crate::abi::{
-    NdkObjectTypeSrq, NtStatus, GROUP_AFFINITY, NDK_FN_CLOSE_COMPLETION, NDK_FN_CREATE_COMPLETION,
-    NDK_FN_REQUEST_COMPLETION, NDK_FN_SRQ_NOTIFICATION_CALLBACK, NDK_OBJECT_HEADER, NDK_PD,
-    NDK_SGE, NDK_SRQ, NDK_SRQ_DISPATCH, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER,
-    STATUS_SUCCESS,
+    NdkObjectTypeSrq, NtStatus, GROUP_AFFINITY, NDK_FN_CREATE_COMPLETION,
+    NDK_FN_REQUEST_COMPLETION, NDK_FN_SRQ_NOTIFICATION_CALLBACK, NDK_PD, NDK_SGE, NDK_SRQ,
+    NDK_SRQ_DISPATCH, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
 };
 use crate::os::{irql, Irql, PoolTag, SpinLock};
 use crate::verbs::memory::Access;
@@ -21,7 +20,7 @@ use super::core::tags;
 use super::extension::ndk_query_extension;
 use super::limits::{MAX_RECEIVE_REQUEST_SGE, MAX_SRQ_DEPTH};
 use super::object::{
-    close, create, finish_create, finish_request, header, recover, Base, NewObject, Object,
+    child_create, create, finish_request, header, ndk_close, recover, Base, NewObject, Object,
 };
 use super::pd::Pd;
 use super::sge::{read_sges, PdKeys};
@@ -39,6 +38,7 @@ const _: () = assert!(core::mem::offset_of!(SrqObject, ndk) == 0);
 impl Object for SrqObject {
     const TYPE: u32 = NdkObjectTypeSrq;
     const TAG: PoolTag = tags::SRQ;
+    const CLOSE: &'static str = "NdkCloseSrq";
     fn dispatch() -> *const c_void {
         (&SRQ_DISPATCH as *const NDK_SRQ_DISPATCH).cast()
     }
@@ -73,7 +73,7 @@ impl SrqObject {
 
 /// The table every SRQ's `Dispatch` points to, in ABI order.
 pub static SRQ_DISPATCH: NDK_SRQ_DISPATCH = NDK_SRQ_DISPATCH {
-    NdkCloseSrq: ndk_close_srq,
+    NdkCloseSrq: ndk_close::<SrqObject>,
     NdkQueryExtension: ndk_query_extension,
     NdkModifySrq: ndk_modify_srq,
     NdkSrqReceive: ndk_srq_receive,
@@ -102,62 +102,36 @@ pub(crate) unsafe extern "system" fn ndk_create_srq(
     pp_srq: *mut *mut NDK_SRQ,
 ) -> NtStatus {
     irql::assert_at_most(Irql::Dispatch, "NdkCreateSrq");
+    let make = |pd: &Pd| {
+        if depth == 0
+            || depth > MAX_SRQ_DEPTH
+            || max_sge > MAX_RECEIVE_REQUEST_SGE
+            || threshold > depth
+        {
+            return Err(STATUS_INVALID_PARAMETER);
+        }
+        let queue =
+            RecvQueue::try_new(depth, max_sge).map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
+        let core = &pd.base().core;
+        let new = NewObject::of(core)
+            .child_of(&pd.base().events)
+            .extra(RecvQueue::bytes(depth, max_sge))
+            .notifier(notification.map(|f| (f, notification_context as usize)));
+        create(new, |base| SrqObject {
+            ndk: NDK_SRQ {
+                Header: header(core, NdkObjectTypeSrq),
+                Dispatch: &SRQ_DISPATCH,
+            },
+            base,
+            keys: PdKeys {
+                pd: pd.id,
+                privileged: pd.privileged,
+            },
+            srq: SpinLock::new(Srq::new(queue, threshold)),
+        })
+    };
     // SAFETY: forwarded contract.
-    let pd = match unsafe { recover::<Pd>(pd.cast()) } {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
-    if pp_srq.is_null()
-        || depth == 0
-        || depth > MAX_SRQ_DEPTH
-        || max_sge > MAX_RECEIVE_REQUEST_SGE
-        || threshold > depth
-    {
-        return STATUS_INVALID_PARAMETER;
-    }
-    let Ok(queue) = RecvQueue::try_new(depth, max_sge) else {
-        return STATUS_INSUFFICIENT_RESOURCES;
-    };
-    let core = &pd.base().core;
-    let new = NewObject {
-        core,
-        parents: [Some(&pd.base().events), None, None, None],
-        extra_bytes: RecvQueue::bytes(depth, max_sge),
-        notifier: notification.map(|f| (f, notification_context as usize)),
-    };
-    let made = create(new, |base| SrqObject {
-        ndk: NDK_SRQ {
-            Header: header(core, NdkObjectTypeSrq),
-            Dispatch: &SRQ_DISPATCH,
-        },
-        base,
-        keys: PdKeys {
-            pd: pd.id,
-            privileged: pd.privileged,
-        },
-        srq: SpinLock::new(Srq::new(queue, threshold)),
-    });
-    match made {
-        // SAFETY: non-null, writable by contract.
-        Ok(srq) => unsafe { finish_create(srq, create_completion, request_context, pp_srq) },
-        Err(e) => e,
-    }
-}
-
-/// NdkCloseSrq: pending while QPs use it; posted receives are discarded.
-///
-/// IRQL: <= DISPATCH_LEVEL.
-///
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_close_srq(
-    object: *mut NDK_OBJECT_HEADER,
-    completion: Option<NDK_FN_CLOSE_COMPLETION>,
-    context: *mut c_void,
-) -> NtStatus {
-    irql::assert_at_most(Irql::Dispatch, "NdkCloseSrq");
-    // SAFETY: forwarded contract.
-    unsafe { close::<SrqObject>(object.cast(), completion, context) }
+    unsafe { child_create(pd.cast(), pp_srq, create_completion, request_context, make) }
 }
 
 /// NDK_FN_MODIFY_SRQ: a new depth (0, above MaxSrqDepth or below the
@@ -336,7 +310,10 @@ mod tests {
         assert_eq!(EVENTS.load(Ordering::SeqCst), 2);
         // SAFETY: live objects, closed once.
         unsafe {
-            assert_eq!(ndk_close_srq(srq.cast(), None, null_mut()), STATUS_SUCCESS);
+            assert_eq!(
+                crate::ndk::object::ndk_close::<SrqObject>(srq.cast(), None, null_mut()),
+                STATUS_SUCCESS
+            );
             assert_eq!(
                 ((*(*pd).Dispatch).NdkClosePd)(pd.cast(), None, null_mut()),
                 STATUS_SUCCESS
