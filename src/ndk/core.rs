@@ -3,7 +3,7 @@
 //! (MRs, MWs, privileged tokens), the LAM table, the token CSPRNG, the count
 //! of live descendants (adapter close waits for them) and the test knob that
 //! makes completions deferred. Owns that state; the objects live in their
-//! own files.
+//! own files. Must not call the consumer.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -3,7 +3,8 @@
 //! interrupt moderation) and [`CqObject::complete`], the entry the data path
 //! uses to queue a completion. The ring and arming rules are
 //! `verbs::cq`; notifications go through the object's `Events` (one at a
-//! time, from its DPC, no lock held, never after close completed).
+//! time, from its DPC, no lock held, never after close completed). Must not
+//! call the consumer directly.
 
 use alloc::sync::Arc;
 use core::ffi::c_void;

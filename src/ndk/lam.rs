@@ -1,7 +1,7 @@
 //! NdkBuildLAM / NdkReleaseLAM (adapter table): the LamSize protocol, the
 //! page array, the FBO, and the adapter's LAM table (`verbs::lam`), whose
 //! logical addresses the privileged token's SGEs are checked against.
-//! Both complete inline (no callback).
+//! Both complete inline (no callback). Must not touch the pages.
 
 use core::ffi::c_void;
 

@@ -2,7 +2,8 @@
 //! virtual address (`StartVa + ByteOffset`, an index only, never
 //! dereferenced), the virtual contiguity of the chain for the requested
 //! length, and the system mapping of each piece through the OS
-//! (`Platform::map_mdl`). Owns that walk; the tables live in `verbs`.
+//! (`Platform::map_mdl`). Owns that walk; the tables live in `verbs`. Must
+//! not read the buffers.
 
 use core::ptr::NonNull;
 

@@ -2,7 +2,7 @@
 //! (close, register, deregister, initialize-fast-register, remote and local
 //! tokens). Registration maps the MDL chain through the OS and enters the
 //! region in the adapter's memory table, which mints the unguessable tokens
-//! and checks PD, range and rights on every use.
+//! and checks PD, range and rights on every use. Must not touch the bytes.
 
 use alloc::vec::Vec;
 use core::ffi::c_void;

@@ -1,6 +1,7 @@
 //! The memory window object: NdkCreateMw (PD table) and NDK_MW_DISPATCH
 //! (close, remote token). Binding (NdkBind, a QP post) is the data path's:
-//! it records the window's remote token here with [`Mw::bound`].
+//! it records the window's remote token here with [`Mw::bound`]. Must not
+//! bind by itself.
 
 use core::ffi::c_void;
 

@@ -2,7 +2,8 @@
 //! table, NdkClosePd and NdkGetPrivilegedMemoryRegionToken. A PD owns one
 //! privileged token (a memory-table entry that names no bytes: SGEs carrying
 //! it hold LAM logical addresses, local read/write only, never remote).
-//! The creates of its children live in `mr.rs`, `mw.rs`, `srq.rs`, `qp.rs`.
+//! The creates of its children live in `mr.rs`, `mw.rs`, `srq.rs`, `qp.rs`;
+//! must not touch their state.
 
 use alloc::sync::Arc;
 use core::ffi::c_void;
