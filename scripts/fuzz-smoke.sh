@@ -4,6 +4,7 @@
 # nightly toolchain when rustup has one, else RUSTC_BOOTSTRAP=1 on stable
 # (cargo fuzz needs -Z flags for the sanitizer).
 #   usage: scripts/fuzz-smoke.sh [seconds] [target...]
+#   env:   FUZZ_TOOLCHAIN=stable  use that toolchain (+ RUSTC_BOOTSTRAP=1)
 set -euo pipefail
 
 secs=${1:-30}
@@ -18,12 +19,17 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
+# FUZZ_TOOLCHAIN=stable (or any non-nightly name) forces the RUSTC_BOOTSTRAP path.
 toolchain=()
-if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+if [[ -n ${FUZZ_TOOLCHAIN:-} ]]; then
+    toolchain=("+$FUZZ_TOOLCHAIN")
+    [[ $FUZZ_TOOLCHAIN == nightly* ]] || export RUSTC_BOOTSTRAP=1
+elif rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     toolchain=(+nightly)
 else
     export RUSTC_BOOTSTRAP=1
 fi
+say "toolchain: ${toolchain[*]:-default}${RUSTC_BOOTSTRAP:+ with RUSTC_BOOTSTRAP=1}"
 
 if [[ $# -gt 0 ]]; then
     targets=("$@")
