@@ -16,7 +16,11 @@ fn roce_round_trip(udp_payload: &[u8]) -> Option<Vec<u8>> {
     assert_eq!(repr.emit(&mut out), Ok(udp_payload.len()));
     let view = RocePacket::new_checked(udp_payload).expect("parsed, so the view checks");
     let body = udp_payload.len() - 4 - view.pad().len();
-    assert_eq!(out[..body], udp_payload[..body], "emit differs from parsed bytes");
+    assert_eq!(
+        out[..body],
+        udp_payload[..body],
+        "emit differs from parsed bytes"
+    );
     assert!(out[body..].iter().all(|&b| b == 0));
     assert_eq!(PacketRepr::parse(&out), Ok(repr), "re-parse differs");
     Some(out)
@@ -40,7 +44,10 @@ fn ip_round_trip(ip: &[u8]) {
     assert_eq!(out[..hl], ip[..hl], "IP/UDP headers differ");
     out[hl..].copy_from_slice(&roce);
     icrc::fill(&mut out).expect("fill");
-    let pad_zero = RocePacket::new_unchecked(d.roce).pad().iter().all(|&b| b == 0);
+    let pad_zero = RocePacket::new_unchecked(d.roce)
+        .pad()
+        .iter()
+        .all(|&b| b == 0);
     if pad_zero {
         assert_eq!(out[..] == ip[..len], verified, "rebuild vs ICRC verdict");
     }
