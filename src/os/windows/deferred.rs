@@ -19,12 +19,12 @@ use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::os::{DeferredRoutine, Dpc, Instant, Timer};
+use crate::os::{current_irql, DeferredRoutine, Dpc, Instant, Irql, Timer};
 
 use super::clock::relative_due_time;
 use super::imports::{
-    KeCancelTimer, KeInitializeDpc, KeInitializeTimerEx, KeInsertQueueDpc, KeRemoveQueueDpc,
-    KeSetTimer,
+    KeCancelTimer, KeFlushQueuedDpcs, KeInitializeDpc, KeInitializeTimerEx, KeInsertQueueDpc,
+    KeRemoveQueueDpc, KeSetTimer,
 };
 use super::irql::RaiseToDispatch;
 use super::nt::{KDPC, KTIMER, NOTIFICATION_TIMER};
@@ -39,10 +39,28 @@ pub struct Grave {
     free: unsafe fn(*mut Grave),
 }
 
-/// Blocks waiting for `KeFlushQueuedDpcs` before they may be freed.
+/// Blocks waiting for `KeFlushQueuedDpcs` before they may be freed. When
+/// the graveyard itself goes (the last DPC/timer handle or the platform
+/// dropped) at PASSIVE_LEVEL it flushes and frees what it holds; dropped
+/// above PASSIVE it cannot wait, and the blocks it holds are leaked (never
+/// freed while a routine might run).
 #[derive(Debug, Default)]
 pub struct Graveyard {
     head: AtomicPtr<Grave>,
+}
+
+impl Drop for Graveyard {
+    fn drop(&mut self) {
+        let list = self.take();
+        if list.is_null() || current_irql() != Irql::Passive {
+            return;
+        }
+        // SAFETY: PASSIVE_LEVEL (checked); no arguments.
+        unsafe { KeFlushQueuedDpcs() };
+        // SAFETY: every block was buried with its timer cancelled and its
+        // DPC dequeued, and the flush waited for any run already started.
+        unsafe { Graveyard::free(list) };
+    }
 }
 
 impl Graveyard {

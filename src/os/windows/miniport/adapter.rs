@@ -356,6 +356,14 @@ pub unsafe extern "system" fn halt(ctx: NDIS_HANDLE, _action: u32) {
             )
         };
     }
+    if a.ndk_open.load(Ordering::SeqCst) != 0 {
+        // NDIS closes every NDK instance before halt; an instance left open
+        // would outlive this adapter (a consumer or NDIS bug): report it.
+        log(
+            DPFLTR_ERROR_LEVEL,
+            c"softroce: halt with NDK adapters still open\n",
+        );
+    }
     // SAFETY: no work item runs; NDIS holds no more references.
     unsafe { free(adapter) };
 }

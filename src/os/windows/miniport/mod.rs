@@ -73,10 +73,6 @@ static CHARACTERISTICS: NDIS_MINIPORT_DRIVER_CHARACTERISTICS =
         CancelDirectOidRequestHandler: None,
     };
 
-// SAFETY: the characteristics are immutable data (handler pointers and
-// numbers) that NDIS only reads.
-unsafe impl Sync for NDIS_MINIPORT_DRIVER_CHARACTERISTICS {}
-
 /// Registers the miniport driver. On failure DriverEntry returns the status
 /// and the driver unloads.
 ///

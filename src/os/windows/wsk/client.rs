@@ -12,7 +12,7 @@ use alloc::sync::Arc;
 use core::ffi::c_void;
 use core::ptr;
 
-use super::super::ffi::{NTSTATUS, STATUS_INSUFFICIENT_RESOURCES, STATUS_SUCCESS};
+use super::super::ffi::{NTSTATUS, STATUS_INSUFFICIENT_RESOURCES};
 use super::super::imports::{
     IoAllocateIrp, IoFreeIrp, KeInitializeEvent, KeSetEvent, KeWaitForSingleObject,
     WskCaptureProviderNPI, WskDeregister, WskRegister, WskReleaseProviderNPI,
@@ -182,19 +182,14 @@ impl SyncIrp {
                 (*self.irp).IoStatus.Information,
             )
         };
+        // A synchronous failure is the call's own status (the IRP carries
+        // the same); otherwise the IRP's final status.
         let st = if status != STATUS_PENDING && status < 0 {
             status
         } else {
             st
         };
-        (
-            if st == STATUS_PENDING {
-                STATUS_SUCCESS
-            } else {
-                st
-            },
-            info,
-        )
+        (st, info)
     }
 }
 
