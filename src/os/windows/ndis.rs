@@ -56,7 +56,8 @@ pub const NDIS_STATISTICS_INFO_REVISION_1: u8 = 1;
 pub const NDIS_MINIPORT_MAJOR_VERSION: u8 = 6;
 pub const NDIS_MINIPORT_MINOR_VERSION: u8 = 30;
 
-// --- statuses not in crate::abi ------------------------------------------------
+// --- statuses not in crate::abi (ndis.h: the 0xC001xxxx values are literal
+// there; the NDIS 6 ones are STATUS_NDIS_* = 0xC023xxxx) -----------------------
 
 /// `NDIS_STATUS_FAILURE` (= STATUS_UNSUCCESSFUL).
 pub const NDIS_STATUS_FAILURE: u32 = 0xC000_0001;
@@ -70,8 +71,8 @@ pub const NDIS_STATUS_BUFFER_TOO_SHORT: u32 = 0xC001_0016;
 pub const NDIS_STATUS_MULTICAST_FULL: u32 = 0xC001_0009;
 /// `NDIS_STATUS_PAUSED` (= STATUS_NDIS_PAUSED).
 pub const NDIS_STATUS_PAUSED: u32 = 0xC023_002A;
-/// `NDIS_STATUS_MEDIA_DISCONNECTED`.
-pub const NDIS_STATUS_MEDIA_DISCONNECTED: u32 = 0xC001_001F;
+/// `NDIS_STATUS_MEDIA_DISCONNECTED` (= STATUS_NDIS_MEDIA_DISCONNECTED).
+pub const NDIS_STATUS_MEDIA_DISCONNECTED: u32 = 0xC023_001F;
 
 // --- handlers (ndis.h; all `extern "system"`) ----------------------------------
 
@@ -351,14 +352,22 @@ pub struct NET_PNP_EVENT {
     pub TdiClientReserved: [usize; 4],
 }
 
-/// `NET_PNP_EVENT_NOTIFICATION` (revision 1, x64 0xA0), what
-/// `NdisMNetPnPEvent` takes.
+/// `NET_PNP_EVENT_NOTIFICATION` (revision 1), what `NdisMNetPnPEvent`
+/// takes. `Header.Size` is NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1
+/// = through `Flags` (0xA4; NdisMNetPnPEvent rejects less). NDIS 6.50's
+/// revision 2 appends SwitchId and VPortId (not used: no vPorts).
 #[repr(C)]
 pub struct NET_PNP_EVENT_NOTIFICATION {
     pub Header: NDIS_OBJECT_HEADER,
     pub PortNumber: NDIS_PORT_NUMBER,
     pub NetPnPEvent: NET_PNP_EVENT,
+    /// Reserved for NDIS except NET_EVENT_FLAGS_VPORT_ID_VALID: 0.
+    pub Flags: u32,
 }
+
+/// NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1.
+pub const NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1: u16 =
+    (offset_of!(NET_PNP_EVENT_NOTIFICATION, Flags) + 4) as u16;
 
 /// `NDIS_CONFIGURATION_OBJECT` (x64 0x18; `Header.Size` is the size through
 /// `Flags`, 0x14 = NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1).
@@ -554,7 +563,8 @@ const _: () = {
     assert!(size_of::<NET_PNP_EVENT>() == 0x98);
     assert!(offset_of!(NET_PNP_EVENT_NOTIFICATION, PortNumber) == 0x04);
     assert!(offset_of!(NET_PNP_EVENT_NOTIFICATION, NetPnPEvent) == 0x08);
-    assert!(size_of::<NET_PNP_EVENT_NOTIFICATION>() == 0xA0);
+    assert!(offset_of!(NET_PNP_EVENT_NOTIFICATION, Flags) == 0xA0);
+    assert!(NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1 == 0xA4);
 
     assert!(offset_of!(NDIS_CONFIGURATION_OBJECT, NdisHandle) == 0x08);
     assert!(size_of::<NDIS_CONFIGURATION_OBJECT>() == 0x18);

@@ -12,7 +12,6 @@
 //! Owns: those handlers and the work item routine. Must not implement NDK
 //! objects (`ndk` does).
 
-use core::mem::size_of;
 use core::net::SocketAddr;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::Ordering;
@@ -27,8 +26,8 @@ use crate::os::irql;
 
 use super::super::imports::{NdisMNetPnPEvent, NdisQueueIoWorkItem};
 use super::super::ndis::{
-    NDIS_OBJECT_TYPE_DEFAULT, NET_PNP_EVENT, NET_PNP_EVENT_NOTIFICATION,
-    NET_PNP_EVENT_NOTIFICATION_REVISION_1,
+    NDIS_OBJECT_TYPE_DEFAULT, NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1, NET_PNP_EVENT,
+    NET_PNP_EVENT_NOTIFICATION, NET_PNP_EVENT_NOTIFICATION_REVISION_1,
 };
 use super::adapter::Adapter;
 
@@ -121,7 +120,7 @@ fn raise(a: &Adapter, enable: bool) -> NDIS_STATUS {
         Header: NDIS_OBJECT_HEADER {
             Type: NDIS_OBJECT_TYPE_DEFAULT,
             Revision: NET_PNP_EVENT_NOTIFICATION_REVISION_1,
-            Size: size_of::<NET_PNP_EVENT_NOTIFICATION>() as u16,
+            Size: NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1,
         },
         PortNumber: 0,
         NetPnPEvent: NET_PNP_EVENT {
@@ -137,6 +136,7 @@ fn raise(a: &Adapter, enable: bool) -> NDIS_STATUS {
             TdiReserved: [0; 4],
             TdiClientReserved: [0; 4],
         },
+        Flags: 0,
     };
     // SAFETY: PASSIVE (work item), outside any OID handler; NDKDisable
     // blocks until upper drivers closed their NDK adapters.
