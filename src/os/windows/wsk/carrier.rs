@@ -21,9 +21,10 @@
 //!   sink may indicate synchronously on the same processor; deeper nesting
 //!   drops the datagram and counts it). Returns STATUS_SUCCESS: WSK reclaims
 //!   the buffers.
-//! - Close (drop, PASSIVE): refuse new sends, wait until the sends in flight
-//!   complete, `WskCloseSocket` (after which WSK makes no more callbacks),
-//!   then free the pool.
+//! - Close (drop, PASSIVE): refuse new sends, wait until every `WskSendTo`
+//!   call has returned and every send IRP has completed (wsk.h: closing
+//!   while a WSK call has not returned is illegal), `WskCloseSocket` (after
+//!   which WSK makes no more callbacks), then free the pool.
 //!
 //! IPv4 (per `docs/CARRIER.md`): `tx_ipv4()` is `None` and receives are
 //! `RxIp::V4Unverifiable` (WSK shows no IPv4 header). IPv6: `RxIp::V6` with
@@ -613,6 +614,9 @@ impl Carrier for WskCarrier {
         if dst.is_ipv6() != inner.v6 || dst.port() == 0 || dst.ip().is_unspecified() {
             return Err(SendError::Unreachable);
         }
+        // One reference for this call (released when WskSendTo has
+        // returned: WskCloseSocket must not overlap a WSK call) and, below,
+        // one for the IRP (released by its completion).
         inner.in_flight.fetch_add(1, Ordering::SeqCst);
         if inner.closing.load(Ordering::SeqCst) || inner.socket.is_null() {
             inner.end_send();
@@ -632,6 +636,7 @@ impl Carrier for WskCarrier {
             inner.end_send();
             return Err(SendError::Closed);
         };
+        inner.in_flight.fetch_add(1, Ordering::SeqCst);
         // SAFETY: the context was popped from the free list, so it is ours
         // until its completion pushes it back; its IRP is idle.
         let status = unsafe {
@@ -658,6 +663,7 @@ impl Carrier for WskCarrier {
         // The completion routine has run or will run: the context is not
         // ours any more. A synchronous failure is reported; otherwise the
         // datagram is on its way (or lost, which the transport covers).
+        inner.end_send();
         if status < 0 && status != STATUS_PENDING {
             return Err(SendError::Unreachable);
         }
