@@ -28,6 +28,8 @@ mod os {
         pub mod seed;
         #[path = "wsk"]
         pub mod wsk {
+            #[path = "gate.rs"]
+            pub mod gate;
             #[path = "sockaddr.rs"]
             pub mod sockaddr;
         }
@@ -50,6 +52,7 @@ use os::windows::miniport::oid_payload::*;
 use os::windows::ndis::*;
 use os::windows::nt::*;
 use os::windows::seed::mix_seed;
+use os::windows::wsk::gate::CloseGate;
 use os::windows::wsk::sockaddr;
 use softroce::abi::{
     NDIS_NDK_CONNECTIONS, NDIS_NDK_CONNECTION_ENTRY, NDIS_NDK_LOCAL_ENDPOINTS,
@@ -560,4 +563,92 @@ fn completion_routine_goes_into_the_next_stack_location() {
     unsafe { io_set_completion_routine(&mut m.irp, None, ctx, false, false, true) };
     assert_eq!(m.loc.Control, SL_INVOKE_ON_CANCEL);
     assert!(m.loc.CompletionRoutine.is_none());
+}
+
+// --- the WSK carrier's close gate ---------------------------------------------------
+
+#[test]
+fn close_gate_sequential_rules() {
+    let g = CloseGate::new();
+    assert!(!g.close(), "nothing held: no wait");
+    assert_eq!(g.enter(), Err(false), "refused, and the one signal is gone");
+
+    let g = CloseGate::new();
+    assert_eq!(g.enter(), Ok(()));
+    g.add();
+    assert!(g.close(), "two references held: wait");
+    assert!(g.is_closing());
+    assert_eq!(
+        g.enter(),
+        Err(false),
+        "refused while others hold references"
+    );
+    assert!(!g.leave());
+    assert!(g.leave(), "the last holder signals");
+}
+
+#[test]
+fn close_gate_signals_exactly_once_under_contention() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::{Arc, Condvar, Mutex};
+
+    for round in 0..50 {
+        let g = Arc::new(CloseGate::new());
+        let signals = Arc::new(AtomicU32::new(0));
+        let event = Arc::new((Mutex::new(false), Condvar::new()));
+        let entered_after = Arc::new(AtomicBool::new(false));
+        let signal = {
+            let (signals, event) = (signals.clone(), event.clone());
+            move || {
+                signals.fetch_add(1, Ordering::SeqCst);
+                *event.0.lock().unwrap() = true;
+                event.1.notify_all();
+            }
+        };
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (g, signal, after) = (g.clone(), signal.clone(), entered_after.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..2000 {
+                        match g.enter() {
+                            Ok(()) => {
+                                g.add(); // the IRP
+                                if g.leave() {
+                                    signal();
+                                }
+                                if g.leave() {
+                                    signal();
+                                }
+                            }
+                            Err(last) => {
+                                if last {
+                                    signal();
+                                }
+                                after.store(true, Ordering::SeqCst);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_micros(50 * (round % 5)));
+        let waited = g.close();
+        if waited {
+            let (m, cv) = &*event;
+            let mut done = m.lock().unwrap();
+            while !*done {
+                done = cv.wait(done).unwrap();
+            }
+        }
+        for t in threads {
+            t.join().unwrap();
+        }
+        let n = signals.load(Ordering::SeqCst);
+        // A closer that had to wait got exactly one signal; one that did
+        // not wait got none (and nobody signals a gate already drained).
+        assert_eq!(n, u32::from(waited), "round {round}: {n} signals");
+        assert!(g.is_closing());
+        // After close no reference is ever granted again.
+        assert!(g.enter().is_err());
+    }
 }

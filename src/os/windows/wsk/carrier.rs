@@ -40,7 +40,7 @@ use core::ffi::c_void;
 use core::mem::size_of;
 use core::net::SocketAddr;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use crate::os::{
     irql, Carrier, CarrierError, DatagramSink, PoolBooks, PoolTag, Received, RxIp, SendError,
@@ -49,9 +49,9 @@ use crate::os::{
 
 use super::super::ffi::{NTSTATUS, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER};
 use super::super::imports::{
-    IoAllocateIrp, IoAllocateMdl, IoFreeIrp, IoFreeMdl, IoReuseIrp, KeClearEvent,
-    KeGetCurrentProcessorNumberEx, KeInitializeEvent, KeQueryMaximumProcessorCountEx, KeSetEvent,
-    KeWaitForSingleObject, MmBuildMdlForNonPagedPool,
+    IoAllocateIrp, IoAllocateMdl, IoFreeIrp, IoFreeMdl, IoReuseIrp, KeGetCurrentProcessorNumberEx,
+    KeInitializeEvent, KeQueryMaximumProcessorCountEx, KeSetEvent, KeWaitForSingleObject,
+    MmBuildMdlForNonPagedPool,
 };
 use super::super::irql::RaiseToDispatch;
 use super::super::mdl;
@@ -63,6 +63,7 @@ use super::super::nt::{
 };
 use super::super::spin::SpinLock;
 use super::client::{SyncIrp, WskClient};
+use super::gate::CloseGate;
 use super::sockaddr::{self, SOCKADDR_MAX};
 use super::types::{
     GUID, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_UDP, IPV6_DONTFRAG, IPV6_PKTINFO, IP_DONTFRAGMENT,
@@ -104,8 +105,7 @@ struct Inner {
     local: SocketAddr,
     v6: bool,
     sink: Arc<dyn DatagramSink>,
-    closing: AtomicBool,
-    in_flight: AtomicU32,
+    gate: CloseGate,
     idle: UnsafeCell<KEVENT>,
     free: SpinLock<Vec<u16>>,
     sends: Box<[UnsafeCell<SendCtx>]>,
@@ -204,10 +204,12 @@ unsafe extern "system" fn receive_from(
 }
 
 impl Inner {
+    /// Drops a gate reference; the last one after close began wakes the
+    /// closer (and nothing of the carrier is touched after the signal).
     fn end_send(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 && self.closing.load(Ordering::SeqCst)
-        {
-            // SAFETY: the idle event lives in Inner, which outlives the wait.
+        if self.gate.leave() {
+            // SAFETY: the idle event lives in Inner, which the closer frees
+            // only after this signal wakes it.
             unsafe { KeSetEvent(self.idle.get(), IO_NO_INCREMENT, FALSE) };
         }
     }
@@ -361,8 +363,7 @@ impl WskCarrier {
             local,
             v6: local.is_ipv6(),
             sink,
-            closing: AtomicBool::new(false),
-            in_flight: AtomicU32::new(0),
+            gate: CloseGate::new(),
             idle: UnsafeCell::new(KEVENT::zeroed()),
             free: SpinLock::new(Vec::with_capacity(SEND_CONTEXTS)),
             sends: Box::new([]),
@@ -617,8 +618,14 @@ impl Carrier for WskCarrier {
         // One reference for this call (released when WskSendTo has
         // returned: WskCloseSocket must not overlap a WSK call) and, below,
         // one for the IRP (released by its completion).
-        inner.in_flight.fetch_add(1, Ordering::SeqCst);
-        if inner.closing.load(Ordering::SeqCst) || inner.socket.is_null() {
+        if let Err(signal) = inner.gate.enter() {
+            if signal {
+                // SAFETY: as in `end_send`.
+                unsafe { KeSetEvent(inner.idle.get(), IO_NO_INCREMENT, FALSE) };
+            }
+            return Err(SendError::Closed);
+        }
+        if inner.socket.is_null() {
             inner.end_send();
             return Err(SendError::Closed);
         }
@@ -636,7 +643,7 @@ impl Carrier for WskCarrier {
             inner.end_send();
             return Err(SendError::Closed);
         };
-        inner.in_flight.fetch_add(1, Ordering::SeqCst);
+        inner.gate.add();
         // SAFETY: the context was popped from the free list, so it is ours
         // until its completion pushes it back; its IRP is idle.
         let status = unsafe {
@@ -686,12 +693,9 @@ impl Drop for WskCarrier {
         let inner = self.inner.as_ptr();
         // SAFETY: Inner is live until the end of this function.
         let i = unsafe { &*inner };
-        i.closing.store(true, Ordering::SeqCst);
-        // SAFETY: our event; cleared before the check so a completion that
-        // sees `closing` after this point signals it.
-        unsafe { KeClearEvent(i.idle.get()) };
-        if i.in_flight.load(Ordering::SeqCst) != 0 {
-            // SAFETY: PASSIVE; the last completing send signals the event.
+        if i.gate.close() {
+            // SAFETY: PASSIVE; the last holder of a gate reference signals
+            // this notification event exactly once.
             unsafe {
                 KeWaitForSingleObject(
                     i.idle.get().cast(),

@@ -4,12 +4,14 @@
 //!
 //! - `types`: the WSK declarations; `sockaddr`: pure address/control-data
 //!   helpers (host-tested);
+//! - `gate`: the pure close gate (host-tested);
 //! - `client`: WskRegister / WskCaptureProviderNPI and the synchronous IRP
 //!   helper;
 //! - `carrier`: the socket, its preallocated send pool and the receive event.
 
 pub mod carrier;
 pub mod client;
+pub mod gate;
 pub mod sockaddr;
 pub mod types;
 
