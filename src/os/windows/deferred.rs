@@ -50,6 +50,7 @@ pub struct Graveyard {
 }
 
 impl Drop for Graveyard {
+    /// IRQL: any; frees what it holds only at PASSIVE_LEVEL.
     fn drop(&mut self) {
         let list = self.take();
         if list.is_null() || current_irql() != Irql::Passive {
@@ -65,6 +66,8 @@ impl Drop for Graveyard {
 
 impl Graveyard {
     /// An empty graveyard.
+    ///
+    /// IRQL: any.
     pub const fn new() -> Self {
         Graveyard {
             head: AtomicPtr::new(ptr::null_mut()),
@@ -149,11 +152,13 @@ unsafe extern "system" fn run_routine(
     routine.run(interrupt_time_now());
 }
 
+/// IRQL: <= DISPATCH_LEVEL.
 unsafe fn free_dpc_block(g: *mut Grave) {
     // SAFETY: `g` is the first field of a DpcBlock made by Box::into_raw.
     drop(unsafe { Box::from_raw(g.cast::<DpcBlock>()) });
 }
 
+/// IRQL: <= DISPATCH_LEVEL.
 unsafe fn free_timer_block(g: *mut Grave) {
     // SAFETY: `g` is the first field of a TimerBlock made by Box::into_raw.
     drop(unsafe { Box::from_raw(g.cast::<TimerBlock>()) });
@@ -172,6 +177,7 @@ unsafe impl Send for KernelDpc {}
 unsafe impl Sync for KernelDpc {}
 
 impl core::fmt::Debug for KernelDpc {
+    /// IRQL: any.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("KernelDpc")
     }
@@ -218,6 +224,7 @@ impl Dpc for KernelDpc {
 }
 
 impl Drop for KernelDpc {
+    /// IRQL: <= DISPATCH_LEVEL.
     fn drop(&mut self) {
         // SAFETY: live KDPC; removing a queued DPC is allowed at any IRQL.
         unsafe { KeRemoveQueueDpc(ptr::addr_of_mut!((*self.block).kdpc)) };
@@ -237,6 +244,7 @@ unsafe impl Send for KernelTimer {}
 unsafe impl Sync for KernelTimer {}
 
 impl core::fmt::Debug for KernelTimer {
+    /// IRQL: any.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("KernelTimer")
     }
@@ -301,6 +309,7 @@ impl Timer for KernelTimer {
 }
 
 impl Drop for KernelTimer {
+    /// IRQL: <= DISPATCH_LEVEL.
     fn drop(&mut self) {
         self.cancel();
         self.graveyard.bury(self.block.cast());

@@ -44,6 +44,7 @@ pub struct Entropy {
 }
 
 impl core::fmt::Debug for Entropy {
+    /// IRQL: any.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Entropy")
             .field("strong", &self.strong.load(Ordering::Relaxed))
@@ -52,6 +53,7 @@ impl core::fmt::Debug for Entropy {
 }
 
 #[target_feature(enable = "rdseed")]
+/// IRQL: any.
 unsafe fn rdseed() -> Option<u64> {
     let mut v = 0u64;
     for _ in 0..RETRIES {
@@ -65,6 +67,7 @@ unsafe fn rdseed() -> Option<u64> {
 }
 
 #[target_feature(enable = "rdrand")]
+/// IRQL: any.
 unsafe fn rdrand() -> Option<u64> {
     let mut v = 0u64;
     for _ in 0..RETRIES {
@@ -76,6 +79,7 @@ unsafe fn rdrand() -> Option<u64> {
     None
 }
 
+/// IRQL: any.
 fn cpu_has() -> (bool, bool) {
     // CPUID leaves 0 and 1 exist on every x86-64 processor; leaf 7 is read
     // only when leaf 0 says it exists.
@@ -85,6 +89,7 @@ fn cpu_has() -> (bool, bool) {
     (rdseed, rdrand)
 }
 
+/// IRQL: any.
 fn counters() -> u64 {
     let mut qpc = 0u64;
     // SAFETY: any IRQL; the out pointer is a local.
@@ -97,6 +102,8 @@ fn counters() -> u64 {
 }
 
 /// 32 samples and whether every one came from RDSEED or RDRAND.
+///
+/// IRQL: <= DISPATCH_LEVEL.
 fn gather() -> ([u64; SAMPLES], bool) {
     let (has_seed, has_rand) = cpu_has();
     let mut out = [0u64; SAMPLES];
@@ -167,6 +174,7 @@ impl Entropy {
 }
 
 impl Default for Entropy {
+    /// IRQL: any.
     fn default() -> Self {
         Self::new()
     }

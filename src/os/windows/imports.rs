@@ -35,6 +35,8 @@ extern "system" {
     /// The stack probe LLVM calls (rax = frame size) before a frame larger
     /// than a page; never called from Rust. Kernel stacks are small: keep
     /// frames well under 4 KiB so it stays unused.
+    ///
+    /// IRQL: any (never called from Rust).
     pub fn __chkstk();
     /// IRQL: <= DISPATCH_LEVEL; raises to DISPATCH_LEVEL and returns the old IRQL.
     pub fn KeAcquireSpinLockRaiseToDpc(lock: *mut usize) -> u8;

@@ -94,6 +94,7 @@ impl RaiseToDispatch {
 }
 
 impl Default for RaiseToDispatch {
+    /// IRQL: any.
     fn default() -> Self {
         Self::new()
     }
@@ -101,6 +102,7 @@ impl Default for RaiseToDispatch {
 
 impl Drop for RaiseToDispatch {
     #[inline]
+    /// IRQL: the raised DISPATCH_LEVEL; lowers back.
     fn drop(&mut self) {
         if let Some(old) = self.old {
             // SAFETY: lowering back to the IRQL `new` saw (below DISPATCH) on

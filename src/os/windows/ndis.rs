@@ -394,6 +394,8 @@ pub struct NDIS_CONFIGURATION_PARAMETER {
 
 impl NDIS_CONFIGURATION_PARAMETER {
     /// `ParameterData.IntegerData`: the union's first four bytes.
+    ///
+    /// IRQL: any.
     pub fn integer(&self) -> u32 {
         u32::from(self.StringData.Length) | (u32::from(self.StringData.MaximumLength) << 16)
     }

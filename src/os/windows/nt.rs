@@ -72,6 +72,8 @@ pub struct KEVENT {
 
 impl KDPC {
     /// Zeroed storage for `KeInitializeDpc`.
+    ///
+    /// IRQL: any.
     pub const fn zeroed() -> Self {
         KDPC { _opaque: [0; 0x40] }
     }
@@ -79,6 +81,8 @@ impl KDPC {
 
 impl KTIMER {
     /// Zeroed storage for `KeInitializeTimerEx`.
+    ///
+    /// IRQL: any.
     pub const fn zeroed() -> Self {
         KTIMER { _opaque: [0; 0x40] }
     }
@@ -86,6 +90,8 @@ impl KTIMER {
 
 impl KEVENT {
     /// Zeroed storage for `KeInitializeEvent`.
+    ///
+    /// IRQL: any.
     pub const fn zeroed() -> Self {
         KEVENT { _opaque: [0; 0x18] }
     }

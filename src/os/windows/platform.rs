@@ -58,6 +58,7 @@ pub struct WindowsPlatform {
 }
 
 impl core::fmt::Debug for WindowsPlatform {
+    /// IRQL: any.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WindowsPlatform")
             .field("entropy", &self.entropy)
@@ -116,6 +117,7 @@ impl WindowsPlatform {
         Ok(c)
     }
 
+    /// IRQL: PASSIVE_LEVEL.
     fn flush(&self) {
         let list = self.graveyard.take();
         // SAFETY: PASSIVE_LEVEL (callers assert it); no arguments.
@@ -128,6 +130,7 @@ impl WindowsPlatform {
 }
 
 impl Default for WindowsPlatform {
+    /// IRQL: PASSIVE_LEVEL.
     fn default() -> Self {
         Self::new()
     }
@@ -140,12 +143,14 @@ struct BookedDpc {
 }
 
 impl Dpc for BookedDpc {
+    /// IRQL: <= DISPATCH_LEVEL.
     fn queue(&self) -> bool {
         self.dpc.queue()
     }
 }
 
 impl Drop for BookedDpc {
+    /// IRQL: <= DISPATCH_LEVEL.
     fn drop(&mut self) {
         self.books.release(TAG_DPC, size_of::<KernelDpc>());
     }
@@ -158,34 +163,41 @@ struct BookedTimer {
 }
 
 impl Timer for BookedTimer {
+    /// IRQL: <= DISPATCH_LEVEL.
     fn set(&self, deadline: Instant) -> bool {
         self.timer.set(deadline)
     }
+    /// IRQL: <= DISPATCH_LEVEL.
     fn cancel(&self) -> bool {
         self.timer.cancel()
     }
 }
 
 impl Drop for BookedTimer {
+    /// IRQL: <= DISPATCH_LEVEL.
     fn drop(&mut self) {
         self.books.release(TAG_TIMER, size_of::<KernelTimer>());
     }
 }
 
 impl Platform for WindowsPlatform {
+    /// IRQL: any.
     fn now(&self) -> Instant {
         interrupt_time_now()
     }
 
+    /// IRQL: <= DISPATCH_LEVEL.
     fn fill_random(&self, buf: &mut [u8]) {
         irql::assert_at_most(crate::os::Irql::Dispatch, "Platform::fill_random");
         self.entropy.fill(buf);
     }
 
+    /// IRQL: any.
     fn pool(&self) -> &PoolBooks {
         &self.books
     }
 
+    /// IRQL: <= DISPATCH_LEVEL.
     fn new_dpc(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Dpc>, OsError> {
         irql::assert_at_most(crate::os::Irql::Dispatch, "Platform::new_dpc");
         self.books
@@ -197,6 +209,7 @@ impl Platform for WindowsPlatform {
         }))
     }
 
+    /// IRQL: <= DISPATCH_LEVEL.
     fn new_timer(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Timer>, OsError> {
         irql::assert_at_most(crate::os::Irql::Dispatch, "Platform::new_timer");
         self.books
@@ -208,6 +221,7 @@ impl Platform for WindowsPlatform {
         }))
     }
 
+    /// IRQL: PASSIVE_LEVEL.
     fn open_carrier(
         &self,
         local: SocketAddr,
@@ -221,6 +235,7 @@ impl Platform for WindowsPlatform {
         Ok(Box::new(carrier))
     }
 
+    /// IRQL: PASSIVE_LEVEL.
     fn flush_deferred(&self) {
         irql::assert_passive("Platform::flush_deferred");
         self.flush();

@@ -48,10 +48,12 @@ struct KernelHarness<'a> {
 }
 
 impl Harness for KernelHarness<'_> {
+    /// IRQL: any.
     fn platform(&self) -> &dyn Platform {
         self.platform
     }
 
+    /// IRQL: PASSIVE_LEVEL.
     fn wait_until(&self, done: &dyn Fn() -> bool) -> bool {
         let start = self.platform.now();
         loop {
@@ -65,21 +67,25 @@ impl Harness for KernelHarness<'_> {
         }
     }
 
+    /// IRQL: PASSIVE_LEVEL.
     fn pass_time(&self, d: Duration) {
         // The interrupt clock ticks every ~15.6 ms by default: sleep past it.
         sleep(d + Duration::from_millis(16));
     }
 
+    /// IRQL: any.
     fn deterministic(&self) -> bool {
         false
     }
 
+    /// IRQL: any.
     fn carrier_pair(&self) -> Option<(SocketAddr, SocketAddr)> {
         let lo = IpAddr::V6(Ipv6Addr::LOCALHOST);
         Some((SocketAddr::new(lo, 4791), SocketAddr::new(lo, 4792)))
     }
 }
 
+/// IRQL: <= DIRQL.
 fn report(name: &str, what: Option<&str>) {
     let (n, w) = (name.as_bytes(), what.unwrap_or("PASS").as_bytes());
     // SAFETY: NUL-terminated format; each `%.*s` reads exactly the given

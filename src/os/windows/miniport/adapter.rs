@@ -114,17 +114,21 @@ impl Adapter {
     /// # Safety
     /// `ctx` is the MiniportAdapterContext NDIS got from `initialize`, and
     /// the adapter has not been halted.
+    ///
+    /// IRQL: any.
     pub unsafe fn from_context<'a>(ctx: NDIS_HANDLE) -> &'a Adapter {
         // SAFETY: the caller's contract.
         unsafe { &*ctx.cast::<Adapter>() }
     }
 }
 
+/// IRQL: <= DIRQL.
 fn log(level: u32, msg: &core::ffi::CStr) {
     // SAFETY: a NUL-terminated format with no conversions.
     unsafe { DbgPrintEx(DPFLTR_IHVNETWORK_ID, level, msg.as_ptr().cast()) };
 }
 
+/// IRQL: any.
 fn header(kind: u8, revision: u8, size: usize) -> NDIS_OBJECT_HEADER {
     NDIS_OBJECT_HEADER {
         Type: kind,
@@ -234,6 +238,8 @@ pub unsafe extern "system" fn initialize(
 ///
 /// # Safety
 /// `adapter` is live; PASSIVE_LEVEL inside MiniportInitializeEx.
+///
+/// IRQL: PASSIVE_LEVEL.
 unsafe fn set_attributes(miniport: NDIS_HANDLE, adapter: *mut Adapter) -> NDIS_STATUS {
     // SAFETY: live adapter by contract.
     let a = unsafe { &*adapter };
@@ -324,6 +330,8 @@ unsafe fn set_attributes(miniport: NDIS_HANDLE, adapter: *mut Adapter) -> NDIS_S
 ///
 /// # Safety
 /// `adapter` came from `initialize` and nothing refers to it any more.
+///
+/// IRQL: PASSIVE_LEVEL.
 unsafe fn free(adapter: *mut Adapter) {
     // SAFETY: the work item is idle (halt waited) or was never queued.
     unsafe { NdisFreeIoWorkItem((*adapter).work_item) };

@@ -59,6 +59,7 @@ pub struct AdapterConfig {
 }
 
 impl Default for AdapterConfig {
+    /// IRQL: any.
     fn default() -> Self {
         AdapterConfig {
             network_direct: true,

@@ -99,6 +99,7 @@ pub fn set_state(a: &Adapter, on: bool) {
     queue_work(a);
 }
 
+/// IRQL: <= DISPATCH_LEVEL.
 fn queue_work(a: &Adapter) {
     if a.work_queued.swap(true, Ordering::SeqCst) {
         return; // the queued item will see the new wish
@@ -115,6 +116,7 @@ fn queue_work(a: &Adapter) {
     };
 }
 
+/// IRQL: PASSIVE_LEVEL.
 fn raise(a: &Adapter, enable: bool) -> NDIS_STATUS {
     let mut n = NET_PNP_EVENT_NOTIFICATION {
         Header: NDIS_OBJECT_HEADER {

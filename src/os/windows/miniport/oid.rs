@@ -65,6 +65,7 @@ pub static SUPPORTED_OIDS: [NDIS_OID; 41] = [
     OID_NDK_LOCAL_ENDPOINTS,
 ];
 
+/// IRQL: any.
 fn status(bits: u32) -> NDIS_STATUS {
     NtStatus(bits as i32)
 }
@@ -73,6 +74,8 @@ fn status(bits: u32) -> NDIS_STATUS {
 ///
 /// # Safety
 /// `r` is NDIS's live request.
+///
+/// IRQL: any.
 unsafe fn info_buffer<'a>(r: &NDIS_OID_REQUEST) -> &'a mut [u8] {
     if r.InformationBuffer.is_null() || r.InformationBufferLength == 0 {
         return &mut [];
@@ -87,6 +90,7 @@ unsafe fn info_buffer<'a>(r: &NDIS_OID_REQUEST) -> &'a mut [u8] {
     }
 }
 
+/// IRQL: any.
 fn finish_query(r: &mut NDIS_OID_REQUEST, result: Result<usize, usize>) -> NDIS_STATUS {
     match result {
         Ok(n) => {
@@ -102,6 +106,7 @@ fn finish_query(r: &mut NDIS_OID_REQUEST, result: Result<usize, usize>) -> NDIS_
     }
 }
 
+/// IRQL: <= DISPATCH_LEVEL.
 fn query(a: &Adapter, r: &mut NDIS_OID_REQUEST) -> NDIS_STATUS {
     // SAFETY: NDIS's live request.
     let out = unsafe { info_buffer(r) };
@@ -134,6 +139,7 @@ fn query(a: &Adapter, r: &mut NDIS_OID_REQUEST) -> NDIS_STATUS {
     }
 }
 
+/// IRQL: <= DISPATCH_LEVEL.
 fn set(a: &Adapter, r: &mut NDIS_OID_REQUEST) -> NDIS_STATUS {
     // SAFETY: NDIS's live request.
     let buf = unsafe { info_buffer(r) };

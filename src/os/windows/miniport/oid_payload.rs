@@ -97,6 +97,7 @@ impl Answer {
     }
 }
 
+/// IRQL: any.
 fn put(b: &mut [u8; 256], src: &[u8]) -> usize {
     let n = src.len().min(b.len());
     b[..n].copy_from_slice(&src[..n]);
@@ -119,6 +120,7 @@ pub fn statistics_info(info: &GeneralInfo) -> [u8; size_of::<NDIS_STATISTICS_INF
     b
 }
 
+/// IRQL: any.
 fn header(b: &mut [u8], revision: u8, size: usize) {
     b[0] = TYPE_DEFAULT;
     b[1] = revision;
@@ -210,6 +212,7 @@ pub struct SetRefused {
     pub bytes_needed: u32,
 }
 
+/// IRQL: any.
 fn need(status: u32, bytes_needed: u32) -> SetRefused {
     SetRefused {
         status,
@@ -319,11 +322,13 @@ pub fn ndk_statistics(
     b
 }
 
+/// IRQL: any.
 fn put_sockaddr(out: &mut [u8], at: usize, addr: SocketAddr) {
     let (bytes, len) = sockaddr::encode(addr);
     out[at..at + len].copy_from_slice(&bytes[..len]);
 }
 
+/// IRQL: any.
 fn list_header(out: &mut [u8], total: usize, count: usize) {
     header(out, 1, total.min(usize::from(u16::MAX)));
     // Flags (4..8) stay 0; Count at 8; the TCP-mapping BOOLEAN at 12 is

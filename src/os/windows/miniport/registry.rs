@@ -23,6 +23,7 @@ use super::config::{
     KW_ROCE_FRAME_SIZE, KW_SELF_TEST,
 };
 
+/// IRQL: any.
 fn keyword(k: &'static [u16]) -> UNICODE_STRING {
     let bytes = (k.len() * 2) as u16;
     UNICODE_STRING {
@@ -37,6 +38,7 @@ fn keyword(k: &'static [u16]) -> UNICODE_STRING {
 struct Config(NDIS_HANDLE);
 
 impl Config {
+    /// IRQL: PASSIVE_LEVEL.
     fn read(&self, kw: &'static [u16], kind: u32) -> Option<&NDIS_CONFIGURATION_PARAMETER> {
         let name = keyword(kw);
         let mut status = NDIS_STATUS_SUCCESS;
@@ -51,10 +53,12 @@ impl Config {
         unsafe { value.as_ref() }
     }
 
+    /// IRQL: PASSIVE_LEVEL.
     fn integer(&self, kw: &'static [u16]) -> Option<u32> {
         self.read(kw, NDIS_PARAMETER_INTEGER).map(|p| p.integer())
     }
 
+    /// IRQL: PASSIVE_LEVEL.
     fn carrier_ip(&self) -> Option<core::net::IpAddr> {
         let p = self.read(&KW_CARRIER_IP, NDIS_PARAMETER_STRING)?;
         let s = &p.StringData;
@@ -66,6 +70,7 @@ impl Config {
         parse_carrier_ip(text)
     }
 
+    /// IRQL: PASSIVE_LEVEL.
     fn mac(&self) -> Option<[u8; 6]> {
         let mut status = NDIS_STATUS_SUCCESS;
         let mut addr: *mut core::ffi::c_void = ptr::null_mut();
@@ -81,6 +86,7 @@ impl Config {
 }
 
 impl Drop for Config {
+    /// IRQL: PASSIVE_LEVEL.
     fn drop(&mut self) {
         // SAFETY: opened by NdisOpenConfigurationEx; PASSIVE.
         unsafe { NdisCloseConfiguration(self.0) };

@@ -131,6 +131,7 @@ unsafe impl Send for WskCarrier {}
 unsafe impl Sync for WskCarrier {}
 
 impl core::fmt::Debug for WskCarrier {
+    /// IRQL: any.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WskCarrier")
             .field("local", &self.inner().local)
@@ -142,6 +143,7 @@ static DATAGRAM_DISPATCH: WSK_CLIENT_DATAGRAM_DISPATCH = WSK_CLIENT_DATAGRAM_DIS
     WskReceiveFromEvent: Some(receive_from),
 };
 
+/// IRQL: any.
 fn open_error(status: NTSTATUS) -> CarrierError {
     match status {
         STATUS_ADDRESS_ALREADY_EXISTS => CarrierError::AddressInUse,
@@ -206,6 +208,8 @@ unsafe extern "system" fn receive_from(
 impl Inner {
     /// Drops a gate reference; the last one after close began wakes the
     /// closer (and nothing of the carrier is touched after the signal).
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
     fn end_send(&self) {
         if self.gate.leave() {
             // SAFETY: the idle event lives in Inner, which the closer frees
@@ -294,6 +298,7 @@ impl Inner {
         scratch.depth.fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// IRQL: DISPATCH_LEVEL.
     fn hand(&self, src: SocketAddr, dst: SocketAddr, ip: RxIp, payload: &[u8]) {
         self.received.fetch_add(1, Ordering::Relaxed);
         self.sink.on_datagram(&Received {
@@ -309,6 +314,8 @@ impl Inner {
 ///
 /// # Safety
 /// `p` is null or points to a SOCKADDR of its family's size.
+///
+/// IRQL: <= DISPATCH_LEVEL.
 unsafe fn read_sockaddr(p: *const u8) -> Option<SocketAddr> {
     if p.is_null() {
         return None;
@@ -321,6 +328,7 @@ unsafe fn read_sockaddr(p: *const u8) -> Option<SocketAddr> {
 }
 
 impl WskCarrier {
+    /// IRQL: any.
     fn inner(&self) -> &Inner {
         // SAFETY: Inner lives until drop.
         unsafe { self.inner.as_ref() }
@@ -389,6 +397,8 @@ impl WskCarrier {
 
     /// # Safety
     /// Called once from `open`, before the socket exists.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
     unsafe fn make_send_pool(&self) -> Result<(), NTSTATUS> {
         let inner = self.inner.as_ptr();
         let mut sends = Vec::with_capacity(SEND_CONTEXTS);
@@ -454,6 +464,8 @@ impl WskCarrier {
 
     /// # Safety
     /// Called once from `open`, after the send pool.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
     unsafe fn make_socket(&self) -> Result<(), NTSTATUS> {
         let inner = self.inner.as_ptr();
         // SAFETY: Inner is live.
@@ -548,6 +560,7 @@ impl WskCarrier {
         Ok(())
     }
 
+    /// IRQL: any.
     fn datagram_dispatch(&self) -> Option<&WSK_PROVIDER_DATAGRAM_DISPATCH> {
         // SAFETY: set once in make_socket from the socket's own dispatch; the
         // table is the provider's and stays valid while the socket is open.
@@ -558,6 +571,8 @@ impl WskCarrier {
     ///
     /// # Safety
     /// The socket is open; PASSIVE_LEVEL.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
     unsafe fn set_option(&self, level: u32, option: u32, value: u32) -> Result<(), NTSTATUS> {
         let d = self.datagram_dispatch().ok_or(STATUS_UNSUCCESSFUL)?;
         let control = d.WskControlSocket.ok_or(STATUS_UNSUCCESSFUL)?;
@@ -602,10 +617,12 @@ impl WskCarrier {
 }
 
 impl Carrier for WskCarrier {
+    /// IRQL: <= DISPATCH_LEVEL.
     fn local_addr(&self) -> SocketAddr {
         self.inner().local
     }
 
+    /// IRQL: <= DISPATCH_LEVEL.
     fn send(&self, dst: SocketAddr, datagram: &[u8]) -> Result<(), SendError> {
         irql::assert_at_most(crate::os::Irql::Dispatch, "Carrier::send");
         let inner = self.inner();
@@ -677,10 +694,12 @@ impl Carrier for WskCarrier {
         Ok(())
     }
 
+    /// IRQL: any.
     fn tx_ipv4(&self) -> Option<TxIpv4> {
         None
     }
 
+    /// IRQL: any.
     fn rx_icrc_verifiable(&self) -> bool {
         self.inner().v6
     }
@@ -738,6 +757,8 @@ impl Drop for WskCarrier {
 ///
 /// # Safety
 /// All-zero bytes are a valid `T`.
+///
+/// IRQL: <= DISPATCH_LEVEL.
 unsafe fn zeroed_slice<T>(n: usize) -> Option<Box<[T]>> {
     let layout = core::alloc::Layout::array::<T>(n.max(1)).ok()?;
     // SAFETY: non-zero size (n >= 1 and T is not zero-sized here).

@@ -54,6 +54,7 @@ unsafe impl Send for WskClient {}
 unsafe impl Sync for WskClient {}
 
 impl core::fmt::Debug for WskClient {
+    /// IRQL: any.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("WskClient")
     }
@@ -194,6 +195,7 @@ impl SyncIrp {
 }
 
 impl Drop for SyncIrp {
+    /// IRQL: <= DISPATCH_LEVEL.
     fn drop(&mut self) {
         // SAFETY: the IRP came from IoAllocateIrp and is not in flight (call
         // consumed `self` only after completion).

@@ -24,6 +24,7 @@ pub struct CloseGate {
 }
 
 impl Default for CloseGate {
+    /// IRQL: any.
     fn default() -> Self {
         Self::new()
     }

@@ -98,6 +98,7 @@ pub fn decode(b: &[u8]) -> Option<SocketAddr> {
     }
 }
 
+/// IRQL: any.
 fn align_up(n: usize) -> Option<usize> {
     Some(n.checked_add(CMSG_ALIGN - 1)? & !(CMSG_ALIGN - 1))
 }
