@@ -24,6 +24,8 @@ mod os {
         pub mod ndis;
         #[path = "nt.rs"]
         pub mod nt;
+        #[path = "page.rs"]
+        pub mod page;
         #[path = "seed.rs"]
         pub mod seed;
         #[path = "wsk"]
@@ -51,6 +53,7 @@ use os::windows::miniport::config::*;
 use os::windows::miniport::oid_payload::*;
 use os::windows::ndis::*;
 use os::windows::nt::*;
+use os::windows::page::{logical_address, span_pages};
 use os::windows::seed::mix_seed;
 use os::windows::wsk::gate::CloseGate;
 use os::windows::wsk::sockaddr;
@@ -651,4 +654,27 @@ fn close_gate_signals_exactly_once_under_contention() {
         // After close no reference is ever granted again.
         assert!(g.enter().is_err());
     }
+}
+
+// --- page arithmetic of the MDL helpers -------------------------------------------------
+
+#[test]
+fn mdl_span_and_logical_addresses() {
+    assert_eq!(span_pages(0, 0), 0);
+    assert_eq!(span_pages(0, 1), 1);
+    assert_eq!(span_pages(0, 4096), 1);
+    assert_eq!(span_pages(0, 4097), 2);
+    assert_eq!(span_pages(4095, 2), 2, "crosses a page boundary");
+    assert_eq!(span_pages(100, 8192), 3);
+    assert_eq!(
+        span_pages(4096 + 100, 8192),
+        3,
+        "only the in-page offset counts"
+    );
+    assert_eq!(logical_address(0x12345), Some(0x1234_5000));
+    assert_eq!(
+        logical_address(u64::MAX >> 12),
+        Some((u64::MAX >> 12) << 12)
+    );
+    assert_eq!(logical_address(u64::MAX >> 11), None);
 }

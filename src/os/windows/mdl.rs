@@ -25,8 +25,9 @@ use crate::os::OsError;
 use super::imports::MmMapLockedPagesSpecifyCache;
 use super::nt::{
     MdlHeader, KERNEL_MODE, MDL_MAPPED_TO_SYSTEM_VA, MDL_MAPPING_NO_EXECUTE,
-    MDL_SOURCE_IS_NONPAGED_POOL, MM_CACHED, NORMAL_PAGE_PRIORITY, PAGE_SHIFT, PAGE_SIZE,
+    MDL_SOURCE_IS_NONPAGED_POOL, MM_CACHED, NORMAL_PAGE_PRIORITY,
 };
+use super::page::{logical_address, span_pages};
 
 /// `MmGetSystemAddressForMdlSafe(mdl, NormalPagePriority | MdlMappingNoExecute)`:
 /// the system address of the first byte the MDL describes (at `StartVa +
@@ -60,15 +61,6 @@ pub unsafe fn system_address(mdl: NonNull<MdlHeader>) -> Result<NonNull<u8>, OsE
     NonNull::new(va.cast::<u8>()).ok_or(OsError::InsufficientResources)
 }
 
-/// The number of pages an MDL spans: `ADDRESS_AND_SIZE_TO_SPAN_PAGES(StartVa
-/// + ByteOffset, ByteCount)`.
-///
-/// IRQL: any (pure).
-pub fn span_pages(byte_offset: u32, byte_count: u32) -> usize {
-    let first = byte_offset as usize % PAGE_SIZE;
-    (first + byte_count as usize).div_ceil(PAGE_SIZE)
-}
-
 /// `MmGetMdlPfnArray`: the PFN array that follows the MDL header, one
 /// `PFN_NUMBER` (u64 on x64) per spanned page.
 ///
@@ -89,7 +81,7 @@ pub unsafe fn pfn_array<'a>(mdl: NonNull<MdlHeader>) -> &'a [u64] {
 
 /// The logical (= physical) address of each page of one MDL, for a LAM:
 /// `pfn << PAGE_SHIFT`, written to `out`. Returns how many were written
-/// (`None` if `out` is too short).
+/// (`None` if `out` is too short or a PFN is out of range).
 ///
 /// IRQL: any.
 ///
@@ -100,7 +92,7 @@ pub unsafe fn logical_addresses(mdl: NonNull<MdlHeader>, out: &mut [u64]) -> Opt
     let pfns = unsafe { pfn_array(mdl) };
     let dst = out.get_mut(..pfns.len())?;
     for (d, pfn) in dst.iter_mut().zip(pfns) {
-        *d = pfn << PAGE_SHIFT;
+        *d = logical_address(*pfn)?;
     }
     Some(pfns.len())
 }

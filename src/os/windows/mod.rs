@@ -11,7 +11,7 @@
 //! timers, `entropy`, pool books, the `wsk` carrier, `mdl` mapping),
 //! `selftest` (the conformance suite in the kernel), the declarations
 //! `ffi`/`nt`/`ndis`/`wsk::types`/`imports`, and the pure helpers the host
-//! tests include by path (`clock`, `seed`, `pool_layout`, `wsk::sockaddr`,
+//! tests include by path (`clock`, `page`, `seed`, `pool_layout`, `wsk::sockaddr`,
 //! `miniport::{config, oid_payload}`). See `docs/WINDOWS.md`.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -28,6 +28,7 @@ pub mod mdl;
 pub mod miniport;
 pub mod ndis;
 pub mod nt;
+pub mod page;
 pub mod panic;
 pub mod platform;
 pub mod pool_layout;

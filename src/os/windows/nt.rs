@@ -263,9 +263,6 @@ pub const MM_CACHED: u32 = 1;
 pub const NORMAL_PAGE_PRIORITY: u32 = 16;
 /// `MdlMappingNoExecute`: map without execute permission (Windows 8+).
 pub const MDL_MAPPING_NO_EXECUTE: u32 = 0x4000_0000;
-/// x64 page size and shift.
-pub const PAGE_SIZE: usize = 4096;
-pub const PAGE_SHIFT: u32 = 12;
 
 /// `KUSER_SHARED_DATA` in kernel space on x64 (`KI_USER_SHARED_DATA`).
 pub const KI_USER_SHARED_DATA: usize = 0xFFFF_F780_0000_0000;
