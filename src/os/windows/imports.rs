@@ -81,8 +81,6 @@ extern "system" {
     pub fn KeInitializeEvent(event: *mut KEVENT, kind: u32, state: BOOLEAN);
     /// IRQL: <= DISPATCH_LEVEL (Wait FALSE).
     pub fn KeSetEvent(event: *mut KEVENT, increment: KPRIORITY, wait: BOOLEAN) -> i32;
-    /// IRQL: <= DISPATCH_LEVEL.
-    pub fn KeClearEvent(event: *mut KEVENT);
     /// IRQL: PASSIVE_LEVEL for a non-zero timeout (null = forever).
     pub fn KeWaitForSingleObject(
         object: *mut c_void,
