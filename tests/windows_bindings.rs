@@ -3,7 +3,9 @@
 //! generates by default (wdm.h: IRP, IO_STACK_LOCATION, IO_STATUS_BLOCK,
 //! KDPC, KTIMER, KEVENT, MDL, DRIVER_OBJECT, UNICODE_STRING). Runs only on a
 //! Windows host with the eWDK and the `wdk` feature:
-//! `cargo test --test windows_bindings --features wdk` (docs/WINDOWS.md).
+//! `cargo test --no-default-features --features wdk --test windows_bindings`
+//! (docs/WINDOWS.md; the hosted platform does not build on Windows, and this
+//! test does not use the library: it includes the declarations by path).
 //! The NDIS and WSK layouts (ndis.h, wsk.h) are not in wdk-sys's default
 //! bindings; they are asserted against PDB dumps in `ndis.rs` / `wsk/types.rs`
 //! and checked on the host by `tests/windows_helpers.rs`.
