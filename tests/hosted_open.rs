@@ -181,17 +181,28 @@ fn check_extension_and_pending_entries(adapter: *mut NDK_ADAPTER) {
     let status = unsafe { (d.NdkQueryExtension)(header, &guid, v(2, 1), null_mut()) };
     assert_eq!(status, STATUS_INVALID_PARAMETER);
 
-    // Entries of a later issue: STATUS_NOT_IMPLEMENTED, out pointer untouched.
+    // The adapter's creates are real now: inline success through the
+    // out-param, inline close (no children).
     let mut pd: *mut NDK_PD = POISON.cast();
     // SAFETY: open adapter; no completion is called for a non-pending status.
     let status = unsafe { (d.NdkCreatePd)(adapter, None, null_mut(), &mut pd) };
-    assert_eq!(status, STATUS_NOT_IMPLEMENTED);
-    assert_eq!(pd.cast(), POISON);
+    assert_eq!(status, STATUS_SUCCESS);
+    assert_ne!(pd.cast(), POISON);
     let mut connector: *mut NDK_CONNECTOR = null_mut();
     // SAFETY: as above.
     let status = unsafe { (d.NdkCreateConnector)(adapter, None, null_mut(), &mut connector) };
-    assert_eq!(status, STATUS_NOT_IMPLEMENTED);
-    assert!(connector.is_null());
+    assert_eq!(status, STATUS_SUCCESS);
+    // SAFETY: live objects, closed once, no children.
+    unsafe {
+        assert_eq!(
+            ((*(*connector).Dispatch).NdkCloseConnector)(connector.cast(), None, null_mut()),
+            STATUS_SUCCESS
+        );
+        assert_eq!(
+            ((*(*pd).Dispatch).NdkClosePd)(pd.cast(), None, null_mut()),
+            STATUS_SUCCESS
+        );
+    }
 }
 
 #[test]
@@ -319,7 +330,7 @@ unsafe extern "system" fn request_done(_ctx: PVOID, _status: NTSTATUS) {
 }
 
 #[test]
-fn pending_entries_return_not_implemented_and_never_complete() {
+fn bad_arguments_fail_inline_and_never_complete() {
     let a = open(c"127.0.0.3", v(2, 1)).expect("adapter");
     let d = dispatch(a);
     let ctx = null_mut();
@@ -333,7 +344,7 @@ fn pending_entries_return_not_implemented_and_never_complete() {
     let addr = SOCKADDR_IN {
         sin_family: AF_INET,
         sin_port: 4791u16.to_be(),
-        sin_addr: IN_ADDR::from_octets([127, 0, 0, 3]),
+        sin_addr: IN_ADDR::from_octets([127, 0, 0, 9]),
         sin_zero: [0; 8],
     };
     let done = Some(create_done as NDK_FN_CREATE_COMPLETION);
@@ -366,9 +377,27 @@ fn pending_entries_return_not_implemented_and_never_complete() {
             ),
         ]
     };
-    for status in statuses {
-        assert_eq!(status, STATUS_NOT_IMPLEMENTED);
+    // NULL CQ notification, wrong local IP, NULL ConnectEvent, NULL MDL
+    // (the PD and connector creates are well-formed and succeed inline).
+    assert_eq!(statuses[0], STATUS_INVALID_PARAMETER);
+    assert_eq!(statuses[1], STATUS_SUCCESS);
+    assert_eq!(statuses[2], STATUS_INVALID_ADDRESS);
+    assert_eq!(statuses[3], STATUS_SUCCESS);
+    assert_eq!(statuses[4], STATUS_INVALID_PARAMETER);
+    assert_eq!(statuses[5], STATUS_INVALID_PARAMETER);
+    // SAFETY: live objects, closed once, no children.
+    unsafe {
+        assert_eq!(
+            ((*(*pd).Dispatch).NdkClosePd)(pd.cast(), None, null_mut()),
+            STATUS_SUCCESS
+        );
+        assert_eq!(
+            ((*(*conn).Dispatch).NdkCloseConnector)(conn.cast(), None, null_mut()),
+            STATUS_SUCCESS
+        );
     }
+    pd = POISON.cast();
+    conn = POISON.cast();
     // SAFETY: ReleaseLAM with nothing to release is a no-op.
     unsafe { (d.NdkReleaseLAM)(a, null_mut()) };
     assert_eq!(COMPLETIONS.load(std::sync::atomic::Ordering::SeqCst), 0);

@@ -6,89 +6,16 @@
 
 use core::mem::size_of;
 use core::ptr::null_mut;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use softroce::abi::*;
 
+mod c_build;
 mod hosted_open_common;
+use c_build::{cdylib, compile_c};
 use hosted_open_common::*;
 
 const V21: NDK_VERSION = NDK_VERSION { Major: 2, Minor: 1 };
-const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
-
-/// `<target>/<profile>/deps`, where cargo put this test and the lib.
-fn deps_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().expect("deps dir").to_path_buf()
-}
-
-/// The cdylib built with the rlib this test links (deps/), else the
-/// uplifted one; if neither exists (test binary run by hand), build it.
-fn cdylib() -> PathBuf {
-    let deps = deps_dir();
-    let profile_dir = deps.parent().expect("profile dir").to_path_buf();
-    let name = "libsoftroce.so";
-    for candidate in [deps.join(name), profile_dir.join(name)] {
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    let target_dir = profile_dir.parent().expect("target dir");
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "--lib", "--manifest-path"])
-        .arg(Path::new(MANIFEST_DIR).join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cargo.arg("--release");
-    }
-    let status = cargo.status().expect("run cargo build --lib");
-    assert!(status.success(), "cargo build --lib failed");
-    let built = profile_dir.join(name);
-    assert!(
-        built.is_file(),
-        "{} missing after cargo build",
-        built.display()
-    );
-    built
-}
-
-fn compile_c(lib: &Path) -> PathBuf {
-    let lib_dir = lib.parent().expect("lib dir");
-    let out_dir = deps_dir().join(format!("c-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&out_dir).expect("create c-tests dir");
-    let exe = out_dir.join("open_adapter");
-    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
-    let root = Path::new(MANIFEST_DIR);
-    let output = Command::new(&cc)
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-O1",
-        ])
-        .arg("-I")
-        .arg(root.join("src/os/hosted"))
-        .arg(root.join("tests/c/open_adapter.c"))
-        .arg("-o")
-        .arg(&exe)
-        .arg(format!("-L{}", lib_dir.display()))
-        .arg("-lsoftroce")
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run C compiler {cc:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "C compile failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    exe
-}
-
 /// The "info" line the C program prints, formatted from a Rust-side query.
 fn rust_info_line(ip: &core::ffi::CStr) -> String {
     let mut adapter = null_mut();
@@ -144,7 +71,7 @@ fn rust_info_line(ip: &core::ffi::CStr) -> String {
 #[test]
 fn c_consumer_opens_queries_and_closes() {
     let lib = cdylib();
-    let exe = compile_c(&lib);
+    let exe = compile_c(&lib, "tests/c/open_adapter.c");
     let lib_dir = lib.parent().expect("lib dir");
     let output = Command::new(&exe)
         .env("LD_LIBRARY_PATH", lib_dir)

@@ -1,11 +1,10 @@
 //! Plain NDKPI data types (ndkpi.h, facts §2): NDK_VERSION, the object header,
 //! NDK_SGE, NDK_RESULT(_EX), the logical address mapping (LAM), the extension
-//! interface, GUID, GROUP_AFFINITY and an opaque MDL. Owns layouts and their
+//! interface, GUID, GROUP_AFFINITY and the x64 MDL header. Owns layouts and their
 //! compile-time size/offset checks; must not hold behaviour.
 
 use core::ffi::c_void;
 use core::fmt;
-use core::marker::{PhantomData, PhantomPinned};
 use core::mem::{offset_of, size_of};
 
 use static_assertions::const_assert_eq;
@@ -224,19 +223,45 @@ const _: () = {
     assert!(size_of::<GROUP_AFFINITY>() == 16);
 };
 
-/// A memory descriptor list. Opaque here: only the OS glue
-/// (`os::windows`) looks inside; the core passes `*mut MDL` through.
+/// A memory descriptor list, laid out as the Windows x64 `MDL` header
+/// (followed in memory by its PFN array). The core reads only `Next`,
+/// `StartVa`, `ByteOffset` and `ByteCount`; the OS glue maps the bytes
+/// (`os::Platform::map_mdl`: `MmGetSystemAddressForMdlSafe` in the kernel,
+/// `MappedSystemVa` of a non-paged-pool-style MDL when hosted).
+#[derive(Debug)]
 #[repr(C)]
 pub struct MDL {
-    _opaque: [u8; 0],
-    _not_send_sync_unpin: PhantomData<(*mut u8, PhantomPinned)>,
+    pub Next: *mut MDL,
+    pub Size: i16,
+    pub MdlFlags: i16,
+    pub AllocationProcessorNumber: USHORT,
+    pub Reserved: USHORT,
+    pub Process: PVOID,
+    pub MappedSystemVa: PVOID,
+    pub StartVa: PVOID,
+    pub ByteCount: ULONG,
+    pub ByteOffset: ULONG,
 }
 
-impl fmt::Debug for MDL {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("MDL(..)")
-    }
-}
+/// MdlFlags: the pages are mapped at `MappedSystemVa`.
+pub const MDL_MAPPED_TO_SYSTEM_VA: i16 = 0x0001;
+/// MdlFlags: the buffer is non-paged pool (`MappedSystemVa` is its address).
+pub const MDL_SOURCE_IS_NONPAGED_POOL: i16 = 0x0004;
+
+#[cfg(target_pointer_width = "64")]
+const _: () = {
+    assert!(offset_of!(MDL, Next) == 0x00);
+    assert!(offset_of!(MDL, Size) == 0x08);
+    assert!(offset_of!(MDL, MdlFlags) == 0x0A);
+    assert!(offset_of!(MDL, AllocationProcessorNumber) == 0x0C);
+    assert!(offset_of!(MDL, Reserved) == 0x0E);
+    assert!(offset_of!(MDL, Process) == 0x10);
+    assert!(offset_of!(MDL, MappedSystemVa) == 0x18);
+    assert!(offset_of!(MDL, StartVa) == 0x20);
+    assert!(offset_of!(MDL, ByteCount) == 0x28);
+    assert!(offset_of!(MDL, ByteOffset) == 0x2C);
+    assert!(size_of::<MDL>() == 0x30);
+};
 
 #[cfg(test)]
 mod tests {

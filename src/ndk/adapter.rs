@@ -1,9 +1,10 @@
 //! The provider's adapter object: an NDK_ADAPTER (header + dispatch pointer)
-//! followed by the provider's state: the bound IP address and the
-//! NDK_ADAPTER_INFO it reports. Owns the object and the check that turns a
+//! followed by the provider's state: the shared [`AdapterCore`] (platform,
+//! tables, bound IP address) and the NDK_ADAPTER_INFO it reports. Owns the object and the check that turns a
 //! consumer's `*mut NDK_ADAPTER` back into it; the entries live in
 //! `adapter_dispatch.rs`, open/close in `open.rs`.
 
+use alloc::sync::Arc;
 use core::net::IpAddr;
 
 use crate::abi::{
@@ -12,6 +13,7 @@ use crate::abi::{
 };
 
 use super::adapter_dispatch::ADAPTER_DISPATCH;
+use super::core::AdapterCore;
 use super::limits::adapter_info;
 
 /// One open NDK adapter instance. `#[repr(C)]` with the NDK_ADAPTER first,
@@ -20,19 +22,20 @@ use super::limits::adapter_info;
 #[repr(C)]
 pub struct Adapter {
     ndk: NDK_ADAPTER,
-    address: IpAddr,
+    core: Arc<AdapterCore>,
     info: NDK_ADAPTER_INFO,
 }
 
 const _: () = assert!(core::mem::offset_of!(Adapter, ndk) == 0);
 
 impl Adapter {
-    /// A new adapter bound to `address`, running at the negotiated `version`:
-    /// header Version = `version`, ObjectType = Adapter, NdkReserved zeroed,
+    /// A new adapter over `core` (bound address, negotiated version):
+    /// header Version = the version, ObjectType = Adapter, NdkReserved zeroed,
     /// Dispatch = the provider's adapter table.
     ///
     /// IRQL: any.
-    pub fn new(address: IpAddr, version: NDK_VERSION) -> Self {
+    pub fn new(core: Arc<AdapterCore>) -> Self {
+        let version = core.version;
         Self {
             ndk: NDK_ADAPTER {
                 Header: NDK_OBJECT_HEADER {
@@ -42,7 +45,7 @@ impl Adapter {
                 },
                 Dispatch: &ADAPTER_DISPATCH,
             },
-            address,
+            core,
             info: adapter_info(version),
         }
     }
@@ -51,7 +54,14 @@ impl Adapter {
     ///
     /// IRQL: any.
     pub fn address(&self) -> IpAddr {
-        self.address
+        self.core.address
+    }
+
+    /// The state shared with the adapter's objects.
+    ///
+    /// IRQL: any.
+    pub fn core(&self) -> &Arc<AdapterCore> {
+        &self.core
     }
 
     /// What NdkQueryAdapterInfo reports.
@@ -105,12 +115,17 @@ impl Adapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::os::hosted::VirtualPlatform;
     use core::net::Ipv4Addr;
+
+    fn core_at(address: IpAddr, v: NDK_VERSION) -> Arc<AdapterCore> {
+        Arc::new(AdapterCore::new(VirtualPlatform::new(1), address, v))
+    }
 
     #[test]
     fn header_and_info_follow_the_version() {
         let v = NDK_VERSION { Major: 2, Minor: 1 };
-        let a = Adapter::new(IpAddr::V4(Ipv4Addr::LOCALHOST), v);
+        let a = Adapter::new(core_at(IpAddr::V4(Ipv4Addr::LOCALHOST), v));
         assert_eq!(a.version(), v);
         assert_eq!(a.info().Version, v);
         assert_eq!(a.ndk().Header.ObjectType, NdkObjectTypeAdapter);
@@ -125,10 +140,10 @@ mod tests {
     fn from_ndk_refuses_null_and_foreign_objects() {
         // SAFETY: NULL is allowed.
         assert!(unsafe { Adapter::from_ndk(core::ptr::null()) }.is_none());
-        let mut foreign = Adapter::new(
+        let mut foreign = Adapter::new(core_at(
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             NDK_VERSION { Major: 2, Minor: 1 },
-        );
+        ));
         foreign.ndk.Header.ObjectType = crate::abi::NdkObjectTypePd;
         // SAFETY: `foreign` is readable.
         assert!(unsafe { Adapter::from_ndk(&foreign.ndk) }.is_none());

@@ -20,6 +20,10 @@ pub const MAX_WINDOW_SIZE: usize = MAX_REGISTRATION_SIZE;
 /// 512 pages = 2 MiB per FRMR (rxe's fast-register page list length);
 /// covers a 1 MiB SMB Direct transfer at any page offset. Docs require >= 16.
 pub const FRMR_PAGE_COUNT: u32 = 512;
+/// The most pages one fast-register MR may be initialized for (16 MiB,
+/// twice MaxTransferLength): above it NdkInitializeFastRegisterMr answers
+/// STATUS_IMPLEMENTATION_LIMIT.
+pub const MAX_FRMR_PAGES: u32 = 4096;
 /// SGEs per initiator request, per receive and per read (rxe: 32).
 pub const MAX_INITIATOR_REQUEST_SGE: u32 = 32;
 pub const MAX_RECEIVE_REQUEST_SGE: u32 = 32;

@@ -2,17 +2,39 @@
 //! request-completion model and object lifetimes. The only layer that calls
 //! back into the consumer.
 //!
-//! So far: version negotiation (`version`), the adapter limits (`limits`),
-//! the adapter object (`adapter`), its dispatch table (`adapter_dispatch`,
-//! `query_adapter_info`, `extension`) and open/close (`open`).
+//! Files: version negotiation (`version`), the adapter limits (`limits`),
+//! the adapter object (`adapter`, `core`, `open`) and its table
+//! (`adapter_dispatch`, `query_adapter_info`, `extension`), the object
+//! framework (`object`, `object_alloc`), the objects (`pd`, `cq`, `qp`,
+//! `srq`, `mr`, `mw`, `listener`, `connector`, `shared_endpoint`, with
+//! `endpoint` for their addresses), LAMs (`lam`), MDL chains (`mdl`), SGE
+//! checks (`sge`) and the data path's memory access (`memory_access`).
 
 pub mod adapter;
 pub mod adapter_dispatch;
+pub mod connector;
+pub mod core;
+pub mod cq;
+mod endpoint;
 pub mod extension;
+pub mod lam;
 pub mod limits;
+pub mod listener;
+mod mdl;
+pub mod memory_access;
+pub mod mr;
+pub mod mw;
+pub mod object;
 pub mod object_alloc;
 pub mod open;
+pub mod pd;
+pub mod qp;
 pub mod query_adapter_info;
+mod sge;
+pub mod shared_endpoint;
+pub mod srq;
+#[cfg(test)]
+mod test_support;
 pub mod version;
 
 pub use adapter::Adapter;

@@ -3,6 +3,7 @@
 //! OPEN/CLOSE_NDK_ADAPTER_HANDLERs and the hosted C entry points are thin
 //! wrappers over this. Owns adapter lifetime only.
 
+use alloc::sync::Arc;
 use core::net::IpAddr;
 use core::ptr::NonNull;
 
@@ -12,8 +13,10 @@ use crate::abi::{
 };
 
 use super::adapter::Adapter;
+use super::core::{core_bytes, tags, AdapterCore};
 use super::object_alloc::{free_object, try_box};
 use super::version::negotiate_version;
+use crate::os::{irql, Platform};
 
 /// The address an adapter can be bound to: a unicast IPv4 or IPv6 address.
 /// IPv4-mapped IPv6 addresses become IPv4. Unspecified, multicast and the
@@ -31,27 +34,47 @@ pub fn adapter_address(address: IpAddr) -> Result<IpAddr, NtStatus> {
     Ok(address)
 }
 
-/// Opens a new adapter instance bound to `address`. Checks the version first
-/// (NDIS_STATUS_BAD_VERSION), then the address (STATUS_INVALID_ADDRESS);
-/// out of memory -> STATUS_INSUFFICIENT_RESOURCES (= NDIS_STATUS_RESOURCES).
+/// Bytes an open adapter charges under `SRad`.
+fn adapter_bytes() -> usize {
+    core::mem::size_of::<Adapter>() + core_bytes()
+}
+
+/// Opens a new adapter instance bound to `address`, running on `platform`.
+/// Checks the version first (NDIS_STATUS_BAD_VERSION), then the address
+/// (STATUS_INVALID_ADDRESS); out of memory (or the pool books' limit) ->
+/// STATUS_INSUFFICIENT_RESOURCES (= NDIS_STATUS_RESOURCES).
 /// The result is closed with [`close_adapter`].
 ///
 /// IRQL: PASSIVE_LEVEL.
 pub fn open_adapter(
     address: IpAddr,
     requested: NDK_VERSION,
+    platform: Arc<dyn Platform>,
 ) -> Result<NonNull<NDK_ADAPTER>, NtStatus> {
+    irql::assert_passive("open_adapter");
     let version = negotiate_version(requested)?;
     let address = adapter_address(address)?;
-    let adapter =
-        try_box(Adapter::new(address, version)).map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
-    // `Adapter` is `#[repr(C)]` with its NDK_ADAPTER at offset 0.
-    Ok(adapter.cast::<NDK_ADAPTER>())
+    platform
+        .pool()
+        .charge(tags::ADAPTER, adapter_bytes())
+        .map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
+    let core = Arc::new(AdapterCore::new(platform.clone(), address, version));
+    match try_box(Adapter::new(core)) {
+        // `Adapter` is `#[repr(C)]` with its NDK_ADAPTER at offset 0.
+        Ok(adapter) => Ok(adapter.cast::<NDK_ADAPTER>()),
+        Err(_) => {
+            platform.pool().release(tags::ADAPTER, adapter_bytes());
+            Err(STATUS_INSUFFICIENT_RESOURCES)
+        }
+    }
 }
 
 /// Closes an adapter instance from [`open_adapter`]. Blocking by contract:
-/// when it returns no callback on the adapter or its children is running.
-/// (No children can exist yet; a later issue must wait for them here.)
+/// it runs (virtual platform) or waits for (real platform) the deferred work
+/// of every descendant until all of them are freed, so when it returns no
+/// callback on the adapter or any descendant is running or queued. Objects
+/// the consumer never closed (a consumer bug) stop the wait once no progress
+/// is made; they stay allocated (visible in the pool books).
 /// A pointer that is not one of our adapters -> STATUS_INVALID_HANDLE and
 /// nothing is freed.
 ///
@@ -62,14 +85,27 @@ pub fn open_adapter(
 /// used again by anyone after this call (NDKPI: the consumer never closes an
 /// adapter twice, nor from inside a callback).
 pub unsafe fn close_adapter(adapter: NonNull<NDK_ADAPTER>) -> Result<(), NtStatus> {
+    irql::assert_passive("close_adapter");
     // SAFETY: readable by the caller's contract.
-    if unsafe { Adapter::from_ndk(adapter.as_ptr()) }.is_none() {
+    let Some(a) = (unsafe { Adapter::from_ndk(adapter.as_ptr()) }) else {
         return Err(STATUS_INVALID_HANDLE);
+    };
+    let core = a.core().clone();
+    loop {
+        let before = core.live();
+        core.platform.flush_deferred();
+        let after = core.live();
+        if after == 0 || after == before {
+            break;
+        }
     }
+    let platform = core.platform.clone();
+    drop(core);
     // SAFETY: `from_ndk` proved this is one of our adapters, and every one of
     // them was allocated by `try_box::<Adapter>` in `open_adapter`; the
     // caller guarantees no further use.
     unsafe { free_object(adapter.cast::<Adapter>()) };
+    platform.pool().release(tags::ADAPTER, adapter_bytes());
     Ok(())
 }
 
@@ -77,6 +113,7 @@ pub unsafe fn close_adapter(adapter: NonNull<NDK_ADAPTER>) -> Result<(), NtStatu
 mod tests {
     use super::*;
     use crate::abi::NDIS_STATUS_BAD_VERSION;
+    use crate::os::hosted::VirtualPlatform;
     use core::net::{Ipv4Addr, Ipv6Addr};
 
     const V21: NDK_VERSION = NDK_VERSION { Major: 2, Minor: 1 };
@@ -106,15 +143,16 @@ mod tests {
     #[test]
     fn open_checks_version_before_address_and_close_frees() {
         let bad_v = NDK_VERSION { Major: 1, Minor: 2 };
+        let p = VirtualPlatform::new(1);
         assert_eq!(
-            open_adapter(IpAddr::V4(Ipv4Addr::UNSPECIFIED), bad_v).err(),
+            open_adapter(IpAddr::V4(Ipv4Addr::UNSPECIFIED), bad_v, p.clone()).err(),
             Some(NDIS_STATUS_BAD_VERSION)
         );
         assert_eq!(
-            open_adapter(IpAddr::V4(Ipv4Addr::UNSPECIFIED), V21).err(),
+            open_adapter(IpAddr::V4(Ipv4Addr::UNSPECIFIED), V21, p.clone()).err(),
             Some(STATUS_INVALID_ADDRESS)
         );
-        let opened = open_adapter(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), V21);
+        let opened = open_adapter(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), V21, p.clone());
         let Ok(ptr) = opened else {
             panic!("open failed: {opened:?}");
         };
@@ -126,5 +164,6 @@ mod tests {
         );
         // SAFETY: ours, closed once.
         assert_eq!(unsafe { close_adapter(ptr) }, Ok(()));
+        assert!(crate::os::Platform::pool(&*p).is_balanced());
     }
 }

@@ -12,10 +12,12 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::fmt;
 use core::net::SocketAddr;
+use core::ptr::NonNull;
 
 use super::carrier::{Carrier, CarrierError, DatagramSink};
 use super::pool::PoolBooks;
 use super::time::Instant;
+use crate::abi::MDL;
 
 /// Work the platform runs at DISPATCH_LEVEL when a [`Dpc`] is queued or a
 /// [`Timer`] expires. Kernel: the `KDEFERRED_ROUTINE` of a KDPC.
@@ -120,6 +122,19 @@ pub trait Platform: Send + Sync {
         local: SocketAddr,
         sink: Arc<dyn DatagramSink>,
     ) -> Result<Box<dyn Carrier>, CarrierError>;
+
+    /// The system address of the first byte one MDL describes (not its
+    /// chain), valid until the MDL's pages are unlocked. Kernel:
+    /// `MmGetSystemAddressForMdlSafe(mdl, NormalPagePriority | MdlMappingNoExecute)`.
+    /// Hosted: `MappedSystemVa` of an MDL flagged `MDL_SOURCE_IS_NONPAGED_POOL`
+    /// or `MDL_MAPPED_TO_SYSTEM_VA`; any other MDL cannot be mapped
+    /// (`InsufficientResources`, as when the kernel runs out of PTEs).
+    ///
+    /// # Safety
+    /// `mdl` points to a readable MDL header.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    unsafe fn map_mdl(&self, mdl: NonNull<MDL>) -> Result<NonNull<u8>, OsError>;
 
     /// Waits until every DPC queued and every timer expired before the call
     /// has finished running. Kernel: `KeFlushQueuedDpcs`. Use before freeing

@@ -35,44 +35,31 @@ impl CqEntry {
     }
 }
 
-/// The kinds of arm (NDK_CQ_NOTIFY_*), with their NDK values.
+/// The kinds of arm: the ABI's NDK_CQ_NOTIFY_* enum (`CqNotifyType::try_from`
+/// turns the consumer's value into one, refusing undefined values).
+pub use crate::abi::CqNotifyType as NotifyType;
+
+/// Strength in the combination table: ERRORS < SOLICITED < ANY, and a
+/// re-arm before satisfaction keeps the stronger of the two.
+fn rank(kind: NotifyType) -> u8 {
+    match kind {
+        NotifyType::Errors => 0,
+        NotifyType::Solicited => 1,
+        NotifyType::Any => 2,
+    }
+}
+
+fn combine(old: NotifyType, new: NotifyType) -> NotifyType {
+    if rank(new) > rank(old) {
+        new
+    } else {
+        old
+    }
+}
+
+/// The ring could not be allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum NotifyType {
-    Errors = 0,
-    Any = 1,
-    Solicited = 2,
-}
-
-impl NotifyType {
-    /// From the consumer's value; `None` for values the NDK does not define.
-    pub fn from_u32(v: u32) -> Option<Self> {
-        match v {
-            0 => Some(Self::Errors),
-            1 => Some(Self::Any),
-            2 => Some(Self::Solicited),
-            _ => None,
-        }
-    }
-
-    /// Strength in the combination table: ERRORS < SOLICITED < ANY, and a
-    /// re-arm before satisfaction keeps the stronger of the two.
-    fn rank(self) -> u8 {
-        match self {
-            Self::Errors => 0,
-            Self::Solicited => 1,
-            Self::Any => 2,
-        }
-    }
-
-    fn combine(self, other: Self) -> Self {
-        if other.rank() > self.rank() {
-            other
-        } else {
-            self
-        }
-    }
-}
+pub struct NoMemory;
 
 /// What a notification reports (the CqStatus argument of the callback).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +85,8 @@ pub enum CqHealth {
 pub enum ResizeError {
     /// The new depth cannot hold the entries already queued (or is zero).
     TooSmall,
+    /// The larger ring could not be allocated.
+    NoMemory,
     /// The CQ overran or failed.
     Unusable,
 }
@@ -118,12 +107,18 @@ pub struct Cq {
 }
 
 impl Cq {
-    /// A CQ of `depth` entries (at least 1). Allocates the ring:
+    /// A CQ of `depth` entries (at least 1). Allocates the ring (aborting
+    /// if it cannot: create paths use [`Cq::try_new`]).
     /// IRQL <= DISPATCH_LEVEL, at create time.
     pub fn new(depth: u32) -> Self {
-        let depth = depth.max(1);
+        let mut cq = Self::empty(depth.max(1));
+        cq.ring.reserve_exact(cq.depth as usize);
+        cq
+    }
+
+    fn empty(depth: u32) -> Self {
         Self {
-            ring: VecDeque::with_capacity(depth as usize),
+            ring: VecDeque::new(),
             depth,
             arm: None,
             unseen_any: false,
@@ -131,6 +126,28 @@ impl Cq {
             health: CqHealth::Ok,
             error_reported: false,
         }
+    }
+
+    /// Like [`Cq::new`], but an allocation failure is an error, not an abort.
+    /// IRQL <= DISPATCH_LEVEL, at create time.
+    pub fn try_new(depth: u32) -> Result<Self, NoMemory> {
+        let mut cq = Self::empty(depth.max(1));
+        cq.ring
+            .try_reserve_exact(cq.depth as usize)
+            .map_err(|_| NoMemory)?;
+        Ok(cq)
+    }
+
+    /// Bytes the ring holds for `depth` entries (for pool accounting).
+    /// IRQL: any.
+    pub fn ring_bytes(depth: u32) -> usize {
+        (depth.max(1) as usize).saturating_mul(core::mem::size_of::<CqEntry>())
+    }
+
+    /// Whether the CQ still takes completions (not overrun, not failed).
+    /// IRQL: any.
+    pub fn is_usable(&self) -> bool {
+        self.health == CqHealth::Ok
     }
 
     /// The depth the CQ was created or resized with.
@@ -195,7 +212,7 @@ impl Cq {
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn arm(&mut self, kind: NotifyType) -> Option<CqStatus> {
         self.arm = Some(match self.arm {
-            Some(old) => old.combine(kind),
+            Some(old) => combine(old, kind),
             None => kind,
         });
         if self.health != CqHealth::Ok {
@@ -236,7 +253,9 @@ impl Cq {
         }
         let want = depth as usize;
         if want > self.ring.capacity() {
-            self.ring.reserve_exact(want - self.ring.len());
+            self.ring
+                .try_reserve_exact(want - self.ring.len())
+                .map_err(|_| ResizeError::NoMemory)?;
         }
         self.depth = depth;
         Ok(())

@@ -43,6 +43,9 @@ pub enum RegionKind {
     Registered,
     /// Created for fast registration; `max_pages` once initialized.
     FastRegister { max_pages: u32 },
+    /// A PD's privileged token: names no bytes of its own; SGEs carrying it
+    /// hold logical addresses (checked against the LAM table instead).
+    Privileged,
 }
 
 /// A memory region.
@@ -190,7 +193,7 @@ impl<B> MemoryTable<B> {
         if r.pd != pd {
             return Err(AccessError::WrongPd);
         }
-        if !r.valid {
+        if !r.valid || r.kind == RegionKind::Privileged {
             return Err(AccessError::Invalid);
         }
         let offset = range_offset(r.base, r.len, va, len)?;
@@ -322,6 +325,15 @@ impl<B> MemoryTable<B> {
                 r.valid = false;
                 Ok(())
             }
+        }
+    }
+
+    /// The local token of the region a remote token names (directly or
+    /// through a window), if it is of `pd`. IRQL: any.
+    pub fn remote_region(&self, rkey: u32, pd: u32) -> Option<u32> {
+        match *self.remote.get(rkey)? {
+            Remote::Region(lkey) => self.regions.get(lkey).filter(|r| r.pd == pd).map(|_| lkey),
+            Remote::Window(h) => self.windows.get(h).filter(|w| w.pd == pd).map(|w| w.region),
         }
     }
 

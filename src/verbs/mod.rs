@@ -3,5 +3,8 @@
 #![deny(unsafe_code)]
 
 pub mod cq;
+pub mod lam;
 pub mod memory;
+pub mod srq;
 pub mod token;
+pub mod wq;

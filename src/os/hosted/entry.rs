@@ -1,18 +1,23 @@
-//! The hosted twin of NDIS's OPEN/CLOSE_NDK_ADAPTER_HANDLER: `extern "C"`
-//! entry points exported by the cdylib (`libsoftroce.so`) and declared in
-//! `softroce.h`. Owns argument marshalling only (C string -> address, out
-//! pointer); the rules live in `ndk::open` and `ndk::version`. Must not touch
-//! the rest of `os::hosted` (IRQL books, carrier).
+//! The hosted twin of NDIS's OPEN/CLOSE_NDK_ADAPTER_HANDLER and the test
+//! harness around it: `extern "C"` entry points exported by the cdylib
+//! (`libsoftroce.so`) and declared in `softroce.h`. Owns argument
+//! marshalling and the platform handles (virtual clock or real DPC thread,
+//! pool books, IRQL books, hosted MDLs); the rules live in `ndk`. Must not
+//! touch the rest of `os::hosted` (carrier, engine internals).
 
-use core::ffi::{c_char, CStr};
+use core::ffi::{c_char, c_void, CStr};
 use core::net::IpAddr;
 use core::ptr::{null, null_mut, NonNull};
+use std::sync::Arc;
+use std::time::Duration;
 
+use super::{irql_books, HostedPlatform, VirtualPlatform};
 use crate::abi::{
-    NtStatus, NDK_ADAPTER, NDK_VERSION, STATUS_INVALID_ADDRESS, STATUS_INVALID_PARAMETER,
-    STATUS_SUCCESS,
+    NtStatus, MDL, MDL_SOURCE_IS_NONPAGED_POOL, NDK_ADAPTER, NDK_VERSION, STATUS_INVALID_ADDRESS,
+    STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
 };
-use crate::ndk::{close_adapter, negotiate_version, open_adapter, NDK_PROVIDER_VERSION};
+use crate::ndk::{close_adapter, negotiate_version, open_adapter, Adapter, NDK_PROVIDER_VERSION};
+use crate::os::{Platform, PoolTag, PoolUsage};
 
 /// Parses a NUL-terminated IPv4 or IPv6 literal (no zone id, no port).
 ///
@@ -25,8 +30,58 @@ unsafe fn parse_address(text: *const c_char) -> Result<IpAddr, NtStatus> {
     text.parse::<IpAddr>().map_err(|_| STATUS_INVALID_ADDRESS)
 }
 
+/// A platform handle given to C: the virtual-clock test platform or the
+/// real-time one.
+#[derive(Debug)]
+pub enum SoftrocePlatform {
+    Virtual(Arc<VirtualPlatform>),
+    Real(Arc<HostedPlatform>),
+}
+
+impl SoftrocePlatform {
+    fn platform(&self) -> Arc<dyn Platform> {
+        match self {
+            SoftrocePlatform::Virtual(p) => p.clone(),
+            SoftrocePlatform::Real(p) => p.clone(),
+        }
+    }
+}
+
+/// The open path shared by both open entry points.
+///
+/// # Safety
+/// `ip_address` is NULL or NUL-terminated; `adapter` is NULL or writable.
+unsafe fn open_on(
+    platform: Arc<dyn Platform>,
+    ip_address: *const c_char,
+    requested: NDK_VERSION,
+    adapter: *mut *mut NDK_ADAPTER,
+) -> NtStatus {
+    if adapter.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    let result = if ip_address.is_null() {
+        Err(STATUS_INVALID_PARAMETER)
+    } else {
+        // Version before address, the order `open_adapter` checks them in.
+        negotiate_version(requested)
+            // SAFETY: non-null and NUL-terminated by the caller's contract.
+            .and_then(|_| unsafe { parse_address(ip_address) })
+            .and_then(|address| open_adapter(address, requested, platform))
+            .map(NonNull::as_ptr)
+    };
+    let (out, status) = match result {
+        Ok(ptr) => (ptr, STATUS_SUCCESS),
+        Err(status) => (null_mut(), status),
+    };
+    // SAFETY: non-null and writable by the caller's contract.
+    unsafe { adapter.write(out) };
+    status
+}
+
 /// Opens an NDK adapter instance bound to `ip_address`, as NDIS's
-/// OPEN_NDK_ADAPTER_HANDLER would.
+/// OPEN_NDK_ADAPTER_HANDLER would, on its own real-time platform (a DPC
+/// worker thread).
 ///
 /// Checks, in order: NULL `adapter` or NULL `ip_address` ->
 /// STATUS_INVALID_PARAMETER; `requested` not {2, <=1} ->
@@ -46,37 +101,50 @@ pub unsafe extern "C" fn softroce_open_adapter(
     requested: NDK_VERSION,
     adapter: *mut *mut NDK_ADAPTER,
 ) -> NtStatus {
-    if adapter.is_null() {
-        return STATUS_INVALID_PARAMETER;
-    }
-    let result = if ip_address.is_null() {
-        Err(STATUS_INVALID_PARAMETER)
-    } else {
-        // Version before address, the order `open_adapter` checks them in.
-        negotiate_version(requested)
-            // SAFETY: non-null and NUL-terminated by the caller's contract.
-            .and_then(|_| unsafe { parse_address(ip_address) })
-            .and_then(|address| open_adapter(address, requested))
-            .map(NonNull::as_ptr)
-    };
-    let (out, status) = match result {
-        Ok(ptr) => (ptr, STATUS_SUCCESS),
-        Err(status) => (null_mut(), status),
-    };
-    // SAFETY: non-null and writable by the caller's contract.
-    unsafe { adapter.write(out) };
-    status
+    let platform = HostedPlatform::new("softroce");
+    // SAFETY: forwarded contract.
+    unsafe { open_on(platform, ip_address, requested, adapter) }
 }
 
-/// Closes an adapter from [`softroce_open_adapter`], as NDIS's
-/// CLOSE_NDK_ADAPTER_HANDLER would: blocking; when it returns no callback on
-/// the adapter or its children is running. NULL, or a pointer that is not one
-/// of our adapters, is ignored.
+/// As [`softroce_open_adapter`], on `platform` (from
+/// [`softroce_platform_virtual`] or [`softroce_platform_real`]). NULL
+/// platform -> STATUS_INVALID_PARAMETER.
 ///
 /// IRQL: PASSIVE_LEVEL.
 ///
 /// # Safety
-/// `adapter` is NULL or an adapter from `softroce_open_adapter` that is not
+/// `platform` is NULL or live; the rest as for `softroce_open_adapter`.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_open_adapter_on(
+    platform: *const SoftrocePlatform,
+    ip_address: *const c_char,
+    requested: NDK_VERSION,
+    adapter: *mut *mut NDK_ADAPTER,
+) -> NtStatus {
+    if platform.is_null() {
+        if !adapter.is_null() {
+            // SAFETY: non-null and writable by contract.
+            unsafe { adapter.write(null_mut()) };
+        }
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: live by contract.
+    let platform = unsafe { &*platform }.platform();
+    // SAFETY: forwarded contract.
+    unsafe { open_on(platform, ip_address, requested, adapter) }
+}
+
+/// Closes an adapter from [`softroce_open_adapter`] /
+/// [`softroce_open_adapter_on`], as NDIS's CLOSE_NDK_ADAPTER_HANDLER would:
+/// blocking; it runs (virtual platform) or waits for (real platform) the
+/// deferred work of every descendant, so when it returns no callback on the
+/// adapter or any object created from it is running or queued. NULL, or a
+/// pointer that is not one of our adapters, is ignored.
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// `adapter` is NULL or an adapter from an open entry point that is not
 /// used again (never closed twice, never closed from inside a callback).
 #[no_mangle]
 pub unsafe extern "C" fn softroce_close_adapter(adapter: *mut NDK_ADAPTER) {
@@ -85,6 +153,229 @@ pub unsafe extern "C" fn softroce_close_adapter(adapter: *mut NDK_ADAPTER) {
         // there is no status to report it through (the NDIS handler is void).
         let _ = unsafe { close_adapter(adapter) };
     }
+}
+
+/// Makes every entry of `adapter` and its objects that has a completion
+/// callback answer STATUS_PENDING on success and call it later from the
+/// object's DPC (`on` != 0), or complete inline (0, the default). Foreign
+/// adapter -> STATUS_INVALID_HANDLE.
+///
+/// IRQL: <= DISPATCH_LEVEL.
+///
+/// # Safety
+/// `adapter` is NULL or an open adapter.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_set_deferred_completions(
+    adapter: *mut NDK_ADAPTER,
+    on: i32,
+) -> NtStatus {
+    if adapter.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: non-null, an adapter header by contract.
+    match unsafe { Adapter::from_ndk(adapter) } {
+        Some(a) => {
+            a.core().set_deferred(on != 0);
+            STATUS_SUCCESS
+        }
+        None => STATUS_INVALID_HANDLE,
+    }
+}
+
+/// A new virtual-clock platform: DPCs run only inside
+/// [`softroce_platform_run_pending`] / [`softroce_platform_advance_ns`] (on
+/// the calling thread, at DISPATCH_LEVEL), randomness is seeded by `seed`.
+/// Release with [`softroce_platform_release`].
+///
+/// IRQL: PASSIVE_LEVEL.
+#[no_mangle]
+pub extern "C" fn softroce_platform_virtual(seed: u64) -> *mut SoftrocePlatform {
+    Box::into_raw(Box::new(SoftrocePlatform::Virtual(VirtualPlatform::new(
+        seed,
+    ))))
+}
+
+/// A new real-time platform with its own DPC worker thread.
+///
+/// IRQL: PASSIVE_LEVEL.
+#[no_mangle]
+pub extern "C" fn softroce_platform_real() -> *mut SoftrocePlatform {
+    Box::into_raw(Box::new(SoftrocePlatform::Real(HostedPlatform::new(
+        "softroce",
+    ))))
+}
+
+/// Drops the caller's handle (adapters opened on it keep the platform alive
+/// until they are closed). NULL is ignored.
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// `platform` is NULL or from a platform constructor, released once.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_platform_release(platform: *mut SoftrocePlatform) {
+    if !platform.is_null() {
+        // SAFETY: from `Box::into_raw` above, released once.
+        drop(unsafe { Box::from_raw(platform) });
+    }
+}
+
+/// Virtual: runs every queued DPC (and what they queue) now, without moving
+/// time; returns how many ran. Real: waits until the DPCs queued before the
+/// call have run; returns 0.
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// `platform` is NULL (returns 0) or live.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_platform_run_pending(platform: *const SoftrocePlatform) -> usize {
+    // SAFETY: NULL or live by contract.
+    match unsafe { platform.as_ref() } {
+        Some(SoftrocePlatform::Virtual(p)) => p.run_pending(),
+        Some(SoftrocePlatform::Real(p)) => {
+            p.flush_deferred();
+            0
+        }
+        None => 0,
+    }
+}
+
+/// Virtual: moves time forward by `ns`, running what falls due; returns how
+/// many ran. Real: sleeps `ns`; returns 0.
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// `platform` is NULL (returns 0) or live.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_platform_advance_ns(
+    platform: *const SoftrocePlatform,
+    ns: u64,
+) -> usize {
+    // SAFETY: NULL or live by contract.
+    match unsafe { platform.as_ref() } {
+        Some(SoftrocePlatform::Virtual(p)) => p.advance(Duration::from_nanos(ns)),
+        Some(SoftrocePlatform::Real(_)) => {
+            std::thread::sleep(Duration::from_nanos(ns));
+            0
+        }
+        None => 0,
+    }
+}
+
+fn pool_totals(platform: &SoftrocePlatform) -> PoolUsage {
+    let mut total = PoolUsage::default();
+    platform
+        .platform()
+        .pool()
+        .for_each_outstanding(|_: PoolTag, u| {
+            total.bytes += u.bytes;
+            total.objects += u.objects;
+        });
+    total
+}
+
+/// Pool bytes outstanding on the platform, over every tag (0 when every
+/// adapter opened on it is closed and nothing leaked).
+///
+/// IRQL: any.
+///
+/// # Safety
+/// `platform` is NULL (returns 0) or live.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_platform_pool_bytes(platform: *const SoftrocePlatform) -> usize {
+    // SAFETY: NULL or live by contract.
+    unsafe { platform.as_ref() }.map_or(0, |p| pool_totals(p).bytes)
+}
+
+/// Pool allocations (objects) outstanding on the platform, over every tag.
+///
+/// IRQL: any.
+///
+/// # Safety
+/// `platform` is NULL (returns 0) or live.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_platform_pool_objects(
+    platform: *const SoftrocePlatform,
+) -> usize {
+    // SAFETY: NULL or live by contract.
+    unsafe { platform.as_ref() }.map_or(0, |p| pool_totals(p).objects)
+}
+
+/// Refuses pool charges that would take the platform's total above `bytes`
+/// (`SIZE_MAX`: no limit): fault injection for STATUS_INSUFFICIENT_RESOURCES.
+///
+/// IRQL: any.
+///
+/// # Safety
+/// `platform` is NULL (ignored) or live.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_platform_set_pool_limit(
+    platform: *const SoftrocePlatform,
+    bytes: usize,
+) {
+    // SAFETY: NULL or live by contract.
+    if let Some(p) = unsafe { platform.as_ref() } {
+        p.platform().pool().set_limit(bytes);
+    }
+}
+
+/// IRQL rule breaks logged (process-wide) since the last clear.
+///
+/// IRQL: any.
+#[no_mangle]
+pub extern "C" fn softroce_irql_violations() -> usize {
+    irql_books().violations().len()
+}
+
+/// Forgets the logged IRQL rule breaks.
+///
+/// IRQL: any.
+#[no_mangle]
+pub extern "C" fn softroce_irql_clear() {
+    irql_books().clear();
+}
+
+/// Describes `length` bytes at `buffer` as a hosted MDL (Windows x64
+/// layout): MdlFlags = MDL_SOURCE_IS_NONPAGED_POOL, MappedSystemVa =
+/// `buffer`, and the consumer-visible virtual address `va` (StartVa = its
+/// page, ByteOffset = its offset in the page; `va` = 0 means `buffer`'s own
+/// address), chained to `next` (may be NULL). The provider reaches the
+/// bytes only through MappedSystemVa; `va` is an index. NULL `mdl` or
+/// `buffer` -> STATUS_INVALID_PARAMETER.
+///
+/// IRQL: any.
+///
+/// # Safety
+/// `mdl` is NULL or writable; `buffer` stays valid while the MDL is used.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_build_mdl(
+    mdl: *mut MDL,
+    va: u64,
+    buffer: *mut c_void,
+    length: u32,
+    next: *mut MDL,
+) -> NtStatus {
+    if mdl.is_null() || buffer.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    let va = if va == 0 { buffer as u64 } else { va };
+    let m = MDL {
+        Next: next,
+        Size: core::mem::size_of::<MDL>() as i16,
+        MdlFlags: MDL_SOURCE_IS_NONPAGED_POOL,
+        AllocationProcessorNumber: 0,
+        Reserved: 0,
+        Process: null_mut(),
+        MappedSystemVa: buffer,
+        StartVa: (va & !0xFFF) as *mut c_void,
+        ByteCount: length,
+        ByteOffset: (va & 0xFFF) as u32,
+    };
+    // SAFETY: non-null and writable by contract.
+    unsafe { mdl.write_unaligned(m) };
+    STATUS_SUCCESS
 }
 
 /// The highest NDK version the provider implements ({2, 1}).

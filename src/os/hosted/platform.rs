@@ -5,6 +5,7 @@
 //! its carriers through a [`SimNet`] instead of sockets.
 
 use std::net::SocketAddr;
+use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,10 +13,29 @@ use super::engine::Engine;
 use super::random::{os_fill, SeededRng};
 use super::simnet::SimNet;
 use super::udp::{RawReceive, UdpCarrier};
+use crate::abi::{MDL, MDL_MAPPED_TO_SYSTEM_VA, MDL_SOURCE_IS_NONPAGED_POOL};
 use crate::os::{
     irql, Carrier, CarrierError, DatagramSink, DeferredRoutine, Dpc, Instant, OsError, Platform,
     PoolBooks, Timer,
 };
+
+/// The hosted MDL mapping: a hosted MDL describes a buffer of this process
+/// the way a non-paged-pool MDL does, so `MappedSystemVa` is its address.
+///
+/// # Safety
+/// `mdl` points to a readable MDL header.
+unsafe fn map_hosted_mdl(mdl: NonNull<MDL>) -> Result<NonNull<u8>, OsError> {
+    irql::assert_at_most(crate::os::Irql::Dispatch, "Platform::map_mdl");
+    // SAFETY: readable by the caller's contract.
+    let (flags, va) = unsafe {
+        let m = mdl.as_ptr();
+        ((*m).MdlFlags, (*m).MappedSystemVa)
+    };
+    if flags & (MDL_SOURCE_IS_NONPAGED_POOL | MDL_MAPPED_TO_SYSTEM_VA) == 0 {
+        return Err(OsError::InsufficientResources);
+    }
+    NonNull::new(va.cast::<u8>()).ok_or(OsError::InsufficientResources)
+}
 
 /// Shared by both platforms.
 struct Common {
@@ -131,6 +151,10 @@ impl Platform for HostedPlatform {
         irql::assert_passive("Platform::flush_deferred");
         self.common.engine.flush();
     }
+    unsafe fn map_mdl(&self, mdl: NonNull<MDL>) -> Result<NonNull<u8>, OsError> {
+        // SAFETY: forwarded contract.
+        unsafe { map_hosted_mdl(mdl) }
+    }
 }
 
 /// The deterministic virtual-clock platform for tests.
@@ -204,5 +228,9 @@ impl Platform for VirtualPlatform {
     fn flush_deferred(&self) {
         irql::assert_passive("Platform::flush_deferred");
         self.common.engine.flush();
+    }
+    unsafe fn map_mdl(&self, mdl: NonNull<MDL>) -> Result<NonNull<u8>, OsError> {
+        // SAFETY: forwarded contract.
+        unsafe { map_hosted_mdl(mdl) }
     }
 }

@@ -1,9 +1,11 @@
 /*
- * softroce.h - the hosted softroce NDK provider's C entry points, and the
- * NDKPI 2.1 types a C caller needs to reach NdkQueryAdapterInfo through
- * (*adapter)->Dispatch.  Layouts match the Rust definitions in src/abi
+ * softroce.h - the hosted softroce NDK provider's C entry points (adapter
+ * open/close, the test platform, hosted MDLs), and the NDKPI 2.1 types a C
+ * caller needs to drive the adapter, PD, CQ, QP, SRQ, MR and MW through
+ * their dispatch tables.  Layouts match the Rust definitions in src/abi
  * (x64: NDK_OBJECT_HEADER 0x28, NDK_ADAPTER 0x30, NDK_ADAPTER_DISPATCH 0x48,
- * NDK_ADAPTER_INFO 0x68); tests/c/open_adapter.c checks every offset.
+ * NDK_ADAPTER_INFO 0x68, MDL 0x30, NDK_SGE 0x10, NDK_RESULT_EX 0x28);
+ * tests/c/open_adapter.c and tests/c/ndk_objects.c check the offsets.
  *
  * Link with -lsoftroce (libsoftroce.so, built by `cargo build --lib`).
  * See docs/HOSTED-API.md.
@@ -42,6 +44,13 @@ typedef size_t SIZE_T;
 #define STATUS_INSUFFICIENT_RESOURCES ((NTSTATUS)0xC000009Au)
 #define STATUS_NOT_SUPPORTED          ((NTSTATUS)0xC00000BBu)
 #define STATUS_INVALID_ADDRESS        ((NTSTATUS)0xC0000141u)
+#define STATUS_BUFFER_OVERFLOW        ((NTSTATUS)0x80000005u)
+#define STATUS_ACCESS_VIOLATION       ((NTSTATUS)0xC0000005u)
+#define STATUS_INVALID_DEVICE_REQUEST ((NTSTATUS)0xC0000010u)
+#define STATUS_CANCELLED              ((NTSTATUS)0xC0000120u)
+#define STATUS_INVALID_DEVICE_STATE   ((NTSTATUS)0xC0000184u)
+#define STATUS_CONNECTION_INVALID     ((NTSTATUS)0xC000023Au)
+#define STATUS_IMPLEMENTATION_LIMIT   ((NTSTATUS)0xC000042Bu)
 #define NDIS_STATUS_BAD_VERSION       ((NTSTATUS)0xC0010004u)
 #define NT_SUCCESS(s)                 (((NTSTATUS)(s)) >= 0)
 
@@ -145,20 +154,252 @@ typedef NTSTATUS (SOFTROCE_NDKAPI *NDK_FN_QUERY_EXTENSION_INTERFACE)(
 typedef NTSTATUS (SOFTROCE_NDKAPI *NDK_FN_QUERY_ADAPTER_INFO)(
     NDK_ADAPTER *pNdkAdapter, NDK_ADAPTER_INFO *pInfo, ULONG *pBufferSize);
 
-/* All nine entries in ABI order. The entries a C caller of this header does
- * not use are left untyped (their NDKPI signatures are in src/abi/callbacks.rs);
- * so far they answer STATUS_NOT_IMPLEMENTED. */
+/* ---- data types ------------------------------------------------------------ */
+typedef int64_t NDK_LOGICAL_ADDRESS;
+
+/* The Windows x64 MDL header; build hosted ones with softroce_build_mdl. */
+typedef struct _MDL {
+    struct _MDL *Next;
+    int16_t Size;
+    int16_t MdlFlags;
+    USHORT AllocationProcessorNumber;
+    USHORT Reserved;
+    void *Process;
+    void *MappedSystemVa;
+    void *StartVa;
+    ULONG ByteCount;
+    ULONG ByteOffset;
+} MDL;
+
+typedef struct _NDK_SGE {
+    union {
+        void *VirtualAddress;
+        NDK_LOGICAL_ADDRESS LogicalAddress;
+    } u;
+    ULONG Length;
+    uint32_t MemoryRegionToken;
+} NDK_SGE;
+
+typedef struct _NDK_RESULT {
+    NTSTATUS Status;
+    ULONG BytesTransferred;
+    void *QPContext;
+    void *RequestContext;
+} NDK_RESULT;
+
+typedef struct _NDK_RESULT_EX {
+    NTSTATUS Status;
+    ULONG BytesTransferred;
+    void *QPContext;
+    void *RequestContext;
+    uint32_t Type;              /* NDK_OPERATION_TYPE */
+    ULONG ProviderErrorCode;    /* 0 on success */
+    uintptr_t TypeSpecificCompletionOutput;
+} NDK_RESULT_EX;
+
+#define NdkOperationTypeReceive 0x1u
+#define NdkOperationTypeSend 0x2u
+#define NdkOperationTypeReceiveAndInvalidate 0x8001u
+
+typedef struct _NDK_LOGICAL_ADDRESS_MAPPING {
+    void *AdapterContext;
+    ULONG AdapterPageCount;
+    NDK_LOGICAL_ADDRESS AdapterPageArray[1]; /* AdapterPageCount entries */
+} NDK_LOGICAL_ADDRESS_MAPPING;
+
+typedef struct _GROUP_AFFINITY {
+    uintptr_t Mask;
+    USHORT Group;
+    USHORT Reserved[3];
+} GROUP_AFFINITY;
+
+#define NDK_CQ_NOTIFY_ERRORS 0u
+#define NDK_CQ_NOTIFY_ANY 1u
+#define NDK_CQ_NOTIFY_SOLICITED 2u
+#define NDK_MR_FLAG_ALLOW_LOCAL_READ 0x0u
+#define NDK_MR_FLAG_ALLOW_LOCAL_WRITE 0x1u
+#define NDK_MR_FLAG_ALLOW_REMOTE_READ 0x2u
+#define NDK_MR_FLAG_ALLOW_REMOTE_WRITE 0x5u
+#define NDK_MR_FLAG_RDMA_READ_SINK 0x8u
+
+/* ---- consumer callbacks ------------------------------------------------------- */
+typedef void (SOFTROCE_NDKAPI *NDK_FN_REQUEST_COMPLETION)(void *Context, NTSTATUS Status);
+typedef void (SOFTROCE_NDKAPI *NDK_FN_CREATE_COMPLETION)(void *Context, NTSTATUS Status,
+                                                         NDK_OBJECT_HEADER *pNdkObject);
+typedef void (SOFTROCE_NDKAPI *NDK_FN_CLOSE_COMPLETION)(void *Context);
+typedef void (SOFTROCE_NDKAPI *NDK_FN_CQ_NOTIFICATION_CALLBACK)(void *Context, NTSTATUS CqStatus);
+typedef void (SOFTROCE_NDKAPI *NDK_FN_SRQ_NOTIFICATION_CALLBACK)(void *Context, NTSTATUS Status);
+
+/* NdkCloseXxx of every object but the adapter: SUCCESS (closed, no
+ * callback) or PENDING (CloseCompletion later, as the object's last
+ * callback: while children are open or a callback runs). */
+typedef NTSTATUS (SOFTROCE_NDKAPI *NDK_FN_CLOSE_OBJECT)(NDK_OBJECT_HEADER *pNdkObject,
+                                                       NDK_FN_CLOSE_COMPLETION CloseCompletion,
+                                                       void *RequestContext);
+
+/* ---- objects --------------------------------------------------------------------- */
+#define SOFTROCE_NDK_OBJECT(NAME, TABLE) \
+    typedef struct _##TABLE TABLE;     \
+    typedef struct _##NAME {           \
+        NDK_OBJECT_HEADER Header;      \
+        const TABLE *Dispatch;         \
+    } NAME;
+SOFTROCE_NDK_OBJECT(NDK_PD, NDK_PD_DISPATCH)
+SOFTROCE_NDK_OBJECT(NDK_CQ, NDK_CQ_DISPATCH)
+SOFTROCE_NDK_OBJECT(NDK_QP, NDK_QP_DISPATCH)
+SOFTROCE_NDK_OBJECT(NDK_SRQ, NDK_SRQ_DISPATCH)
+SOFTROCE_NDK_OBJECT(NDK_MR, NDK_MR_DISPATCH)
+SOFTROCE_NDK_OBJECT(NDK_MW, NDK_MW_DISPATCH)
+SOFTROCE_NDK_OBJECT(NDK_CONNECTOR, NDK_CONNECTOR_DISPATCH)
+SOFTROCE_NDK_OBJECT(NDK_LISTENER, NDK_LISTENER_DISPATCH)
+SOFTROCE_NDK_OBJECT(NDK_SHARED_ENDPOINT, NDK_SHARED_ENDPOINT_DISPATCH)
+
+typedef void (SOFTROCE_NDKAPI *NDK_FN_CONNECT_EVENT_CALLBACK)(void *Context,
+                                                              NDK_CONNECTOR *pConnector);
+
+/* All nine entries in ABI order (behaviour: docs/COMPLIANCE.md). */
 typedef struct _NDK_ADAPTER_DISPATCH {
     NDK_FN_QUERY_EXTENSION_INTERFACE NdkQueryExtension;
     NDK_FN_QUERY_ADAPTER_INFO NdkQueryAdapterInfo;
-    void *NdkCreateCq;
-    void *NdkCreatePd;
-    void *NdkCreateSharedEndpoint;
-    void *NdkCreateConnector;
-    void *NdkCreateListener;
-    void *NdkBuildLAM;
-    void *NdkReleaseLAM;
+    NTSTATUS (SOFTROCE_NDKAPI *NdkCreateCq)(NDK_ADAPTER *pNdkAdapter, ULONG CqDepth,
+                                            NDK_FN_CQ_NOTIFICATION_CALLBACK CqNotification,
+                                            void *CqNotificationContext, GROUP_AFFINITY *Affinity,
+                                            NDK_FN_CREATE_COMPLETION CreateCompletion,
+                                            void *RequestContext, NDK_CQ **ppNdkCq);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkCreatePd)(NDK_ADAPTER *pNdkAdapter,
+                                            NDK_FN_CREATE_COMPLETION CreateCompletion,
+                                            void *RequestContext, NDK_PD **ppNdkPd);
+    void *NdkCreateSharedEndpoint; /* see src/abi/callbacks.rs */
+    NTSTATUS (SOFTROCE_NDKAPI *NdkCreateConnector)(NDK_ADAPTER *pNdkAdapter,
+                                                   NDK_FN_CREATE_COMPLETION CreateCompletion,
+                                                   void *RequestContext,
+                                                   NDK_CONNECTOR **ppNdkConnector);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkCreateListener)(NDK_ADAPTER *pNdkAdapter,
+                                                  NDK_FN_CONNECT_EVENT_CALLBACK ConnectEvent,
+                                                  void *ConnectEventContext,
+                                                  NDK_FN_CREATE_COMPLETION CreateCompletion,
+                                                  void *RequestContext,
+                                                  NDK_LISTENER **ppNdkListener);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkBuildLAM)(NDK_ADAPTER *pNdkAdapter, MDL *Mdl, SIZE_T Length,
+                                            NDK_FN_REQUEST_COMPLETION RequestCompletion,
+                                            void *RequestContext,
+                                            NDK_LOGICAL_ADDRESS_MAPPING *LogicalAddressMapping,
+                                            ULONG *pLAMSize, ULONG *pFBO);
+    void (SOFTROCE_NDKAPI *NdkReleaseLAM)(NDK_ADAPTER *pNdkAdapter,
+                                          NDK_LOGICAL_ADDRESS_MAPPING *LogicalAddressMapping);
 } NDK_ADAPTER_DISPATCH;
+
+struct _NDK_PD_DISPATCH {
+    NDK_FN_CLOSE_OBJECT NdkClosePd;
+    NDK_FN_QUERY_EXTENSION_INTERFACE NdkQueryExtension;
+    NTSTATUS (SOFTROCE_NDKAPI *NdkCreateMr)(NDK_PD *pNdkPd, BOOLEAN FastRegister,
+                                            NDK_FN_CREATE_COMPLETION CreateCompletion,
+                                            void *RequestContext, NDK_MR **ppNdkMr);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkCreateMw)(NDK_PD *pNdkPd,
+                                            NDK_FN_CREATE_COMPLETION CreateCompletion,
+                                            void *RequestContext, NDK_MW **ppNdkMw);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkCreateSrq)(NDK_PD *pNdkPd, ULONG SrqDepth,
+                                             ULONG MaxReceiveRequestSge, ULONG NotifyThreshold,
+                                             NDK_FN_SRQ_NOTIFICATION_CALLBACK SrqNotification,
+                                             void *SrqNotificationContext,
+                                             GROUP_AFFINITY *Affinity,
+                                             NDK_FN_CREATE_COMPLETION CreateCompletion,
+                                             void *RequestContext, NDK_SRQ **ppNdkSrq);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkCreateQp)(NDK_PD *pNdkPd, NDK_CQ *pReceiveCq,
+                                            NDK_CQ *pInitiatorCq, void *QPContext,
+                                            ULONG ReceiveQueueDepth, ULONG InitiatorQueueDepth,
+                                            ULONG MaxReceiveRequestSge,
+                                            ULONG MaxInitiatorRequestSge, ULONG InlineDataSize,
+                                            NDK_FN_CREATE_COMPLETION CreateCompletion,
+                                            void *RequestContext, NDK_QP **ppNdkQp);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkCreateQpWithSrq)(NDK_PD *pNdkPd, NDK_CQ *pReceiveCq,
+                                                   NDK_CQ *pInitiatorCq, NDK_SRQ *pSrq,
+                                                   void *QPContext, ULONG InitiatorQueueDepth,
+                                                   ULONG MaxInitiatorRequestSge,
+                                                   ULONG InlineDataSize,
+                                                   NDK_FN_CREATE_COMPLETION CreateCompletion,
+                                                   void *RequestContext, NDK_QP **ppNdkQp);
+    void (SOFTROCE_NDKAPI *NdkGetPrivilegedMemoryRegionToken)(NDK_PD *pNdkPd, uint32_t *pToken);
+};
+
+struct _NDK_CQ_DISPATCH {
+    NDK_FN_CLOSE_OBJECT NdkCloseCq;
+    NDK_FN_QUERY_EXTENSION_INTERFACE NdkQueryExtension;
+    NTSTATUS (SOFTROCE_NDKAPI *NdkResizeCq)(NDK_CQ *pNdkCq, ULONG CqDepth,
+                                            NDK_FN_REQUEST_COMPLETION RequestCompletion,
+                                            void *RequestContext);
+    void (SOFTROCE_NDKAPI *NdkArmCq)(NDK_CQ *pNdkCq, ULONG TriggerType);
+    ULONG (SOFTROCE_NDKAPI *NdkGetCqResults)(NDK_CQ *pNdkCq, NDK_RESULT *pResult, ULONG nResults);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkControlCqInterruptModeration)(NDK_CQ *pNdkCq,
+                                                                ULONG ModerationInterval,
+                                                                ULONG ModerationCount);
+    ULONG (SOFTROCE_NDKAPI *NdkGetCqResultsEx)(NDK_CQ *pNdkCq, NDK_RESULT_EX *pResult,
+                                               ULONG nResults);
+};
+
+struct _NDK_QP_DISPATCH {
+    NDK_FN_CLOSE_OBJECT NdkCloseQp;
+    NDK_FN_QUERY_EXTENSION_INTERFACE NdkQueryExtension;
+    void (SOFTROCE_NDKAPI *NdkFlush)(NDK_QP *pNdkQp);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkSend)(NDK_QP *pNdkQp, void *RequestContext,
+                                        const NDK_SGE *pSgl, ULONG nSge, ULONG Flags);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkReceive)(NDK_QP *pNdkQp, void *RequestContext,
+                                           const NDK_SGE *pSgl, ULONG nSge);
+    void *NdkBind, *NdkFastRegister, *NdkInvalidate, *NdkRead, *NdkWrite,
+        *NdkSendAndInvalidate; /* see src/abi/callbacks.rs */
+};
+
+struct _NDK_SRQ_DISPATCH {
+    NDK_FN_CLOSE_OBJECT NdkCloseSrq;
+    NDK_FN_QUERY_EXTENSION_INTERFACE NdkQueryExtension;
+    NTSTATUS (SOFTROCE_NDKAPI *NdkModifySrq)(NDK_SRQ *pNdkSrq, ULONG SrqDepth,
+                                             ULONG NotifyThreshold,
+                                             NDK_FN_REQUEST_COMPLETION RequestCompletion,
+                                             void *RequestContext);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkSrqReceive)(NDK_SRQ *pNdkSrq, void *RequestContext,
+                                              const NDK_SGE *pSgl, ULONG nSge);
+};
+
+struct _NDK_MR_DISPATCH {
+    NDK_FN_CLOSE_OBJECT NdkCloseMr;
+    NDK_FN_QUERY_EXTENSION_INTERFACE NdkQueryExtension;
+    NTSTATUS (SOFTROCE_NDKAPI *NdkRegisterMr)(NDK_MR *pNdkMr, MDL *Mdl, SIZE_T Length,
+                                              ULONG Flags,
+                                              NDK_FN_REQUEST_COMPLETION RequestCompletion,
+                                              void *RequestContext);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkDeregisterMr)(NDK_MR *pNdkMr,
+                                                NDK_FN_REQUEST_COMPLETION RequestCompletion,
+                                                void *RequestContext);
+    NTSTATUS (SOFTROCE_NDKAPI *NdkInitializeFastRegisterMr)(
+        NDK_MR *pNdkMr, ULONG AdapterPageCount, BOOLEAN RemoteAccess,
+        NDK_FN_REQUEST_COMPLETION RequestCompletion, void *RequestContext);
+    uint32_t (SOFTROCE_NDKAPI *NdkGetRemoteTokenFromMr)(NDK_MR *pNdkMr);
+    uint32_t (SOFTROCE_NDKAPI *NdkGetLocalTokenFromMr)(NDK_MR *pNdkMr);
+};
+
+struct _NDK_MW_DISPATCH {
+    NDK_FN_CLOSE_OBJECT NdkCloseMw;
+    NDK_FN_QUERY_EXTENSION_INTERFACE NdkQueryExtension;
+    uint32_t (SOFTROCE_NDKAPI *NdkGetRemoteTokenFromMw)(NDK_MW *pNdkMw);
+};
+
+/* The listener, connector and shared endpoint tables: close first, then
+ * QueryExtension; the rest in src/abi/dispatch.rs. */
+struct _NDK_LISTENER_DISPATCH {
+    NDK_FN_CLOSE_OBJECT NdkCloseListener;
+    NDK_FN_QUERY_EXTENSION_INTERFACE NdkQueryExtension;
+    void *NdkListen, *NdkGetListenerLocalAddress, *NdkControlConnectEvents;
+};
+struct _NDK_CONNECTOR_DISPATCH {
+    NDK_FN_CLOSE_OBJECT NdkCloseConnector;
+    NDK_FN_QUERY_EXTENSION_INTERFACE NdkQueryExtension;
+    void *Rest[11];
+};
+struct _NDK_SHARED_ENDPOINT_DISPATCH {
+    NDK_FN_CLOSE_OBJECT NdkCloseSharedEndpoint;
+    NDK_FN_QUERY_EXTENSION_INTERFACE NdkQueryExtension;
+    void *NdkGetSharedEndpointLocalAddress;
+};
 
 struct _NDK_ADAPTER {
     NDK_OBJECT_HEADER Header;
@@ -167,7 +408,8 @@ struct _NDK_ADAPTER {
 
 /* ---- entry points (the hosted OPEN/CLOSE_NDK_ADAPTER_HANDLER) -------------- */
 
-/* Opens an adapter instance bound to an IPv4 or IPv6 literal. `requested` is
+/* Opens an adapter instance, on its own real-time platform, bound to an
+ * IPv4 or IPv6 literal. `requested` is
  * the Major the caller speaks and the lowest Minor it can use: only Major 2
  * with Minor <= 1 is accepted, and the adapter then runs at 2.1.
  * NULL adapter/ip_address -> STATUS_INVALID_PARAMETER; bad version ->
@@ -177,9 +419,47 @@ struct _NDK_ADAPTER {
 NTSTATUS softroce_open_adapter(const char *ip_address, NDK_VERSION requested,
                                NDK_ADAPTER **adapter);
 
-/* Closes an adapter from softroce_open_adapter. Blocking: when it returns no
- * callback on the adapter or its children runs. NULL is ignored. */
+/* Closes an adapter. Blocking: it runs (virtual platform) or waits for
+ * (real platform) the deferred work of every object created from it, so
+ * when it returns no callback on the adapter or its descendants runs or is
+ * queued. NULL is ignored. */
 void softroce_close_adapter(NDK_ADAPTER *adapter);
+
+/* ---- the test platform (docs/HOSTED-API.md) --------------------------------- */
+typedef struct softroce_platform softroce_platform;
+
+/* A virtual-clock platform: callbacks run only inside run_pending/advance,
+ * on the calling thread, at (hosted) DISPATCH_LEVEL; seeded randomness. */
+softroce_platform *softroce_platform_virtual(uint64_t seed);
+/* A real-time platform with its own DPC worker thread. */
+softroce_platform *softroce_platform_real(void);
+/* Drops the handle (open adapters keep the platform alive). */
+void softroce_platform_release(softroce_platform *platform);
+/* Virtual: run what is queued now, return how many ran. Real: wait until
+ * what was queued before the call has run, return 0. */
+size_t softroce_platform_run_pending(const softroce_platform *platform);
+/* Virtual: move time forward by ns, running what falls due. Real: sleep. */
+size_t softroce_platform_advance_ns(const softroce_platform *platform, uint64_t ns);
+/* Pool books: bytes / allocations outstanding over all tags (0 when every
+ * adapter on the platform is closed and nothing leaked). */
+size_t softroce_platform_pool_bytes(const softroce_platform *platform);
+size_t softroce_platform_pool_objects(const softroce_platform *platform);
+/* Fault injection: refuse charges above this total (SIZE_MAX: no limit). */
+void softroce_platform_set_pool_limit(const softroce_platform *platform, size_t bytes);
+/* As softroce_open_adapter, on a given platform. */
+NTSTATUS softroce_open_adapter_on(const softroce_platform *platform, const char *ip_address,
+                                  NDK_VERSION requested, NDK_ADAPTER **adapter);
+/* on != 0: entries with a completion callback answer STATUS_PENDING on
+ * success and complete later from the object's DPC (default: inline). */
+NTSTATUS softroce_set_deferred_completions(NDK_ADAPTER *adapter, int on);
+/* IRQL rule breaks logged by the hosted IRQL books (process-wide). */
+size_t softroce_irql_violations(void);
+void softroce_irql_clear(void);
+
+/* Describes length bytes at buffer as a hosted MDL (non-paged-pool style:
+ * MappedSystemVa = buffer) whose consumer-visible virtual address is va
+ * (0: the buffer's own address), chained to next (may be NULL). */
+NTSTATUS softroce_build_mdl(MDL *mdl, uint64_t va, void *buffer, uint32_t length, MDL *next);
 
 /* The provider's highest NDK version: {2, 1}. */
 NDK_VERSION softroce_version(void);
