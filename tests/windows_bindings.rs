@@ -12,7 +12,7 @@
 //! Owns: these comparisons only.
 #![cfg(all(windows, feature = "wdk"))]
 
-#[allow(dead_code, clippy::upper_case_acronyms)]
+#[allow(dead_code, unused_imports, clippy::upper_case_acronyms)]
 #[path = "../src/os"]
 mod os {
     #[path = "windows"]

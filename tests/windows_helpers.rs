@@ -10,7 +10,7 @@ mod abi {
     pub use softroce::abi::*;
 }
 
-#[allow(dead_code, clippy::upper_case_acronyms)]
+#[allow(dead_code, unused_imports, clippy::upper_case_acronyms)]
 #[path = "../src/os"]
 mod os {
     pub use softroce::os::*;

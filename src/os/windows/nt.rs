@@ -11,8 +11,7 @@
 //!   `.../ndis.sys/Standalone/_IO_STACK_LOCATION.h`; KTIMER size 0x40 in
 //!   every x64 dump).
 //! - KDPC (0x40) and KEVENT (= DISPATCHER_HEADER, 0x18): wdm.h x64.
-//! - MDL header (0x30, PFN array follows): wdm.h `struct _MDL`; the same
-//!   layout the `ndk` branch adds as `abi::MDL` (see `docs/WINDOWS.md`).
+//! - MDL header (0x30, PFN array follows): `crate::abi::MDL` (asserted there).
 //!
 //! Owns: layouts, constants and `io_set_completion_routine` (the wdm.h macro
 //! `IoSetCompletionRoutine` written as a function). Must not call the kernel.
@@ -228,30 +227,14 @@ pub unsafe fn io_set_completion_routine(
     }
 }
 
-/// The x64 `MDL` header. The PFN array (`PFN_NUMBER`, 8 bytes each) follows
-/// it in memory (`MmGetMdlPfnArray(mdl) == (PPFN_NUMBER)(mdl + 1)`).
-/// When the `ndk` branch is merged this becomes `crate::abi::MDL`.
-#[repr(C)]
-#[derive(Debug)]
-pub struct MdlHeader {
-    pub Next: *mut MdlHeader,
-    pub Size: i16,
-    pub MdlFlags: i16,
-    pub AllocationProcessorNumber: u16,
-    pub Reserved: u16,
-    pub Process: *mut c_void,
-    pub MappedSystemVa: *mut c_void,
-    pub StartVa: *mut c_void,
-    pub ByteCount: u32,
-    pub ByteOffset: u32,
-}
+/// The x64 `MDL` header (PFN array after it: `MmGetMdlPfnArray(mdl) ==
+/// (PPFN_NUMBER)(mdl + 1)`): `crate::abi::MDL`, whose layout is asserted
+/// there, under the name the kernel glue uses.
+pub use crate::abi::MDL as MdlHeader;
+pub use crate::abi::{MDL_MAPPED_TO_SYSTEM_VA, MDL_SOURCE_IS_NONPAGED_POOL};
 
-/// `MDL_MAPPED_TO_SYSTEM_VA`.
-pub const MDL_MAPPED_TO_SYSTEM_VA: i16 = 0x0001;
 /// `MDL_PAGES_LOCKED`.
 pub const MDL_PAGES_LOCKED: i16 = 0x0002;
-/// `MDL_SOURCE_IS_NONPAGED_POOL`.
-pub const MDL_SOURCE_IS_NONPAGED_POOL: i16 = 0x0004;
 /// `MDL_PARTIAL`.
 pub const MDL_PARTIAL: i16 = 0x0010;
 /// `MDL_IO_SPACE`: the PFNs are device memory, not RAM.
@@ -304,12 +287,4 @@ const _: () = {
     assert!(offset_of!(IRP, CurrentStackLocation) == 0xB8);
     assert!(offset_of!(IRP, OriginalFileObject) == 0xC0);
     assert!(size_of::<IRP>() == 0xD0);
-    assert!(offset_of!(MdlHeader, Size) == 0x08);
-    assert!(offset_of!(MdlHeader, MdlFlags) == 0x0A);
-    assert!(offset_of!(MdlHeader, Process) == 0x10);
-    assert!(offset_of!(MdlHeader, MappedSystemVa) == 0x18);
-    assert!(offset_of!(MdlHeader, StartVa) == 0x20);
-    assert!(offset_of!(MdlHeader, ByteCount) == 0x28);
-    assert!(offset_of!(MdlHeader, ByteOffset) == 0x2C);
-    assert!(size_of::<MdlHeader>() == 0x30);
 };

@@ -86,21 +86,6 @@ impl WindowsPlatform {
         self.entropy.strong()
     }
 
-    /// The system address of an MDL's first byte: the `Platform::map_mdl`
-    /// service of the `ndk` branch (`MmGetSystemAddressForMdlSafe(mdl,
-    /// NormalPagePriority | MdlMappingNoExecute)`); becomes the trait method
-    /// when that branch is merged.
-    ///
-    /// IRQL: <= DISPATCH_LEVEL.
-    ///
-    /// # Safety
-    /// `mdl` points to a valid MDL whose pages are locked.
-    pub unsafe fn map_mdl(&self, mdl: NonNull<MdlHeader>) -> Result<NonNull<u8>, OsError> {
-        irql::assert_at_most(crate::os::Irql::Dispatch, "Platform::map_mdl");
-        // SAFETY: forwarded contract.
-        unsafe { mdl::system_address(mdl) }
-    }
-
     /// The WSK registration, made on first use.
     ///
     /// IRQL: PASSIVE_LEVEL.
@@ -239,6 +224,16 @@ impl Platform for WindowsPlatform {
     fn flush_deferred(&self) {
         irql::assert_passive("Platform::flush_deferred");
         self.flush();
+    }
+
+    /// `MmGetSystemAddressForMdlSafe(mdl, NormalPagePriority |
+    /// MdlMappingNoExecute)` (`mdl::system_address`).
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    unsafe fn map_mdl(&self, mdl: NonNull<MdlHeader>) -> Result<NonNull<u8>, OsError> {
+        irql::assert_at_most(crate::os::Irql::Dispatch, "Platform::map_mdl");
+        // SAFETY: forwarded contract (a readable MDL whose pages are locked).
+        unsafe { mdl::system_address(mdl) }
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! The open handler is the kernel twin of `os::hosted::entry`: version
 //! first (`ndk::negotiate_version`), then the adapter address (here the
-//! configured `CarrierIpAddress`), then `ndk::open_adapter`.
+//! configured `CarrierIpAddress`), then `ndk::open_adapter` on the
+//! adapter's `WindowsPlatform`.
 //!
 //! Owns: those handlers and the work item routine. Must not implement NDK
 //! objects (`ndk` does).
@@ -55,7 +56,7 @@ pub unsafe extern "system" fn open_ndk_adapter(
     } else {
         negotiate_version(requested)
             .and_then(|_| a.config.carrier_ip.ok_or(NDIS_STATUS_ADAPTER_NOT_READY))
-            .and_then(|ip| open_adapter(ip, requested))
+            .and_then(|ip| open_adapter(ip, requested, a.platform.clone()))
     };
     let (ptr, status) = match result {
         Ok(p) => {
