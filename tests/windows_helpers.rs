@@ -39,6 +39,8 @@ mod os {
         pub mod miniport {
             #[path = "config.rs"]
             pub mod config;
+            #[path = "ndk_state.rs"]
+            pub mod ndk_state;
             #[path = "oid_payload.rs"]
             pub mod oid_payload;
         }
@@ -50,6 +52,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use os::windows::clock::{instant_from_interrupt_time, relative_due_time};
 use os::windows::miniport::config::*;
+use os::windows::miniport::ndk_state::NdkState;
 use os::windows::miniport::oid_payload::*;
 use os::windows::ndis::*;
 use os::windows::nt::*;
@@ -677,4 +680,118 @@ fn mdl_span_and_logical_addresses() {
         Some((u64::MAX >> 12) << 12)
     );
     assert_eq!(logical_address(u64::MAX >> 11), None);
+}
+
+// --- NDK enable/disable state machine ----------------------------------------------------
+
+/// Runs queued work items on a thread, like NDIS's I/O work items; records
+/// the events raised.
+fn run_work(s: &NdkState, events: &std::sync::Mutex<Vec<bool>>) {
+    loop {
+        if let Some(on) = s.next_event() {
+            events.lock().unwrap().push(on);
+        }
+        if !s.finish_pass() {
+            break;
+        }
+    }
+    s.exit();
+}
+
+#[test]
+fn ndk_state_sequential() {
+    let ev = std::sync::Mutex::new(Vec::new());
+    let s = NdkState::new(true);
+    assert!(s.enabled() && !s.busy());
+    assert!(s.request(true), "first request queues");
+    assert!(!s.request(true), "one work item at a time");
+    run_work(&s, &ev);
+    assert!(ev.lock().unwrap().is_empty(), "already enabled: no event");
+    assert!(s.request(false));
+    run_work(&s, &ev);
+    assert_eq!(*ev.lock().unwrap(), vec![false]);
+    assert!(!s.enabled() && !s.busy());
+
+    let off = NdkState::new(false);
+    assert!(!off.enabled());
+    assert!(off.request(true));
+    run_work(&off, &ev);
+    assert!(!off.enabled(), "*NetworkDirect 0 never enables");
+    assert_eq!(ev.lock().unwrap().len(), 1, "and raises nothing");
+}
+
+#[test]
+fn ndk_state_under_contention_settles_on_the_last_request() {
+    use std::sync::{Arc, Mutex};
+    for round in 0..20u64 {
+        let s = Arc::new(NdkState::new(round % 2 == 0));
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let queue = Arc::new(Mutex::new(0u32));
+        let requesters: Vec<_> = (0..3u64)
+            .map(|t| {
+                let (s, queue) = (s.clone(), queue.clone());
+                std::thread::spawn(move || {
+                    for i in 0..500u64 {
+                        let on = (i * 7 + t * 3 + round) % 3 != 0;
+                        if s.request(on) {
+                            *queue.lock().unwrap() += 1;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let worker = {
+            let (s, events, queue) = (s.clone(), events.clone(), queue.clone());
+            std::thread::spawn(move || {
+                let mut idle = 0;
+                while idle < 2000 {
+                    let job = {
+                        let mut q = queue.lock().unwrap();
+                        assert!(*q <= 1, "two work items queued at once");
+                        if *q == 1 {
+                            *q = 0;
+                            true
+                        } else {
+                            false
+                        }
+                    };
+                    if job {
+                        run_work(&s, &events);
+                        idle = 0;
+                    } else {
+                        idle += 1;
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        };
+        for r in requesters {
+            r.join().unwrap();
+        }
+        worker.join().unwrap();
+        // The worker may have given up before the last requester queued.
+        if std::mem::take(&mut *queue.lock().unwrap()) == 1 {
+            run_work(&s, &events);
+        }
+        // Quiescent: a final request shows the machine follows it.
+        let last = round % 3 == 0;
+        if s.request(last) {
+            run_work(&s, &events);
+        }
+        assert!(!s.busy());
+        // Without *NetworkDirect (odd rounds) nothing ever enables.
+        let configured = round % 2 == 0;
+        let want = last && configured;
+        assert_eq!(s.enabled(), want, "round {round}");
+        let ev = events.lock().unwrap();
+        let mut state = configured;
+        for e in ev.iter() {
+            assert_ne!(
+                *e, state,
+                "round {round}: two events of the same kind in a row"
+            );
+            state = *e;
+        }
+        assert_eq!(state, want, "round {round}: events end in the final state");
+    }
 }

@@ -33,6 +33,7 @@ use super::super::ndis::*;
 use super::super::nt::{EXECUTIVE, FALSE, KERNEL_MODE, KEVENT, NOTIFICATION_EVENT};
 use super::super::platform::WindowsPlatform;
 use super::config::{generated_mac, mtu_for_frame, AdapterConfig};
+use super::ndk_state::NdkState;
 use super::oid::SUPPORTED_OIDS;
 use super::oid_payload::GeneralInfo;
 use super::registry;
@@ -62,15 +63,10 @@ pub struct Adapter {
     pub packet_filter: AtomicU32,
     pub lookahead: AtomicU32,
     pub xmit_discards: AtomicU64,
-    /// NDK state asked for by OID_NDK_SET_STATE.
-    pub ndk_desired: AtomicBool,
-    /// NDK state last signalled (NetEventNDKEnable/Disable), or reported in
-    /// the NDK attributes at initialisation.
-    pub ndk_reported: AtomicBool,
-    /// The work item that raises the NDK PnP events, and its bookkeeping.
+    /// NDK enable/disable (OID_NDK_SET_STATE and the PnP events).
+    pub ndk: NdkState,
+    /// The work item that raises the NDK PnP events.
     pub work_item: NDIS_HANDLE,
-    pub work_busy: AtomicU32,
-    pub work_queued: AtomicBool,
     /// An event nobody sets: halt waits on it with a timeout to sleep.
     pub sleeper: UnsafeCell<KEVENT>,
     /// NDK adapter instances open on this adapter.
@@ -90,7 +86,7 @@ impl Adapter {
     ///
     /// IRQL: any.
     pub fn ndk_enabled(&self) -> bool {
-        self.config.network_direct && self.ndk_reported.load(Ordering::SeqCst)
+        self.ndk.enabled()
     }
 
     /// The numbers the general OIDs report.
@@ -173,11 +169,8 @@ pub unsafe extern "system" fn initialize(
         packet_filter: AtomicU32::new(0),
         lookahead: AtomicU32::new(mtu),
         xmit_discards: AtomicU64::new(0),
-        ndk_desired: AtomicBool::new(config.network_direct),
-        ndk_reported: AtomicBool::new(config.network_direct),
+        ndk: NdkState::new(config.network_direct),
         work_item,
-        work_busy: AtomicU32::new(0),
-        work_queued: AtomicBool::new(false),
         sleeper: UnsafeCell::new(KEVENT::zeroed()),
         ndk_open: AtomicU32::new(0),
         ndk_info: limits::adapter_info(NDK_PROVIDER_VERSION),
@@ -351,7 +344,7 @@ pub unsafe extern "system" fn halt(ctx: NDIS_HANDLE, _action: u32) {
     let adapter = ctx.cast::<Adapter>();
     // SAFETY: NDIS's context, live until this returns.
     let a = unsafe { &*adapter };
-    while a.work_busy.load(Ordering::SeqCst) != 0 {
+    while a.ndk.busy() {
         let mut ten_ms: i64 = -100_000;
         // SAFETY: PASSIVE; an event nobody signals: a 10 ms sleep.
         unsafe {

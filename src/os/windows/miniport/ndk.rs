@@ -95,28 +95,21 @@ pub unsafe extern "system" fn close_ndk_adapter(ctx: NDIS_HANDLE, adapter: *mut 
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 pub fn set_state(a: &Adapter, on: bool) {
-    a.ndk_desired
-        .store(on && a.config.network_direct, Ordering::SeqCst);
-    queue_work(a);
-}
-
-/// IRQL: <= DISPATCH_LEVEL.
-fn queue_work(a: &Adapter) {
-    if a.work_queued.swap(true, Ordering::SeqCst) {
-        return; // the queued item will see the new wish
+    if a.ndk.request(on) {
+        // SAFETY: `request` returned true, so the work item is not queued;
+        // the adapter outlives it (halt waits while `ndk.busy()`).
+        unsafe {
+            NdisQueueIoWorkItem(
+                a.work_item,
+                ndk_state_work,
+                (a as *const Adapter).cast_mut().cast(),
+            )
+        };
     }
-    a.work_busy.fetch_add(1, Ordering::SeqCst);
-    // SAFETY: the work item is allocated and not queued (work_queued was
-    // false); the adapter outlives it (halt waits for work_busy == 0).
-    unsafe {
-        NdisQueueIoWorkItem(
-            a.work_item,
-            ndk_state_work,
-            (a as *const Adapter).cast_mut().cast(),
-        )
-    };
 }
 
+/// Raises NetEventNDKEnable (`enable`) or NetEventNDKDisable.
+///
 /// IRQL: PASSIVE_LEVEL.
 fn raise(a: &Adapter, enable: bool) -> NDIS_STATUS {
     let mut n = NET_PNP_EVENT_NOTIFICATION {
@@ -151,23 +144,18 @@ fn raise(a: &Adapter, enable: bool) -> NDIS_STATUS {
 ///
 /// IRQL: PASSIVE_LEVEL.
 unsafe extern "system" fn ndk_state_work(ctx: *mut core::ffi::c_void, _item: NDIS_HANDLE) {
-    // SAFETY: the adapter queued us and halt waits for `work_busy`.
+    // SAFETY: the adapter queued us and halt waits while `ndk.busy()`.
     let a = unsafe { &*ctx.cast::<Adapter>() };
     loop {
-        let want = a.ndk_desired.load(Ordering::SeqCst);
-        if want != a.ndk_reported.load(Ordering::SeqCst) {
-            // Record first: opens are refused as soon as disabling starts.
-            a.ndk_reported.store(want, Ordering::SeqCst);
-            let _ = raise(a, want);
+        if let Some(on) = a.ndk.next_event() {
+            let _ = raise(a, on);
         }
-        a.work_queued.store(false, Ordering::SeqCst);
-        let settled = a.ndk_desired.load(Ordering::SeqCst) == a.ndk_reported.load(Ordering::SeqCst);
-        if settled || a.work_queued.swap(true, Ordering::SeqCst) {
+        if !a.ndk.finish_pass() {
             break;
         }
     }
     // Last touch of the adapter: halt may free it after this.
-    a.work_busy.fetch_sub(1, Ordering::SeqCst);
+    a.ndk.exit();
 }
 
 /// The active connections of every NDK instance on this adapter, for
