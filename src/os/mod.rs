@@ -16,6 +16,7 @@
 pub mod carrier;
 #[cfg(any(feature = "hosted", windows))]
 pub mod conformance;
+pub mod counters;
 pub mod irql;
 pub mod platform;
 pub mod pool;
@@ -37,6 +38,7 @@ use windows as platform_impl;
 pub use carrier::{
     Carrier, CarrierError, DatagramSink, Ipv4RxFields, Received, RxIp, SendError, TxIpv4,
 };
+pub use counters::NdkCounters;
 #[cfg(any(feature = "hosted", windows))]
 pub use irql::consumer_call;
 pub use irql::{Rule, Violation};

@@ -88,9 +88,9 @@ pub trait Platform: Send + Sync {
     fn now(&self) -> Instant;
 
     /// Fills `buf` with unpredictable bytes (keys, initial PSNs, comm ids).
-    /// Kernel: `BCryptGenRandom` on an RNG provider handle opened at init
-    /// with `BCRYPT_PROV_DISPATCH` (the system-preferred RNG flag is
-    /// PASSIVE_LEVEL only).
+    /// Kernel: a ChaCha20 generator seeded from RDSEED/RDRAND mixed with
+    /// the performance counters (no CNG import is allowed; see
+    /// `docs/WINDOWS.md`).
     /// A virtual-clock platform draws from its seed instead (deterministic).
     ///
     /// IRQL: <= DISPATCH_LEVEL.

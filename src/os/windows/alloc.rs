@@ -24,6 +24,7 @@ mod pool {
     // aligned to `layout.align()` that nobody else owns; `dealloc` frees exactly
     // the pool block `alloc` obtained for that pointer and layout.
     unsafe impl GlobalAlloc for PoolAllocator {
+        /// IRQL: <= DISPATCH_LEVEL (nonpaged pool).
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             match placement(layout.size(), layout.align(), MEMORY_ALLOCATION_ALIGNMENT) {
                 None => ptr::null_mut(),
@@ -55,6 +56,7 @@ mod pool {
             }
         }
 
+        /// IRQL: <= DISPATCH_LEVEL (nonpaged pool).
         unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
             let base = match placement(layout.size(), layout.align(), MEMORY_ALLOCATION_ALIGNMENT) {
                 Some(Placement::OverAligned { .. }) => {

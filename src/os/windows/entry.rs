@@ -1,9 +1,10 @@
 //! `DriverEntry` and `DriverUnload` of softroce.sys.
 //!
-//! For now the entry logs a banner (with the running NDIS version and the
-//! service's registry path), allocates the driver context from pool, and
-//! registers the unload routine that frees it. Registering the NDIS virtual
-//! miniport and the NDK provider comes in a later issue.
+//! The entry logs a banner (with the running NDIS version and the service's
+//! registry path), allocates the driver context from pool and registers the
+//! NDIS miniport (`miniport::register`). NDIS then owns the driver object's
+//! unload routine and calls MiniportDriverUnload, which deregisters and
+//! calls [`unloaded`] to free the context.
 //!
 //! Owns: the driver-level lifetime (load/unload). Must not hold miniport or
 //! NDK logic.
@@ -15,7 +16,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::ffi::{
     DPFLTR_ERROR_LEVEL, DPFLTR_IHVNETWORK_ID, DPFLTR_INFO_LEVEL, DRIVER_OBJECT, NTSTATUS,
-    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER, STATUS_SUCCESS, UNICODE_STRING,
+    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER, UNICODE_STRING,
 };
 use super::imports::{DbgPrintEx, NdisGetVersion};
 
@@ -89,19 +90,30 @@ pub unsafe extern "system" fn DriverEntry(
         };
     }
 
-    // SAFETY: `driver` is the live driver object the I/O manager passed; the
-    // driver owns its DriverUnload field during DriverEntry.
-    unsafe { (*driver).DriverUnload = Some(driver_unload) };
-    STATUS_SUCCESS
+    // SAFETY: DriverEntry's own arguments, at PASSIVE_LEVEL.
+    let status = unsafe { super::miniport::register(driver, registry_path) };
+    if status < 0 {
+        // SAFETY: NUL-terminated format; %x reads the one u32 passed.
+        unsafe {
+            DbgPrintEx(
+                DPFLTR_IHVNETWORK_ID,
+                DPFLTR_ERROR_LEVEL,
+                c"softroce: NdisMRegisterMiniportDriver failed %x\n"
+                    .as_ptr()
+                    .cast(),
+                status as u32,
+            )
+        };
+        unloaded();
+    }
+    status
 }
 
-/// The kernel calls this once when the service stops.
+/// Frees the driver context: from MiniportDriverUnload, or from DriverEntry
+/// when registration failed.
 ///
 /// IRQL: PASSIVE_LEVEL.
-///
-/// # Safety
-/// Called by the I/O manager only, after a successful `DriverEntry`.
-unsafe extern "system" fn driver_unload(_driver: *mut DRIVER_OBJECT) {
+pub fn unloaded() {
     let context = CONTEXT.swap(ptr::null_mut(), Ordering::AcqRel);
     if !context.is_null() {
         // SAFETY: `context` was allocated by the global allocator with

@@ -4,9 +4,27 @@
 //!
 //! Owns: the extern declarations only (each with the IRQL it may be called
 //! at). Allowed DLLs: ntoskrnl.exe, hal.dll, ndis.sys, netio.sys. Must not hold
-//! behaviour; only code in `src/os/windows` calls these.
+//! behaviour; only code in `src/os/windows` calls these. Macros of the WDK
+//! headers are not imports: `KeQueryInterruptTime` (x64: a read of
+//! KUSER_SHARED_DATA, `platform::interrupt_time`), `IoSetCompletionRoutine`
+//! (`nt::io_set_completion_routine`), `MmGetSystemAddressForMdlSafe` (over
+//! `MmMapLockedPagesSpecifyCache`, `mdl::system_address`),
+//! `MmGetMdlPfnArray` (`mdl::pfn_array`), `KeRaiseIrql`/`KeLowerIrql` (x64:
+//! CR8, `irql::RaiseToDispatch`).
 
 use core::ffi::c_void;
+
+use crate::abi::{NDIS_HANDLE, NDIS_STATUS};
+
+use super::ffi::{DRIVER_OBJECT, NTSTATUS, UNICODE_STRING};
+use super::ndis::{
+    NDIS_CONFIGURATION_OBJECT, NDIS_CONFIGURATION_PARAMETER, NDIS_IO_WORKITEM_ROUTINE,
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS, NET_BUFFER_LIST, NET_PNP_EVENT_NOTIFICATION,
+};
+use super::nt::{
+    MdlHeader, BOOLEAN, IRP, KDPC, KEVENT, KPRIORITY, KTIMER, LARGE_INTEGER, PKDEFERRED_ROUTINE,
+};
+use super::wsk::types::{WSK_CLIENT_NPI, WSK_PROVIDER_NPI, WSK_REGISTRATION};
 
 #[link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")]
 extern "system" {
@@ -17,6 +35,8 @@ extern "system" {
     /// The stack probe LLVM calls (rax = frame size) before a frame larger
     /// than a page; never called from Rust. Kernel stacks are small: keep
     /// frames well under 4 KiB so it stays unused.
+    ///
+    /// IRQL: any (never called from Rust).
     pub fn __chkstk();
     /// IRQL: <= DISPATCH_LEVEL; raises to DISPATCH_LEVEL and returns the old IRQL.
     pub fn KeAcquireSpinLockRaiseToDpc(lock: *mut usize) -> u8;
@@ -24,6 +44,81 @@ extern "system" {
     pub fn KeReleaseSpinLock(lock: *mut usize, new_irql: u8);
     /// Any IRQL; does not return.
     pub fn KeBugCheckEx(code: u32, p1: usize, p2: usize, p3: usize, p4: usize) -> !;
+
+    // --- DPCs and timers ---
+    /// IRQL: any. Initialises a KDPC (caller-owned nonpaged storage).
+    pub fn KeInitializeDpc(dpc: *mut KDPC, routine: PKDEFERRED_ROUTINE, context: *mut c_void);
+    /// IRQL: any (<= HIGH). FALSE if the DPC is already queued.
+    pub fn KeInsertQueueDpc(dpc: *mut KDPC, arg1: *mut c_void, arg2: *mut c_void) -> BOOLEAN;
+    /// IRQL: any. TRUE if the DPC was queued (now removed).
+    pub fn KeRemoveQueueDpc(dpc: *mut KDPC) -> BOOLEAN;
+    /// IRQL: PASSIVE_LEVEL. Returns when every DPC queued before the call ran.
+    pub fn KeFlushQueuedDpcs();
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn KeInitializeTimerEx(timer: *mut KTIMER, kind: u32);
+    /// IRQL: <= DISPATCH_LEVEL. Due time < 0: relative, 100 ns units. TRUE
+    /// if the timer was already in the timer queue.
+    pub fn KeSetTimer(timer: *mut KTIMER, due_time: LARGE_INTEGER, dpc: *mut KDPC) -> BOOLEAN;
+    /// IRQL: <= DISPATCH_LEVEL. TRUE if the timer was in the queue.
+    pub fn KeCancelTimer(timer: *mut KTIMER) -> BOOLEAN;
+
+    // --- time and randomness ---
+    /// IRQL: any. Interrupt time (100 ns units) with the QPC it was read at.
+    pub fn KeQueryInterruptTimePrecise(qpc_timestamp: *mut u64) -> u64;
+    /// IRQL: any. Returns the performance counter; `frequency` may be null.
+    pub fn KeQueryPerformanceCounter(frequency: *mut LARGE_INTEGER) -> LARGE_INTEGER;
+    /// IRQL: any (not cryptographic; the entropy source of last resort).
+    pub fn RtlRandomEx(seed: *mut u32) -> u32;
+
+    // --- processors ---
+    /// IRQL: any.
+    pub fn KeQueryMaximumProcessorCountEx(group: u16) -> u32;
+    /// IRQL: any. `number` may be null (PROCESSOR_NUMBER out).
+    pub fn KeGetCurrentProcessorNumberEx(number: *mut c_void) -> u32;
+
+    // --- events ---
+    /// IRQL: any (caller-owned nonpaged storage).
+    pub fn KeInitializeEvent(event: *mut KEVENT, kind: u32, state: BOOLEAN);
+    /// IRQL: <= DISPATCH_LEVEL (Wait FALSE).
+    pub fn KeSetEvent(event: *mut KEVENT, increment: KPRIORITY, wait: BOOLEAN) -> i32;
+    /// IRQL: PASSIVE_LEVEL for a non-zero timeout (null = forever).
+    pub fn KeWaitForSingleObject(
+        object: *mut c_void,
+        wait_reason: u32,
+        wait_mode: i8,
+        alertable: BOOLEAN,
+        timeout: *mut LARGE_INTEGER,
+    ) -> NTSTATUS;
+
+    // --- IRPs and MDLs ---
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn IoAllocateIrp(stack_size: i8, charge_quota: BOOLEAN) -> *mut IRP;
+    /// IRQL: <= DISPATCH_LEVEL. Re-initialises an IRP from IoAllocateIrp.
+    pub fn IoReuseIrp(irp: *mut IRP, status: NTSTATUS);
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn IoFreeIrp(irp: *mut IRP);
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn IoAllocateMdl(
+        va: *mut c_void,
+        length: u32,
+        secondary: BOOLEAN,
+        charge_quota: BOOLEAN,
+        irp: *mut IRP,
+    ) -> *mut MdlHeader;
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn IoFreeMdl(mdl: *mut MdlHeader);
+    /// IRQL: <= DISPATCH_LEVEL. Fills the PFNs of a nonpaged-pool MDL.
+    pub fn MmBuildMdlForNonPagedPool(mdl: *mut MdlHeader);
+    /// IRQL: <= DISPATCH_LEVEL for KernelMode mappings. The function behind
+    /// the `MmGetSystemAddressForMdlSafe` macro.
+    pub fn MmMapLockedPagesSpecifyCache(
+        mdl: *mut MdlHeader,
+        access_mode: i8,
+        cache_type: u32,
+        requested_address: *mut c_void,
+        bug_check_on_failure: u32,
+        priority: u32,
+    ) -> *mut c_void;
 }
 
 #[link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")]
@@ -36,4 +131,86 @@ extern "C" {
 extern "system" {
     /// IRQL: any. The NDIS version of the running system, major in the high 16 bits.
     pub fn NdisGetVersion() -> u32;
+    /// IRQL: PASSIVE_LEVEL (DriverEntry).
+    pub fn NdisMRegisterMiniportDriver(
+        driver: *mut DRIVER_OBJECT,
+        registry_path: *const UNICODE_STRING,
+        driver_context: NDIS_HANDLE,
+        characteristics: *const NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+        driver_handle: *mut NDIS_HANDLE,
+    ) -> NDIS_STATUS;
+    /// IRQL: PASSIVE_LEVEL (MiniportDriverUnload, or DriverEntry on failure).
+    pub fn NdisMDeregisterMiniportDriver(driver_handle: NDIS_HANDLE);
+    /// IRQL: PASSIVE_LEVEL (MiniportInitializeEx).
+    pub fn NdisMSetMiniportAttributes(
+        miniport_handle: NDIS_HANDLE,
+        attributes: *mut c_void,
+    ) -> NDIS_STATUS;
+    /// IRQL: PASSIVE_LEVEL (MiniportSetOptions).
+    pub fn NdisSetOptionalHandlers(
+        ndis_handle: NDIS_HANDLE,
+        optional_handlers: *mut c_void,
+    ) -> NDIS_STATUS;
+    /// IRQL: PASSIVE_LEVEL; never from inside MiniportOidRequest.
+    pub fn NdisMNetPnPEvent(
+        miniport_handle: NDIS_HANDLE,
+        notification: *mut NET_PNP_EVENT_NOTIFICATION,
+    ) -> NDIS_STATUS;
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn NdisAllocateIoWorkItem(ndis_object_handle: NDIS_HANDLE) -> NDIS_HANDLE;
+    /// IRQL: <= DISPATCH_LEVEL. The routine runs at PASSIVE_LEVEL.
+    pub fn NdisQueueIoWorkItem(
+        work_item: NDIS_HANDLE,
+        routine: NDIS_IO_WORKITEM_ROUTINE,
+        context: *mut c_void,
+    );
+    /// IRQL: <= DISPATCH_LEVEL; the item must not be queued.
+    pub fn NdisFreeIoWorkItem(work_item: NDIS_HANDLE);
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn NdisOpenConfigurationEx(
+        object: *const NDIS_CONFIGURATION_OBJECT,
+        configuration_handle: *mut NDIS_HANDLE,
+    ) -> NDIS_STATUS;
+    /// IRQL: PASSIVE_LEVEL. The parameter lives until NdisCloseConfiguration.
+    pub fn NdisReadConfiguration(
+        status: *mut NDIS_STATUS,
+        value: *mut *mut NDIS_CONFIGURATION_PARAMETER,
+        configuration_handle: NDIS_HANDLE,
+        keyword: *const UNICODE_STRING,
+        parameter_type: u32,
+    );
+    /// IRQL: PASSIVE_LEVEL. Reads the `NetworkAddress` keyword (a MAC).
+    pub fn NdisReadNetworkAddress(
+        status: *mut NDIS_STATUS,
+        network_address: *mut *mut c_void,
+        network_address_length: *mut u32,
+        configuration_handle: NDIS_HANDLE,
+    );
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn NdisCloseConfiguration(configuration_handle: NDIS_HANDLE);
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn NdisMSendNetBufferListsComplete(
+        miniport_handle: NDIS_HANDLE,
+        net_buffer_lists: *mut NET_BUFFER_LIST,
+        send_complete_flags: u32,
+    );
+}
+
+#[link(name = "netio.sys", kind = "raw-dylib", modifiers = "+verbatim")]
+extern "system" {
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn WskRegister(
+        client_npi: *const WSK_CLIENT_NPI,
+        registration: *mut WSK_REGISTRATION,
+    ) -> NTSTATUS;
+    /// IRQL: PASSIVE_LEVEL (a non-zero wait), <= DISPATCH_LEVEL with WSK_NO_WAIT.
+    pub fn WskCaptureProviderNPI(
+        registration: *mut WSK_REGISTRATION,
+        wait_timeout: u32,
+        provider_npi: *mut WSK_PROVIDER_NPI,
+    ) -> NTSTATUS;
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn WskReleaseProviderNPI(registration: *mut WSK_REGISTRATION);
+    /// IRQL: PASSIVE_LEVEL. Waits for captured NPIs and sockets to go.
+    pub fn WskDeregister(registration: *mut WSK_REGISTRATION);
 }

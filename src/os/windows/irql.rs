@@ -59,3 +59,57 @@ pub fn report_violation(v: Violation) {
         )
     };
 }
+
+/// Raises the processor to DISPATCH_LEVEL for its lifetime when it runs
+/// below, and restores the old IRQL on drop; a no-op at DISPATCH_LEVEL or
+/// above. x64 `KeRaiseIrql`/`KeLowerIrql` are inline CR8 writes in wdm.h
+/// (`KfRaiseIrql`/`KeLowerIrql`), which is what this does.
+#[derive(Debug)]
+pub struct RaiseToDispatch {
+    old: Option<u64>,
+}
+
+impl RaiseToDispatch {
+    /// Raises to DISPATCH_LEVEL if below it.
+    ///
+    /// IRQL: any; DISPATCH_LEVEL or above while the guard lives.
+    #[inline]
+    pub fn new() -> Self {
+        let cr8: u64;
+        // SAFETY: reading CR8 at ring 0 has no side effects.
+        unsafe {
+            core::arch::asm!("mov {}, cr8", out(reg) cr8, options(nomem, nostack, preserves_flags))
+        };
+        if cr8 >= 2 {
+            return RaiseToDispatch { old: None };
+        }
+        // SAFETY: raising CR8 to DISPATCH_LEVEL (2) from a lower level is what
+        // KfRaiseIrql does on x64; `drop` restores it on this same processor
+        // (no thread switch can happen at DISPATCH_LEVEL).
+        unsafe {
+            core::arch::asm!("mov cr8, {}", in(reg) 2u64, options(nomem, nostack, preserves_flags))
+        };
+        RaiseToDispatch { old: Some(cr8) }
+    }
+}
+
+impl Default for RaiseToDispatch {
+    /// IRQL: any.
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RaiseToDispatch {
+    #[inline]
+    /// IRQL: the raised DISPATCH_LEVEL; lowers back.
+    fn drop(&mut self) {
+        if let Some(old) = self.old {
+            // SAFETY: lowering back to the IRQL `new` saw (below DISPATCH) on
+            // the same processor, as KeLowerIrql does on x64.
+            unsafe {
+                core::arch::asm!("mov cr8, {}", in(reg) old, options(nomem, nostack, preserves_flags))
+            };
+        }
+    }
+}

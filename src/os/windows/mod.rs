@@ -6,21 +6,37 @@
 //! protocol logic (that lives in the `no_std` core) and must not be hidden by a
 //! `cfg` from the Linux cross-build (`scripts/cross-build-windows.sh`).
 //!
-//! Pending (later issues): the NDIS virtual miniport registration
-//! (`NdisMRegisterMiniportDriver`), the NDK provider characteristics and
-//! `OID_NDK_*`, the carrier, DPCs and timers (the `Platform` trait).
+//! Modules: `entry` (DriverEntry), `miniport` (the NDIS 6.30 virtual miniport
+//! and NDK provider), `platform` (`os::Platform`: clock, `deferred` DPCs and
+//! timers, `entropy`, pool books, the `wsk` carrier, `mdl` mapping),
+//! `selftest` (the conformance suite in the kernel), the declarations
+//! `ffi`/`nt`/`ndis`/`wsk::types`/`imports`, and the pure helpers the host
+//! tests include by path (`clock`, `page`, `seed`, `pool_layout`, `wsk::sockaddr`,
+//! `miniport::{config, oid_payload}`). See `docs/WINDOWS.md`.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod alloc;
+pub mod clock;
+pub mod deferred;
+pub mod entropy;
 pub mod entry;
 pub mod ffi;
 pub mod imports;
 pub mod irql;
+pub mod mdl;
+pub mod miniport;
+pub mod ndis;
+pub mod nt;
+pub mod page;
 pub mod panic;
+pub mod platform;
 pub mod pool_layout;
 pub mod rt;
+pub mod seed;
+pub mod selftest;
 pub mod spin;
+pub mod wsk;
 
 pub use irql::{current_irql, provider_locks_held, report_violation};
 pub use spin::{SpinLock, SpinLockGuard};

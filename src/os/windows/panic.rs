@@ -7,6 +7,7 @@
 
 #[cfg(not(feature = "wdk"))]
 #[panic_handler]
+/// IRQL: any.
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     use super::ffi::SOFTROCE_BUGCHECK;
     use super::imports::KeBugCheckEx;

@@ -23,6 +23,8 @@ pub const HEADER: usize = core::mem::size_of::<usize>();
 
 /// The placement of a request of `size` bytes at `align` (a power of two),
 /// given the pool's natural alignment. `None` if the sizes overflow.
+///
+/// IRQL: any (pure).
 pub fn placement(size: usize, align: usize, pool_align: usize) -> Option<Placement> {
     // A zero-sized request still gets a real block so every pointer is unique.
     let size = size.max(1);
@@ -41,6 +43,8 @@ pub fn placement(size: usize, align: usize, pool_align: usize) -> Option<Placeme
 /// The caller's address for an over-aligned block whose pool base is `base`:
 /// the first `align` boundary that leaves `HEADER` bytes free below it.
 /// `None` if the address would overflow.
+///
+/// IRQL: any (pure).
 pub fn aligned_start(base: usize, align: usize) -> Option<usize> {
     let first = base.checked_add(HEADER)?;
     let mask = align.checked_sub(1)?;

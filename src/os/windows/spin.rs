@@ -23,12 +23,14 @@ unsafe impl<T: Send> Sync for SpinLock<T> {}
 unsafe impl<T: Send> Send for SpinLock<T> {}
 
 impl<T> core::fmt::Debug for SpinLock<T> {
+    /// IRQL: any.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("SpinLock")
     }
 }
 
 impl<T: Default> Default for SpinLock<T> {
+    /// IRQL: any.
     fn default() -> Self {
         Self::new(T::default())
     }
@@ -41,6 +43,7 @@ pub struct SpinLockGuard<'a, T> {
 }
 
 impl<T> core::fmt::Debug for SpinLockGuard<'_, T> {
+    /// IRQL: any.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("SpinLockGuard")
     }
@@ -77,6 +80,7 @@ impl<T> SpinLock<T> {
 
 impl<T> Deref for SpinLockGuard<'_, T> {
     type Target = T;
+    /// IRQL: any (the guard holds the lock: DISPATCH_LEVEL).
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the KSPIN_LOCK, so no other reference exists.
         unsafe { &*self.lock.value.get() }
@@ -84,6 +88,7 @@ impl<T> Deref for SpinLockGuard<'_, T> {
 }
 
 impl<T> DerefMut for SpinLockGuard<'_, T> {
+    /// IRQL: any (the guard holds the lock: DISPATCH_LEVEL).
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard holds the KSPIN_LOCK, so no other reference exists.
         unsafe { &mut *self.lock.value.get() }
@@ -91,6 +96,7 @@ impl<T> DerefMut for SpinLockGuard<'_, T> {
 }
 
 impl<T> Drop for SpinLockGuard<'_, T> {
+    /// IRQL: DISPATCH_LEVEL (holding the lock); restores the saved IRQL.
     fn drop(&mut self) {
         // SAFETY: this guard acquired the lock and releases it once, restoring
         // the IRQL it saved.

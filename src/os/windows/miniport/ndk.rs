@@ -1,0 +1,175 @@
+//! The NDK side of the miniport: the OPEN/CLOSE_NDK_ADAPTER handlers
+//! registered through NdisSetOptionalHandlers, OID_NDK_SET_STATE (the OID
+//! handler records the wanted state and queues an NDIS I/O work item; the
+//! work item raises NetEventNDKEnable/NetEventNDKDisable with
+//! NdisMNetPnPEvent at PASSIVE, never inside the OID handler), and the
+//! tables behind OID_NDK_CONNECTIONS / OID_NDK_LOCAL_ENDPOINTS.
+//!
+//! The open handler is the kernel twin of `os::hosted::entry`: version
+//! first (`ndk::negotiate_version`), then the adapter address (here the
+//! configured `CarrierIpAddress`), then `ndk::open_adapter` on the
+//! adapter's `WindowsPlatform`.
+//!
+//! Owns: those handlers and the work item routine. Must not implement NDK
+//! objects (`ndk` does).
+
+use core::net::SocketAddr;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::Ordering;
+
+use crate::abi::{
+    NetEventNDKDisable, NetEventNDKEnable, NDIS_HANDLE, NDIS_OBJECT_HEADER,
+    NDIS_OPEN_NDK_ADAPTER_PARAMETERS, NDIS_STATUS, NDIS_STATUS_ADAPTER_NOT_READY,
+    NDIS_STATUS_SUCCESS, NDK_ADAPTER, STATUS_INVALID_PARAMETER,
+};
+use crate::ndk::{close_adapter, negotiate_version, open_adapter};
+use crate::os::irql;
+
+use super::super::imports::{NdisMNetPnPEvent, NdisQueueIoWorkItem};
+use super::super::ndis::{
+    NDIS_OBJECT_TYPE_DEFAULT, NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1, NET_PNP_EVENT,
+    NET_PNP_EVENT_NOTIFICATION, NET_PNP_EVENT_NOTIFICATION_REVISION_1,
+};
+use super::adapter::Adapter;
+
+/// OPEN_NDK_ADAPTER_HANDLER.
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// Called by NDIS only.
+pub unsafe extern "system" fn open_ndk_adapter(
+    ctx: NDIS_HANDLE,
+    params: *mut NDIS_OPEN_NDK_ADAPTER_PARAMETERS,
+    out: *mut *mut NDK_ADAPTER,
+) -> NDIS_STATUS {
+    irql::assert_passive("OpenNDKAdapterHandler");
+    if params.is_null() || out.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: NDIS's live context.
+    let a = unsafe { Adapter::from_context(ctx) };
+    // SAFETY: NDIS's parameters for this call.
+    let requested = unsafe { (*params).Version };
+    let result = if !a.ndk_enabled() {
+        Err(NDIS_STATUS_ADAPTER_NOT_READY)
+    } else {
+        negotiate_version(requested)
+            .and_then(|_| a.config.carrier_ip.ok_or(NDIS_STATUS_ADAPTER_NOT_READY))
+            .and_then(|ip| open_adapter(ip, requested, a.platform.clone()))
+    };
+    let (ptr, status) = match result {
+        Ok(p) => {
+            a.ndk_open.fetch_add(1, Ordering::SeqCst);
+            (p.as_ptr(), NDIS_STATUS_SUCCESS)
+        }
+        Err(s) => (ptr::null_mut(), s),
+    };
+    // SAFETY: NDIS's out pointer, checked non-null.
+    unsafe { out.write(ptr) };
+    status
+}
+
+/// CLOSE_NDK_ADAPTER_HANDLER: blocking; returns when every callback on the
+/// instance and its descendants has returned (`ndk::close_adapter`'s rule).
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// Called by NDIS only, once per opened instance.
+pub unsafe extern "system" fn close_ndk_adapter(ctx: NDIS_HANDLE, adapter: *mut NDK_ADAPTER) {
+    irql::assert_passive("CloseNDKAdapterHandler");
+    // SAFETY: NDIS's live context.
+    let a = unsafe { Adapter::from_context(ctx) };
+    if let Some(p) = NonNull::new(adapter) {
+        // SAFETY: an instance `open_ndk_adapter` returned, closed once.
+        if unsafe { close_adapter(p) }.is_ok() {
+            a.ndk_open.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// OID_NDK_SET_STATE: TRUE enables (only if `*NetworkDirect` is on), FALSE
+/// disables. Records the wanted state and queues the work item; returns at
+/// once (the OID completes with success, not pending).
+///
+/// IRQL: <= DISPATCH_LEVEL.
+pub fn set_state(a: &Adapter, on: bool) {
+    if a.ndk.request(on) {
+        // SAFETY: `request` returned true, so the work item is not queued;
+        // the adapter outlives it (halt waits while `ndk.busy()`).
+        unsafe {
+            NdisQueueIoWorkItem(
+                a.work_item,
+                ndk_state_work,
+                (a as *const Adapter).cast_mut().cast(),
+            )
+        };
+    }
+}
+
+/// Raises NetEventNDKEnable (`enable`) or NetEventNDKDisable.
+///
+/// IRQL: PASSIVE_LEVEL.
+fn raise(a: &Adapter, enable: bool) -> NDIS_STATUS {
+    let mut n = NET_PNP_EVENT_NOTIFICATION {
+        Header: NDIS_OBJECT_HEADER {
+            Type: NDIS_OBJECT_TYPE_DEFAULT,
+            Revision: NET_PNP_EVENT_NOTIFICATION_REVISION_1,
+            Size: NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1,
+        },
+        PortNumber: 0,
+        NetPnPEvent: NET_PNP_EVENT {
+            NetEvent: if enable {
+                NetEventNDKEnable
+            } else {
+                NetEventNDKDisable
+            },
+            Buffer: ptr::null_mut(),
+            BufferLength: 0,
+            NdisReserved: [0; 4],
+            TransportReserved: [0; 4],
+            TdiReserved: [0; 4],
+            TdiClientReserved: [0; 4],
+        },
+        Flags: 0,
+    };
+    // SAFETY: PASSIVE (work item), outside any OID handler; NDKDisable
+    // blocks until upper drivers closed their NDK adapters.
+    unsafe { NdisMNetPnPEvent(a.handle, &mut n) }
+}
+
+/// The work item: raise events until the signalled state matches the
+/// wanted one.
+///
+/// IRQL: PASSIVE_LEVEL.
+unsafe extern "system" fn ndk_state_work(ctx: *mut core::ffi::c_void, _item: NDIS_HANDLE) {
+    // SAFETY: the adapter queued us and halt waits while `ndk.busy()`.
+    let a = unsafe { &*ctx.cast::<Adapter>() };
+    loop {
+        if let Some(on) = a.ndk.next_event() {
+            let _ = raise(a, on);
+        }
+        if !a.ndk.finish_pass() {
+            break;
+        }
+    }
+    // Last touch of the adapter: halt may free it after this.
+    a.ndk.exit();
+}
+
+/// The active connections of every NDK instance on this adapter, for
+/// OID_NDK_CONNECTIONS. Needs from the `ndk` layer (not on main yet): a way
+/// to walk the open instances' connectors, each giving `cm::CmEngine::
+/// conn_addrs(conn)` for its established connection. Until then there are
+/// none to report (NDK opens create no connections on main).
+///
+/// IRQL: <= DISPATCH_LEVEL.
+pub fn visit_connections(_a: &Adapter, _f: &mut dyn FnMut(SocketAddr, SocketAddr)) {}
+
+/// The listeners and shared endpoints of every NDK instance, for
+/// OID_NDK_LOCAL_ENDPOINTS: `cm::CmEngine::listener_addr` per listener (and
+/// the shared endpoints' addresses), reached the same way. None on main.
+///
+/// IRQL: <= DISPATCH_LEVEL.
+pub fn visit_local_endpoints(_a: &Adapter, _f: &mut dyn FnMut(SocketAddr, bool)) {}
