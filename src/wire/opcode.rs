@@ -243,7 +243,7 @@ impl fmt::Debug for Opcode {
 impl fmt::Display for Opcode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.name() {
-            Some(n) => f.write_str(n),
+            Some(n) => f.pad(n),
             None => write!(f, "UNKNOWN_0x{:02x}", self.0),
         }
     }
