@@ -79,7 +79,9 @@ pub struct RcQp {
     pub(crate) comp_psn: Psn,
     pub(crate) retry_left: u8,
     pub(crate) rnr_left: u8,
-    /// A go-back-N rewind to this PSN is pending retransmission.
+    /// A go-back-N retry from this PSN is in progress: further retry triggers
+    /// (duplicate NAKs, implied NAKs) at the same `comp_psn` are ignored until
+    /// it advances or the retransmit timer fires.
     pub(crate) retry_at: Option<Psn>,
     // Timers.
     pub(crate) rto: Option<Instant>,

@@ -209,9 +209,6 @@ impl RcQp {
         if self.next_psn.diff(self.psn_hwm) > 0 {
             self.psn_hwm = self.next_psn;
         }
-        if self.retry_at == Some(psn) {
-            self.retry_at = None;
-        }
         if self.rto.is_none() {
             self.arm_rto(now);
         }

@@ -510,6 +510,40 @@ impl Responder {
         Ok(())
     }
 
+    /// If a READ response stream of the resource whose PSNs are
+    /// `[first, last]` is still queued, restarts it at `psn` for the requested
+    /// range instead of queueing a second stream (a re-issued READ means the
+    /// requester lost what that stream already sent). Returns whether one was found.
+    fn restart_stream(&mut self, psn: Psn, va: u64, len: u32, first: Psn, last: Psn) -> bool {
+        for i in 0..self.out.len() {
+            let Some(item) = self.out.get_mut(i) else {
+                continue;
+            };
+            if let Item::Read {
+                psn: p,
+                rkey,
+                msn,
+                fresh,
+                ..
+            } = *item
+            {
+                if p.within(first, last) {
+                    *item = Item::Read {
+                        psn,
+                        va,
+                        rkey,
+                        remaining: len,
+                        first: true,
+                        msn,
+                        fresh,
+                    };
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// A request with PSN before the expected one: re-ACK, replay or drop.
     fn duplicate(&mut self, pkt: &PacketRepr<'_>, psn: Psn) {
         let op = pkt.bth.opcode;
@@ -524,16 +558,18 @@ impl Responder {
                     va,
                     rkey,
                     len,
-                } if psn.within(first, last) => Some((va, rkey, len)),
+                } if psn.within(first, last) => Some((first, last, va, rkey, len)),
                 _ => None,
             });
-            let Some((va, rkey, len)) = found else { return };
+            let Some((first, last, va, rkey, len)) = found else {
+                return;
+            };
             let end = va.checked_add(u64::from(len));
             let req_end = reth.va.checked_add(u64::from(reth.dma_len));
             let inside = rkey == reth.rkey
                 && reth.va >= va
                 && matches!((req_end, end), (Some(a), Some(b)) if a <= b);
-            if inside {
+            if inside && !self.restart_stream(psn, reth.va, reth.dma_len, first, last) {
                 self.queue(Item::Read {
                     psn,
                     va: reth.va,

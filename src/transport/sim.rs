@@ -6,7 +6,9 @@
 //! virtual clock. Only `alloc`; no std, no clock, no threads. Must not be used
 //! by the engine itself.
 
+use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
+use core::cmp::Reverse;
 
 use super::memory::SimMemory;
 use super::qp::RcQp;
@@ -58,6 +60,10 @@ pub struct LinkConfig {
     pub jitter_ns: u64,
     /// Extra delay of a reordered frame (it arrives after later ones).
     pub reorder_delay_ns: u64,
+    /// Line rate in bytes per microsecond (1250 = 10 Gb/s); 0 = unlimited.
+    /// A paced link only pulls the next packet from its QP once the previous
+    /// one is serialized, like a NIC with a small transmit ring.
+    pub bytes_per_us: u64,
 }
 
 impl LinkConfig {
@@ -79,6 +85,7 @@ impl LinkConfig {
             delay_ns,
             jitter_ns: delay_ns / 4,
             reorder_delay_ns: delay_ns * 3,
+            bytes_per_us: 1250,
         }
     }
 }
@@ -96,7 +103,8 @@ pub struct LinkStats {
     pub icrc_drops: u64,
 }
 
-#[derive(Debug, Clone)]
+/// A frame in flight, ordered by arrival time then send order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Frame {
     at: Instant,
     seq: u64,
@@ -133,8 +141,9 @@ pub fn verify(udp_payload: &[u8]) -> bool {
 pub struct Link {
     cfg: LinkConfig,
     rng: SimRng,
-    inflight: Vec<Frame>,
+    inflight: BinaryHeap<Reverse<Frame>>,
     seq: u64,
+    busy_until: Instant,
     pub stats: LinkStats,
 }
 
@@ -143,8 +152,9 @@ impl Link {
         Link {
             cfg,
             rng: SimRng::new(seed),
-            inflight: Vec::new(),
+            inflight: BinaryHeap::new(),
             seq: 0,
+            busy_until: Instant(0),
             stats: LinkStats::default(),
         }
     }
@@ -152,6 +162,12 @@ impl Link {
     /// Seals (ICRC) and sends one UDP payload at `now`, applying the faults.
     pub fn send(&mut self, now: Instant, udp_payload: &[u8]) {
         self.stats.sent += 1;
+        let depart = now.max(self.busy_until);
+        if self.cfg.bytes_per_us > 0 {
+            let ser = (udp_payload.len() as u64 * 1000).div_ceil(self.cfg.bytes_per_us);
+            self.busy_until = Instant(depart.0.saturating_add(ser));
+        }
+        let now = self.busy_until.max(depart);
         if self.rng.chance(self.cfg.loss_ppm) {
             self.stats.lost += 1;
             return;
@@ -179,30 +195,37 @@ impl Link {
                 delay += self.cfg.reorder_delay_ns;
             }
             self.seq += 1;
-            self.inflight.push(Frame {
+            self.inflight.push(Reverse(Frame {
                 at: Instant(now.0.saturating_add(delay)),
                 seq: self.seq,
                 data,
-            });
+            }));
         }
+    }
+
+    /// Whether the link can take another frame at `now` (always, if unpaced).
+    pub fn ready(&self, now: Instant) -> bool {
+        self.busy_until <= now
+    }
+
+    /// When the link finishes serializing what it was given.
+    pub fn busy_until(&self) -> Instant {
+        self.busy_until
     }
 
     /// When the next frame arrives.
     pub fn next_delivery(&self) -> Option<Instant> {
-        self.inflight.iter().map(|f| f.at).min()
+        self.inflight.peek().map(|f| f.0.at)
     }
 
     /// The next frame due at `now` whose ICRC verifies (corrupted ones are
     /// dropped and counted), earliest first.
     pub fn pop_due(&mut self, now: Instant) -> Option<Vec<u8>> {
         loop {
-            let (i, _) = self
-                .inflight
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.at <= now)
-                .min_by_key(|(_, f)| (f.at, f.seq))?;
-            let f = self.inflight.swap_remove(i);
+            if self.inflight.peek()?.0.at > now {
+                return None;
+            }
+            let f = self.inflight.pop()?.0;
             if verify(&f.data) {
                 self.stats.delivered += 1;
                 return Some(f.data);
@@ -264,10 +287,13 @@ impl SimPair {
                 Dir::AtoB => (&mut self.a, &mut self.ab),
                 Dir::BtoA => (&mut self.b, &mut self.ba),
             };
-            while let Some(n) = peer
-                .qp
-                .poll_transmit(self.now, &mut peer.mem, &mut self.buf)
-            {
+            while link.ready(self.now) {
+                let Some(n) = peer
+                    .qp
+                    .poll_transmit(self.now, &mut peer.mem, &mut self.buf)
+                else {
+                    break;
+                };
                 let Some(bytes) = self.buf.get(..n) else {
                     break;
                 };
@@ -309,6 +335,8 @@ impl SimPair {
             self.ba.next_delivery(),
             self.a.qp.poll_timeout(),
             self.b.qp.poll_timeout(),
+            Some(self.ab.busy_until()).filter(|&t| t > self.now),
+            Some(self.ba.busy_until()).filter(|&t| t > self.now),
         ]
         .into_iter()
         .flatten()
