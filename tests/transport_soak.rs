@@ -144,9 +144,9 @@ fn setup_side(mem: &mut SimMemory, salt: u8, n: u64) -> Side {
 fn pick_len(rng: &mut SimRng) -> u32 {
     let r = rng.below(1000);
     let (lo, hi) = match r {
-        0..=599 => (0, 64),
-        600..=869 => (65, 4096),
-        870..=989 => (4097, 65536),
+        0..=749 => (0, 64),
+        750..=967 => (65, 4096),
+        968..=997 => (4097, 65536),
         _ => (65537, MAX_MSG),
     };
     lo + rng.below(u64::from(hi - lo + 1)) as u32
@@ -465,7 +465,7 @@ fn soak(seed: u64, messages: u64, mtu: Mtu) {
         c.max_rd_atomic = 8;
         c.max_dest_rd_atomic = 8;
     }
-    let mut p = pair_with(a, b, LinkConfig::hostile(DELAY), seed);
+    let mut p = pair_with(a, b, LinkConfig::hostile(2_000), seed);
     let sa = setup_side(&mut p.a.mem, 0xA5, messages / 2);
     let sb = setup_side(&mut p.b.mem, 0x5A, messages - messages / 2);
     let mut soak = Soak {
@@ -508,11 +508,23 @@ fn soak(seed: u64, messages: u64, mtu: Mtu) {
         );
         assert!(steps < 50_000_000, "seed {seed}: too many steps");
     }
+    // Let the links drain: late duplicates must change nothing.
+    soak.p.run(10_000_000);
+    assert!(
+        soak.p.a.qp.poll_completion().is_none() && soak.p.b.qp.poll_completion().is_none(),
+        "seed {seed}: extra completion"
+    );
     assert_eq!(soak.p.a.qp.state(), QpState::Ready, "seed {seed}");
     assert_eq!(soak.p.b.qp.state(), QpState::Ready, "seed {seed}");
     let total: u64 = soak.sides.iter().map(|s| s.done_ops).sum();
     assert_eq!(total, messages, "seed {seed}");
     let ls = [soak.p.ab.stats, soak.p.ba.stats];
+    // Every corrupted frame was caught by the ICRC.
+    assert!(
+        ls.iter()
+            .all(|l| l.corrupted == l.icrc_drops + l.corrupted_masked),
+        "seed {seed}: corruption slipped through {ls:?}"
+    );
     assert!(
         ls.iter()
             .all(|l| l.lost > 0 && l.reordered > 0 && l.duplicated > 0 && l.icrc_drops > 0),
@@ -527,5 +539,21 @@ fn soak(seed: u64, messages: u64, mtu: Mtu) {
 
 #[test]
 fn soak_seed_1_mtu_1024() {
-    soak(1, 300, Mtu::Mtu1024);
+    soak(1, 10_000, Mtu::Mtu1024);
+}
+
+#[test]
+fn soak_seed_2_mtu_4096() {
+    soak(2, 10_000, Mtu::Mtu4096);
+}
+
+#[test]
+fn soak_seed_3_mtu_256() {
+    // MTU 256 multiplies the packet count by 4; fewer messages keep it quick.
+    soak(3, 2_000, Mtu::Mtu256);
+}
+
+#[test]
+fn soak_seed_4_mtu_1024() {
+    soak(0xDEAD_BEEF, 10_000, Mtu::Mtu1024);
 }

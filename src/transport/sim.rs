@@ -101,6 +101,9 @@ pub struct LinkStats {
     pub corrupted: u64,
     /// Frames the receiver dropped because the ICRC did not verify.
     pub icrc_drops: u64,
+    /// Corrupted frames whose flipped bit is in BTH byte 4 (FECN/BECN/resv6),
+    /// which the ICRC masks by design: delivered, and ignored by the engine.
+    pub corrupted_masked: u64,
 }
 
 /// A frame in flight, ordered by arrival time then send order.
@@ -187,6 +190,9 @@ impl Link {
                 let bit = 1u8 << self.rng.below(8);
                 if let Some(b) = data.get_mut(i) {
                     *b ^= bit;
+                }
+                if i == crate::wire::bth::ICRC_MASKED_BYTE {
+                    self.stats.corrupted_masked += 1;
                 }
             }
             let mut delay = self.cfg.delay_ns + self.rng.below(self.cfg.jitter_ns);
