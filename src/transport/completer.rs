@@ -62,6 +62,14 @@ impl RcQp {
                 break;
             }
             if w.kind.is_read_or_atomic() {
+                if let Kind::Nak(code) = kind {
+                    if code != NakCode::PsnSequenceError {
+                        // The responder failed a later request: the READ/atomic
+                        // results before it never came; fail at the NAKed one.
+                        self.fail_nak(psn, code);
+                        return;
+                    }
+                }
                 // A response beyond an outstanding READ/atomic: its response was lost.
                 self.progress(now, before);
                 self.implied_nak();
@@ -130,16 +138,27 @@ impl RcQp {
                 return;
             }
             Kind::Nak(code) => {
-                let status = match code {
-                    NakCode::RemoteAccessError => WcStatus::RemoteAccessError,
-                    NakCode::RemoteOperationalError => WcStatus::RemoteOperationalError,
-                    _ => WcStatus::RemoteInvalidRequest,
-                };
-                self.fail_at(0, status);
+                self.fail_nak(psn, code);
                 return;
             }
         }
         self.progress(now, before);
+    }
+
+    /// A fatal NAK at `psn`: the WQE holding `psn` fails with the NAK's
+    /// status, those before it are flushed, the QP enters error.
+    fn fail_nak(&mut self, psn: super::psn::Psn, code: NakCode) {
+        let status = match code {
+            NakCode::RemoteAccessError => WcStatus::RemoteAccessError,
+            NakCode::RemoteOperationalError => WcStatus::RemoteOperationalError,
+            _ => WcStatus::RemoteInvalidRequest,
+        };
+        let idx = self
+            .sq
+            .iter()
+            .position(|w| w.started && psn.diff(w.last_psn()) <= 0)
+            .unwrap_or(0);
+        self.fail_at(idx, status);
     }
 
     /// A NAK at `psn` inside the front SEND/WRITE acknowledges the packets before it.

@@ -17,6 +17,7 @@ mod responder;
 pub mod ring;
 pub mod sim;
 pub mod time;
+pub mod ud;
 pub mod wr;
 
 pub use config::{ConfigError, Mtu, QpConfig, MAX_SGE};
@@ -24,6 +25,7 @@ pub use memory::{Access, AccessError, AtomicOp, Key, MemoryAccess, SimMemory, Si
 pub use psn::Psn;
 pub use qp::{QpState, QpStats, RcQp, MAX_MESSAGE, MAX_PKTS_PER_ACK, MAX_UNACKED_PSNS};
 pub use time::Instant;
+pub use ud::{UdCompletion, UdConfig, UdQp, UdSendRequest, UdTransmit, GSI_QPN};
 pub use wr::{
     Completion, PostError, RecvRequest, Sge, WcOpcode, WcQueue, WcStatus, WorkRequest, WrKind,
 };

@@ -252,7 +252,8 @@ impl RcQp {
         {
             self.handle_response(now, pkt, mem);
         } else if self.resp.handle(pkt, mem, &mut self.cq).is_err() {
-            self.enter_error();
+            // Responses to earlier requests and the fatal NAK still go out.
+            self.enter_error(true);
         }
     }
 
@@ -297,7 +298,7 @@ impl RcQp {
         pkt.atomic_ack_eth = r.atomic_ack;
         let n = pkt.emit(buf).ok();
         if r.fatal {
-            self.enter_error();
+            self.enter_error(true);
         }
         n
     }
@@ -349,7 +350,7 @@ impl RcQp {
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn flush(&mut self) {
-        self.enter_error();
+        self.enter_error(false);
     }
 
     /// Whether PSNs are sent but not yet acknowledged.
@@ -357,9 +358,10 @@ impl RcQp {
         self.comp_psn != self.psn_hwm
     }
 
-    /// The transition to error: flush both queues, stop timers, keep only a
-    /// fatal NAK in the responder's output.
-    pub(crate) fn enter_error(&mut self) {
+    /// The transition to error: flush both queues and stop timers. The
+    /// responder's queued output (responses to requests executed before a
+    /// responder error, then its fatal NAK) is kept when `keep_responses`.
+    pub(crate) fn enter_error(&mut self, keep_responses: bool) {
         self.state = QpState::Error;
         while let Some(w) = self.sq.pop_front() {
             self.cq.push(Completion::send(
@@ -372,7 +374,7 @@ impl RcQp {
         while let Some(w) = self.resp.rq.pop_front() {
             self.cq.push(Completion::recv(w.wr_id, WcStatus::Flushed));
         }
-        if !self.resp.only_naks() {
+        if !keep_responses {
             self.resp.clear_output();
         }
         self.req_idx = 0;
@@ -398,7 +400,7 @@ impl RcQp {
             self.cq
                 .push(Completion::send(w.wr_id, w.kind.wc_opcode(), status, 0));
         }
-        self.enter_error();
+        self.enter_error(false);
     }
 }
 

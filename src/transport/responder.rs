@@ -177,14 +177,19 @@ impl Responder {
         });
     }
 
-    /// Queues a fatal NAK (dropping responses not yet sent) and reports the failure.
+    /// Queues a fatal NAK behind the responses to earlier requests (making
+    /// room if needed) and reports the failure.
     fn fatal_nak(&mut self, psn: Psn, code: NakCode) -> RespResult {
-        self.out.clear();
-        let _ = self.out.push_back(Item::Ack {
+        let nak = Item::Ack {
             psn,
             syndrome: Syndrome::Nak(code),
             msn: self.msn,
-        });
+        };
+        if let Err(nak) = self.out.push_back(nak) {
+            if let Some(back) = self.out.back_mut() {
+                *back = nak;
+            }
+        }
         Err(Fatal)
     }
 
@@ -700,19 +705,6 @@ impl Responder {
     /// Drops everything queued (QP error): receives are flushed by the caller.
     pub fn clear_output(&mut self) {
         self.out.clear();
-    }
-
-    /// Whether the only queued output is the fatal NAK (kept across the error transition).
-    pub fn only_naks(&self) -> bool {
-        self.out.iter().all(|i| {
-            matches!(
-                i,
-                Item::Ack {
-                    syndrome: Syndrome::Nak(_),
-                    ..
-                }
-            )
-        })
     }
 }
 
