@@ -122,6 +122,49 @@ impl RcQp {
         })
     }
 
+    /// Gives a QP made at create time (queues allocated from its depths)
+    /// the connection's parameters, without allocating: QPNs, PSNs, path
+    /// MTU, timers, retry counts and read limits. The depths and SGE limits
+    /// must equal those it was created with, the inbound read limit and the
+    /// MTU must not exceed them, and no request may be queued yet
+    /// (`ConfigError::BadDepth` otherwise). The state becomes Ready.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn reconfigure(&mut self, cfg: QpConfig) -> Result<(), ConfigError> {
+        cfg.validate()?;
+        let old = &self.cfg;
+        let fits = cfg.sq_depth == old.sq_depth
+            && cfg.rq_depth == old.rq_depth
+            && cfg.max_send_sge == old.max_send_sge
+            && cfg.max_recv_sge == old.max_recv_sge
+            && cfg.max_dest_rd_atomic <= old.max_dest_rd_atomic
+            && cfg.path_mtu.bytes() as usize <= self.scratch.len()
+            && self.sq.is_empty()
+            && self.resp.rq.is_empty()
+            && self.cq.pending(WcQueue::Send) == 0
+            && self.cq.pending(WcQueue::Recv) == 0;
+        if !fits {
+            return Err(ConfigError::BadDepth);
+        }
+        self.resp.reconfigure(&cfg);
+        self.cfg = cfg;
+        self.state = QpState::Ready;
+        self.req_idx = 0;
+        self.req_pkt = 0;
+        self.next_psn = cfg.send_psn;
+        self.psn_hwm = cfg.send_psn;
+        self.noack_pkts = 0;
+        self.comp_psn = cfg.send_psn;
+        self.retry_left = cfg.retry_cnt;
+        self.rnr_left = cfg.rnr_retry;
+        self.retry_at = None;
+        self.rto = None;
+        self.rnr_until = None;
+        self.prefer_requester = false;
+        self.stats = QpStats::default();
+        Ok(())
+    }
+
     pub fn config(&self) -> &QpConfig {
         &self.cfg
     }
@@ -152,6 +195,11 @@ impl RcQp {
     /// Send work requests not yet completed.
     pub fn send_queue_len(&self) -> usize {
         self.sq.len()
+    }
+
+    /// Receives queued and not yet completed.
+    pub fn recv_queue_len(&self) -> usize {
+        self.resp.rq.len()
     }
 
     /// The smallest `buf` [`poll_transmit`](Self::poll_transmit) accepts:

@@ -149,6 +149,25 @@ impl Responder {
         }
     }
 
+    /// Re-keys a responder that never carried traffic for a connection,
+    /// without allocating: expected PSN, MTU, RNR timer and inbound read
+    /// limit (at most the one it was created with; the caller checks).
+    /// The receive queue keeps its entries.
+    pub fn reconfigure(&mut self, cfg: &QpConfig) {
+        self.epsn = cfg.recv_psn;
+        self.msn = 0;
+        self.nak_sent = false;
+        self.cur = InMsg::Idle;
+        for r in self.res.iter_mut() {
+            *r = Resource::Empty;
+        }
+        self.res_next = 0;
+        self.out.clear();
+        self.mtu = cfg.path_mtu;
+        self.min_rnr_timer = cfg.min_rnr_timer;
+        self.max_dest_rd_atomic = cfg.max_dest_rd_atomic;
+    }
+
     /// The next PSN the responder expects.
     pub fn expected_psn(&self) -> Psn {
         self.epsn

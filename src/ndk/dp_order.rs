@@ -1,0 +1,133 @@
+//! The initiator queue's completion order: every accepted initiator request
+//! (engine work requests and the local Bind / FastRegister / Invalidate)
+//! takes a slot in posting order; its completion is recorded in its slot
+//! when it happens and released to the initiator CQ only once every earlier
+//! request was released. The slot number is the engine's wr_id and the
+//! index of the request's inline copy. Owns that ring; must not queue
+//! completions itself.
+
+use alloc::vec::Vec;
+
+use crate::verbs::cq::CqEntry;
+
+/// One initiator request.
+#[derive(Debug, Clone, Copy, Default)]
+struct Req {
+    /// SILENT_SUCCESS: a successful completion is not reported.
+    silent: bool,
+    /// Its completion, once known.
+    done: Option<CqEntry>,
+}
+
+/// Preallocated at QP create (InitiatorQueueDepth slots).
+#[derive(Debug)]
+pub(crate) struct OrderRing {
+    reqs: Vec<Req>,
+    head: usize,
+    len: usize,
+}
+
+impl OrderRing {
+    /// A ring of `depth` (at least 1) slots.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL, at create time (allocates).
+    pub fn try_new(depth: usize) -> Option<Self> {
+        let mut reqs = Vec::new();
+        reqs.try_reserve_exact(depth.max(1)).ok()?;
+        reqs.resize(depth.max(1), Req::default());
+        Some(Self {
+            reqs,
+            head: 0,
+            len: 0,
+        })
+    }
+
+    /// Requests outstanding (accepted, not yet released).
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether another request fits.
+    pub fn is_full(&self) -> bool {
+        self.len >= self.reqs.len()
+    }
+
+    /// The slot the next request will take.
+    pub fn next_slot(&self) -> usize {
+        (self.head + self.len) % self.reqs.len()
+    }
+
+    /// Takes the next slot; `None` when full.
+    pub fn push(&mut self, silent: bool, done: Option<CqEntry>) -> Option<usize> {
+        if self.is_full() {
+            return None;
+        }
+        let slot = self.next_slot();
+        *self.reqs.get_mut(slot)? = Req { silent, done };
+        self.len += 1;
+        Some(slot)
+    }
+
+    /// Records the completion of the request in `slot` (ignored for a slot
+    /// that is not outstanding).
+    pub fn complete(&mut self, slot: usize, entry: CqEntry) {
+        let n = self.reqs.len();
+        let pos = (slot + n - self.head % n) % n;
+        if slot < n && pos < self.len {
+            if let Some(r) = self.reqs.get_mut(slot) {
+                r.done = Some(entry);
+            }
+        }
+    }
+
+    /// Releases the front request if it completed: `Some(Some(entry))` to
+    /// report, `Some(None)` for a silent success, `None` if the front is
+    /// still outstanding (or nothing is).
+    pub fn pop_ready(&mut self) -> Option<Option<CqEntry>> {
+        if self.len == 0 {
+            return None;
+        }
+        let r = *self.reqs.get(self.head)?;
+        let entry = r.done?;
+        self.head = (self.head + 1) % self.reqs.len();
+        self.len -= 1;
+        Some(if r.silent && !entry.is_error() {
+            None
+        } else {
+            Some(entry)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(ctx: usize, status: i32) -> CqEntry {
+        CqEntry {
+            status,
+            request_context: ctx,
+            ..CqEntry::default()
+        }
+    }
+
+    #[test]
+    fn releases_in_posting_order_and_hides_silent_successes() {
+        let mut r = OrderRing::try_new(3).unwrap();
+        let a = r.push(false, None).unwrap();
+        let _b = r.push(true, Some(e(2, 0))).unwrap();
+        let c = r.push(true, None).unwrap();
+        assert!(r.is_full() && r.push(false, None).is_none());
+        r.complete(c, e(3, -1));
+        assert!(r.pop_ready().is_none(), "a is still outstanding");
+        r.complete(a, e(1, 0));
+        assert_eq!(r.pop_ready(), Some(Some(e(1, 0))));
+        assert_eq!(r.pop_ready(), Some(None), "silent success");
+        assert_eq!(r.pop_ready(), Some(Some(e(3, -1))), "silent error reported");
+        assert_eq!((r.pop_ready(), r.len()), (None, 0));
+        assert_eq!(r.push(false, None), Some(0), "wraps");
+        r.complete(2, e(9, 0)); // not outstanding: ignored
+        assert!(r.pop_ready().is_none());
+    }
+}
