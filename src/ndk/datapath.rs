@@ -655,7 +655,7 @@ impl Datapath {
         }
         if s.engine.state() == QpState::Error {
             let op = super::dp_status::op_of(&wr.kind);
-            s.order.push(silent, Some(self.cancelled(ctx, op)));
+            s.order.push(ctx, silent, Some(self.cancelled(ctx, op)));
             release_ordered(s);
             return Ok(());
         }
@@ -683,7 +683,7 @@ impl Datapath {
         }
         match s.engine.post_send(&wr) {
             Ok(()) => {
-                s.order.push(silent, None);
+                s.order.push(ctx, silent, None);
                 Ok(())
             }
             Err(PostError::QueueFull) => Err(STATUS_INSUFFICIENT_RESOURCES),
@@ -715,7 +715,7 @@ impl Datapath {
             } else if s.order.is_full() {
                 Err(STATUS_INSUFFICIENT_RESOURCES)
             } else if s.engine.state() == QpState::Error {
-                s.order.push(silent, Some(self.cancelled(ctx, op)));
+                s.order.push(ctx, silent, Some(self.cancelled(ctx, op)));
                 release_ordered(s);
                 Ok(())
             } else {
@@ -730,7 +730,7 @@ impl Datapath {
                         provider_error: 0,
                         type_specific: 0,
                     };
-                    s.order.push(silent, Some(entry));
+                    s.order.push(ctx, silent, Some(entry));
                     release_ordered(s);
                     Ok(())
                 } else {

@@ -13,6 +13,8 @@ use crate::verbs::cq::CqEntry;
 /// One initiator request.
 #[derive(Debug, Clone, Copy, Default)]
 struct Req {
+    /// The consumer's RequestContext.
+    ctx: usize,
     /// SILENT_SUCCESS: a successful completion is not reported.
     silent: bool,
     /// Its completion, once known.
@@ -58,25 +60,28 @@ impl OrderRing {
         (self.head + self.len) % self.reqs.len()
     }
 
-    /// Takes the next slot; `None` when full.
-    pub fn push(&mut self, silent: bool, done: Option<CqEntry>) -> Option<usize> {
+    /// Takes the next slot for the request `ctx`; `None` when full.
+    pub fn push(&mut self, ctx: usize, silent: bool, done: Option<CqEntry>) -> Option<usize> {
         if self.is_full() {
             return None;
         }
         let slot = self.next_slot();
-        *self.reqs.get_mut(slot)? = Req { silent, done };
+        *self.reqs.get_mut(slot)? = Req { ctx, silent, done };
         self.len += 1;
         Some(slot)
     }
 
-    /// Records the completion of the request in `slot` (ignored for a slot
-    /// that is not outstanding).
+    /// Records the completion of the request in `slot`, with the request's
+    /// RequestContext (ignored for a slot that is not outstanding).
     pub fn complete(&mut self, slot: usize, entry: CqEntry) {
         let n = self.reqs.len();
         let pos = (slot + n - self.head % n) % n;
         if slot < n && pos < self.len {
             if let Some(r) = self.reqs.get_mut(slot) {
-                r.done = Some(entry);
+                r.done = Some(CqEntry {
+                    request_context: r.ctx,
+                    ..entry
+                });
             }
         }
     }
@@ -115,18 +120,18 @@ mod tests {
     #[test]
     fn releases_in_posting_order_and_hides_silent_successes() {
         let mut r = OrderRing::try_new(3).unwrap();
-        let a = r.push(false, None).unwrap();
-        let _b = r.push(true, Some(e(2, 0))).unwrap();
-        let c = r.push(true, None).unwrap();
-        assert!(r.is_full() && r.push(false, None).is_none());
-        r.complete(c, e(3, -1));
+        let a = r.push(1, false, None).unwrap();
+        let _b = r.push(2, true, Some(e(2, 0))).unwrap();
+        let c = r.push(3, true, None).unwrap();
+        assert!(r.is_full() && r.push(4, false, None).is_none());
+        r.complete(c, e(99, -1));
         assert!(r.pop_ready().is_none(), "a is still outstanding");
-        r.complete(a, e(1, 0));
+        r.complete(a, e(98, 0));
         assert_eq!(r.pop_ready(), Some(Some(e(1, 0))));
         assert_eq!(r.pop_ready(), Some(None), "silent success");
         assert_eq!(r.pop_ready(), Some(Some(e(3, -1))), "silent error reported");
         assert_eq!((r.pop_ready(), r.len()), (None, 0));
-        assert_eq!(r.push(false, None), Some(0), "wraps");
+        assert_eq!(r.push(5, false, None), Some(0), "wraps");
         r.complete(2, e(9, 0)); // not outstanding: ignored
         assert!(r.pop_ready().is_none());
     }

@@ -415,21 +415,22 @@ pub unsafe extern "C" fn softroce_debug_pair_qps(
     unsafe { super::pair::pair_qps(a, b, options) }
 }
 
-/// Test only: frames the last pair's links carried, lost, duplicated,
-/// reordered, corrupted, and dropped on a bad ICRC: `out[0..8]` for a -> b,
-/// `out[8..16]` for b -> a (sent, delivered, lost, duplicated, reordered,
-/// corrupted, icrc_drops, corrupted_masked).
+/// Test only: frames the links of the pair made with `a` as its first QP
+/// carried, lost, duplicated, reordered, corrupted, and dropped on a bad
+/// ICRC: `out[0..8]` for a -> b, `out[8..16]` for b -> a (sent, delivered,
+/// lost, duplicated, reordered, corrupted, icrc_drops, corrupted_masked);
+/// zeros once the pair is gone.
 ///
 /// IRQL: PASSIVE_LEVEL.
 ///
 /// # Safety
 /// `out` is NULL or has 16 writable u64s.
 #[no_mangle]
-pub unsafe extern "C" fn softroce_debug_pair_stats(out: *mut u64) {
+pub unsafe extern "C" fn softroce_debug_pair_stats(a: *const crate::abi::NDK_QP, out: *mut u64) {
     if out.is_null() {
         return;
     }
-    let (ab, ba) = super::pair::last_pair_stats();
+    let (ab, ba) = super::pair::pair_stats(a);
     let mut i = 0usize;
     for s in [ab, ba] {
         for v in [

@@ -109,21 +109,29 @@ fn direction(cfg: LinkConfig, seed: u64, to: &Qp) -> Option<Arc<Direction>> {
     Some(d)
 }
 
-/// Statistics of both directions of the pairs made so far (a -> b, b -> a
-/// of the last pair), for tests.
-static LAST: Mutex<Option<(Weak<Direction>, Weak<Direction>)>> = Mutex::new(None);
+type Pairs = Vec<(usize, Weak<Direction>, Weak<Direction>)>;
 
-/// The last pair's link counters (a -> b, b -> a); zeros if it is gone.
-pub fn last_pair_stats() -> (LinkStats, LinkStats) {
+/// Live pairs: (QP a's address, a -> b, b -> a), for their statistics.
+static PAIRS: Mutex<Pairs> = Mutex::new(Vec::new());
+
+/// The link counters (a -> b, b -> a) of the pair made with `a` as its
+/// first QP; zeros if there is none.
+pub fn pair_stats(a: *const NDK_QP) -> (LinkStats, LinkStats) {
     let get = |w: &Weak<Direction>| {
         w.upgrade()
             .and_then(|d| d.link.lock().ok().map(|l| l.stats))
             .unwrap_or_default()
     };
-    match LAST.lock().ok().and_then(|g| g.clone()) {
-        Some((ab, ba)) => (get(&ab), get(&ba)),
-        None => (LinkStats::default(), LinkStats::default()),
-    }
+    let pairs = match PAIRS.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    pairs
+        .iter()
+        .rev()
+        .find(|(q, ..)| *q == a as usize)
+        .map(|(_, ab, ba)| (get(ab), get(ba)))
+        .unwrap_or_default()
 }
 
 /// Next QP number handed out (24 bits, never 0/1).
@@ -222,8 +230,9 @@ pub unsafe fn pair_qps(a: *mut NDK_QP, b: *mut NDK_QP, options: *const PairOptio
         return s;
     }
     let s = status(qb.connect_datapath(&pb, ba.clone()));
-    if let Ok(mut g) = LAST.lock() {
-        *g = Some((Arc::downgrade(&ab), Arc::downgrade(&ba)));
+    if let Ok(mut g) = PAIRS.lock() {
+        g.retain(|(_, ab, _)| ab.strong_count() > 0);
+        g.push((a as usize, Arc::downgrade(&ab), Arc::downgrade(&ba)));
     }
     s
 }

@@ -477,10 +477,10 @@ typedef struct softroce_pair_options {
     uint32_t read_limit;        /* IRD = ORD, 1..16; 0: 16 */
 } softroce_pair_options;
 NTSTATUS softroce_debug_pair_qps(NDK_QP *a, NDK_QP *b, const softroce_pair_options *options);
-/* TEST ONLY: the last pair's link counters, out[16]: a->b then b->a, each
- * sent, delivered, lost, duplicated, reordered, corrupted, icrc_drops,
- * corrupted_masked. */
-void softroce_debug_pair_stats(uint64_t *out);
+/* TEST ONLY: the link counters of the pair made with a as its first QP,
+ * out[16]: a->b then b->a, each sent, delivered, lost, duplicated,
+ * reordered, corrupted, icrc_drops, corrupted_masked. */
+void softroce_debug_pair_stats(const NDK_QP *a, uint64_t *out);
 
 /* The provider's highest NDK version: {2, 1}. */
 NDK_VERSION softroce_version(void);
