@@ -402,7 +402,7 @@ fn bad_arguments_change_nothing() {
     let one = [sge(aa, 8, at)];
     let five = [sge(aa, 1, at); 5];
     let q = p.a.q();
-    let c = 1 as *mut c_void;
+    let c = 0x77 as *mut c_void;
     unsafe {
         assert_eq!(
             (q.NdkSend)(p.a.qp, c, null(), 1, 0),
