@@ -241,7 +241,7 @@ impl UdQp {
             self.dropped += 1;
             return;
         };
-        let len = pkt.payload.len() as u32;
+        let len = u32::try_from(pkt.payload.len()).unwrap_or(u32::MAX);
         let status = if len > w.len {
             WcStatus::LocalLengthError
         } else if scatter(mem, self.rq.sges(0), 0, pkt.payload).is_err() {
