@@ -147,6 +147,8 @@ fn wrong_qkey_qpn_or_size_is_refused() {
             signaled: false,
         };
         other.post_send(&w).unwrap();
+        // A buffer too small for an MTU-sized datagram consumes nothing.
+        assert!(other.poll_transmit(&m, &mut [0u8; 64]).is_none());
         let tx = other.poll_transmit(&m, &mut buf).unwrap();
         let pkt = PacketRepr::parse(&buf[..tx.len]).unwrap();
         assert_eq!(pkt.bth.opcode, Opcode::UD_SEND_ONLY_WITH_IMMEDIATE);
