@@ -549,6 +549,7 @@ fn soak(seed: u64, messages: u64, mtu: Mtu, lazy_recv: bool) {
         seed,
     };
     let mut steps = 0u64;
+    let wall = std::time::Instant::now();
     while !soak.finished() {
         for s in 0..2 {
             soak.post(s);
@@ -620,9 +621,27 @@ fn soak(seed: u64, messages: u64, mtu: Mtu, lazy_recv: bool) {
         "seed {seed}: faults not exercised {ls:?}"
     );
     let bytes: u64 = soak.sides.iter().map(|s| s.bytes).sum();
+    let (sa, sb) = (soak.p.a.qp.stats(), soak.p.b.qp.stats());
+    let sum = |f: fn(&QpStats) -> u64| f(&sa) + f(&sb);
+    let lsum = |f: fn(&softroce::transport::sim::LinkStats) -> u64| f(&ls[0]) + f(&ls[1]);
     eprintln!(
-        "soak seed {seed} mtu {}: {messages} messages, {bytes} B, {steps} steps, virtual {} ms; A {:?}; B {:?}; links {:?}",
-        mtu.bytes(), soak.p.now.0 / 1_000_000, soak.p.a.qp.stats(), soak.p.b.qp.stats(), ls
+        "SOAK seed {seed} mtu {}: {messages} msgs, {:.1} MB, {:.2} s wall, {} ms virtual | packets {} | lost {} reordered {} dup {} corrupted {} (ICRC drops {}, masked-byte {}) | timeouts {} retries {} seq-NAKs {} implied-NAKs {} RNR-NAKs {}",
+        mtu.bytes(),
+        bytes as f64 / 1e6,
+        wall.elapsed().as_secs_f64(),
+        soak.p.now.0 / 1_000_000,
+        lsum(|l| l.sent),
+        lsum(|l| l.lost),
+        lsum(|l| l.reordered),
+        lsum(|l| l.duplicated),
+        lsum(|l| l.corrupted),
+        lsum(|l| l.icrc_drops),
+        lsum(|l| l.corrupted_masked),
+        sum(|s| s.timeouts),
+        sum(|s| s.retries),
+        sum(|s| s.seq_naks_received),
+        sum(|s| s.implied_naks),
+        sum(|s| s.rnr_naks_received),
     );
 }
 
