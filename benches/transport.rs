@@ -51,39 +51,55 @@ impl Pair {
 
     /// Moves every ready packet in both directions; returns how many moved.
     fn pump(&mut self) -> u64 {
-        let now = softroce::transport::Instant(0);
         let mut n = 0;
         loop {
-            let mut moved = false;
-            while let Some(len) = self.a.poll_transmit(now, &mut self.ma, &mut self.buf) {
-                let bytes = &mut self.buf[..len];
-                if self.icrc {
-                    seal(bytes);
-                    assert!(verify(bytes));
-                }
-                let p = PacketRepr::parse(bytes).unwrap();
-                self.b.handle_packet(now, &p, &mut self.mb);
-                n += 1;
-                moved = true;
-            }
-            while let Some(len) = self.b.poll_transmit(now, &mut self.mb, &mut self.buf) {
-                let bytes = &mut self.buf[..len];
-                if self.icrc {
-                    seal(bytes);
-                    assert!(verify(bytes));
-                }
-                let p = PacketRepr::parse(bytes).unwrap();
-                self.a.handle_packet(now, &p, &mut self.ma);
-                n += 1;
-                moved = true;
-            }
-            if !moved {
+            let moved = hop(
+                &mut self.a,
+                &mut self.ma,
+                &mut self.b,
+                &mut self.mb,
+                &mut self.buf,
+                self.icrc,
+            ) + hop(
+                &mut self.b,
+                &mut self.mb,
+                &mut self.a,
+                &mut self.ma,
+                &mut self.buf,
+                self.icrc,
+            );
+            if moved == 0 {
                 break;
             }
+            n += moved;
         }
         self.packets += n;
         n
     }
+}
+
+/// Moves every packet `from` has ready into `to`.
+fn hop(
+    from: &mut RcQp,
+    fm: &mut SimMemory,
+    to: &mut RcQp,
+    tm: &mut SimMemory,
+    buf: &mut [u8],
+    icrc: bool,
+) -> u64 {
+    let now = softroce::transport::Instant(0);
+    let mut n = 0;
+    while let Some(len) = from.poll_transmit(now, fm, buf) {
+        let bytes = &mut buf[..len];
+        if icrc {
+            seal(bytes);
+            assert!(verify(bytes));
+        }
+        let p = PacketRepr::parse(bytes).unwrap();
+        to.handle_packet(now, &p, tm);
+        n += 1;
+    }
+    n
 }
 
 fn writes(mtu: Mtu, icrc: bool) {

@@ -197,12 +197,7 @@ fn psn_sequence_error_retry_without_waiting_for_the_timer() {
     let src = patterned(&mut p.a.mem, 256, 1);
     let rb = p.b.mem.register(4096, ALL);
     for i in 0..6u32 {
-        p.b.qp
-            .post_recv(&RecvRequest {
-                wr_id: u64::from(i),
-                sges: &[rb.sge(i * 64, 64)],
-            })
-            .unwrap();
+        recv(&mut p.b.qp, u64::from(i), rb.sge(i * 64, 64));
     }
     for i in 0..6u32 {
         p.a.qp
@@ -374,12 +369,7 @@ fn implied_nak_retries_a_read_whose_response_was_lost() {
     let src = patterned(&mut p.b.mem, 256, 1);
     let sink = p.a.mem.register(256, ALL);
     let rb = p.b.mem.register(256, ALL);
-    p.b.qp
-        .post_recv(&RecvRequest {
-            wr_id: 1,
-            sges: &[rb.sge(0, 256)],
-        })
-        .unwrap();
+    recv(&mut p.b.qp, 1, rb.sge(0, 256));
     p.a.qp
         .post_send(&wr(1, read(&src, 0), &[sink.sge(0, 100)]))
         .unwrap();
