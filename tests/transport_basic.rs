@@ -12,12 +12,7 @@ fn send_write_read_roundtrip() {
     let src = patterned(&mut p.a.mem, 10_000, 7);
     let dst = p.b.mem.register(10_000, ALL);
     let rsink = p.a.mem.register(10_000, ALL);
-    p.b.qp
-        .post_recv(&RecvRequest {
-            wr_id: 900,
-            sges: &[dst.sge(0, 10_000)],
-        })
-        .unwrap();
+    recv(&mut p.b.qp, 900, dst.sge(0, 10_000));
     p.a.qp
         .post_send(&wr(1, send(Some(0xABCD)), &[src.sge(0, 3000)]))
         .unwrap();

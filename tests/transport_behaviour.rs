@@ -24,12 +24,7 @@ fn retry_exhaustion_fails_first_and_flushes_everything() {
     let mut p = pair_with(a, b, softroce::transport::sim::LinkConfig::clean(DELAY), 1);
     let src = patterned(&mut p.a.mem, 4096, 1);
     let rbuf = p.a.mem.register(64, ALL);
-    p.a.qp
-        .post_recv(&RecvRequest {
-            wr_id: 50,
-            sges: &[rbuf.sge(0, 64)],
-        })
-        .unwrap();
+    recv(&mut p.a.qp, 50, rbuf.sge(0, 64));
     for id in 1..=3 {
         p.a.qp
             .post_send(&wr(id, send(None), &[src.sge(0, 100)]))
@@ -92,12 +87,7 @@ fn rnr_nak_waits_the_advertised_timer_then_succeeds() {
         }
     }
     assert_eq!(rnr, [Syndrome::RnrNak { timer: 14 }]);
-    p.b.qp
-        .post_recv(&RecvRequest {
-            wr_id: 7,
-            sges: &[dst.sge(0, 256)],
-        })
-        .unwrap();
+    recv(&mut p.b.qp, 7, dst.sge(0, 256));
     let t_nak_seen = p.now;
     run_filtered(&mut p, &mut |d, _| {
         if d == Dir::AtoB {
@@ -304,12 +294,7 @@ fn read_fence_waits_for_outstanding_reads() {
         let src = patterned(&mut p.b.mem, 4096, 2);
         let sink = p.a.mem.register(4096, ALL);
         let rb = p.b.mem.register(64, ALL);
-        p.b.qp
-            .post_recv(&RecvRequest {
-                wr_id: 1,
-                sges: &[rb.sge(0, 64)],
-            })
-            .unwrap();
+        recv(&mut p.b.qp, 1, rb.sge(0, 64));
         p.a.qp
             .post_send(&wr(1, read(&src, 0), &[sink.sge(0, 3000)]))
             .unwrap();
@@ -441,18 +426,8 @@ fn duplicate_send_is_reacked_not_redelivered() {
     let mut p = pair();
     let src = patterned(&mut p.a.mem, 256, 4);
     let rb = p.b.mem.register(512, ALL);
-    p.b.qp
-        .post_recv(&RecvRequest {
-            wr_id: 1,
-            sges: &[rb.sge(0, 256)],
-        })
-        .unwrap();
-    p.b.qp
-        .post_recv(&RecvRequest {
-            wr_id: 2,
-            sges: &[rb.sge(256, 256)],
-        })
-        .unwrap();
+    recv(&mut p.b.qp, 1, rb.sge(0, 256));
+    recv(&mut p.b.qp, 2, rb.sge(256, 256));
     p.a.qp
         .post_send(&wr(1, send(None), &[src.sge(0, 100)]))
         .unwrap();
@@ -532,12 +507,7 @@ fn send_with_invalidate_invalidates_and_reports_the_rkey() {
     let src = patterned(&mut p.a.mem, 256, 4);
     let victim = p.b.mem.register(64, ALL);
     let rb = p.b.mem.register(256, ALL);
-    p.b.qp
-        .post_recv(&RecvRequest {
-            wr_id: 1,
-            sges: &[rb.sge(0, 256)],
-        })
-        .unwrap();
+    recv(&mut p.b.qp, 1, rb.sge(0, 256));
     assert!(p.b.mem.rkey_valid(victim.rkey));
     p.a.qp
         .post_send(&wr(
@@ -574,12 +544,7 @@ fn immediate_data_on_send_and_write() {
     let rb = p.b.mem.register(4096, ALL);
     let dst = p.b.mem.register(4096, ALL);
     for id in 1..=3 {
-        p.b.qp
-            .post_recv(&RecvRequest {
-                wr_id: id,
-                sges: &[rb.sge(0, 4096)],
-            })
-            .unwrap();
+        recv(&mut p.b.qp, id, rb.sge(0, 4096));
     }
     p.a.qp
         .post_send(&wr(1, send(Some(0x1234_5678)), &[src.sge(0, 3000)]))
@@ -633,12 +598,7 @@ fn immediate_data_on_send_and_write() {
 fn flush_completes_everything_in_order() {
     let mut p = pair();
     let src = patterned(&mut p.a.mem, 256, 4);
-    p.a.qp
-        .post_recv(&RecvRequest {
-            wr_id: 10,
-            sges: &[src.sge(0, 8)],
-        })
-        .unwrap();
+    recv(&mut p.a.qp, 10, src.sge(0, 8));
     p.a.qp
         .post_send(&wr(1, send(None), &[src.sge(0, 8)]))
         .unwrap();

@@ -65,9 +65,23 @@ impl RingAlloc {
 
 #[derive(Debug, Clone, Copy)]
 enum OpKind {
-    Send { imm: Option<u32> },
-    Write { arena_off: u32, imm: Option<u32> },
-    Read { sink_off: u32 },
+    Send {
+        imm: Option<u32>,
+    },
+    Write {
+        arena_off: u32,
+        imm: Option<u32>,
+    },
+    Read {
+        sink_off: u32,
+    },
+    /// FETCH_ADD on the peer's counter; the original value must equal the sum
+    /// of every earlier add (so a re-executed duplicate would show).
+    FetchAdd {
+        add: u64,
+        expect: u64,
+        sink_off: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +109,10 @@ struct Side {
     arena: SimMr,
     sink: SimMr,
     recv: SimMr,
+    /// An 8-byte counter the peer FETCH_ADDs.
+    counter: SimMr,
+    /// Sum of the adds this side has posted to the peer's counter.
+    added: u64,
     recv_posted: u64,
     arena_alloc: RingAlloc, // allocator of the *peer's* arena
     sink_alloc: RingAlloc,
@@ -122,11 +140,14 @@ fn setup_side(mem: &mut SimMemory, salt: u8, n: u64) -> Side {
     let arena = mem.register(ARENA_LEN, ALL);
     let sink = mem.register(SINK_LEN, ALL);
     let recv = mem.register(MAX_MSG * u32::from(RQ_DEPTH), ALL);
+    let counter = mem.register(8, ALL);
     Side {
         src,
         arena,
         sink,
         recv,
+        counter,
+        added: 0,
         recv_posted: 0,
         arena_alloc: RingAlloc::new(ARENA_LEN),
         sink_alloc: RingAlloc::new(SINK_LEN),
@@ -157,6 +178,8 @@ struct Soak {
     sides: [Side; 2],
     rng: SimRng,
     seed: u64,
+    /// Post receives slowly (at most one per step, 0.3% of steps): RNR NAKs under loss.
+    lazy_recv: bool,
 }
 
 impl Soak {
@@ -175,8 +198,14 @@ impl Soak {
 
     fn post(&mut self, s: usize) {
         let seed = self.seed;
-        // Keep receives topped up.
-        loop {
+        // Keep receives topped up (or trickle them in).
+        let mut budget = if self.lazy_recv {
+            u32::from(self.rng.chance(3_000))
+        } else {
+            u32::MAX
+        };
+        while budget > 0 {
+            budget -= 1;
             let side = &self.sides[s];
             let slot = (side.recv_posted % u64::from(RQ_DEPTH)) as u32;
             let sge = side.recv.sge(slot * MAX_MSG, MAX_MSG);
@@ -203,11 +232,28 @@ impl Soak {
                 } else {
                     None
                 };
-                let kind = match self.rng.below(3) {
-                    0 => OpKind::Send { imm },
-                    1 => OpKind::Write { arena_off: 0, imm },
-                    _ => OpKind::Read { sink_off: 0 },
+                let kind = match self.rng.below(40) {
+                    0..=12 => OpKind::Send { imm },
+                    13..=25 => OpKind::Write { arena_off: 0, imm },
+                    26..=37 => OpKind::Read { sink_off: 0 },
+                    _ => {
+                        let add = self.rng.next_u64() >> 8;
+                        let side = &mut self.sides[s];
+                        let expect = side.added;
+                        side.added = side.added.wrapping_add(add);
+                        OpKind::FetchAdd {
+                            add,
+                            expect,
+                            sink_off: 0,
+                        }
+                    }
                 };
+                let len = if matches!(kind, OpKind::FetchAdd { .. }) {
+                    8
+                } else {
+                    len
+                };
+                let src_off = src_off.min(SRC_LEN - len);
                 let signaled = !self.rng.chance(150_000);
                 let side = &mut self.sides[s];
                 side.next = Some(Op {
@@ -230,13 +276,16 @@ impl Soak {
                 OpKind::Write { arena_off, .. } => {
                     side.arena_alloc.alloc(op.len).map(|o| *arena_off = o)
                 }
-                OpKind::Read { sink_off } => side.sink_alloc.alloc(op.len).map(|o| *sink_off = o),
+                OpKind::Read { sink_off } | OpKind::FetchAdd { sink_off, .. } => {
+                    side.sink_alloc.alloc(op.len).map(|o| *sink_off = o)
+                }
                 OpKind::Send { .. } => Some(()),
             };
             if ok.is_none() {
                 return;
             }
             let (arena, peer_src) = self.peer_mr(s);
+            let peer_counter = self.sides[1 - s].counter;
             let side = &self.sides[s];
             let (kind, sge) = match op.kind {
                 OpKind::Send { imm } => (
@@ -253,6 +302,14 @@ impl Soak {
                 OpKind::Read { sink_off } => {
                     (read(&peer_src, op.src_off), side.sink.sge(sink_off, op.len))
                 }
+                OpKind::FetchAdd { add, sink_off, .. } => (
+                    WrKind::FetchAdd {
+                        remote_va: peer_counter.va,
+                        rkey: peer_counter.rkey,
+                        add,
+                    },
+                    side.sink.sge(sink_off, 8),
+                ),
             };
             let w = WorkRequest {
                 wr_id: op.id,
@@ -295,7 +352,7 @@ impl Soak {
                             side.arena_alloc.head =
                                 side.arena_alloc.live.back().map_or(0, |&(s, l)| s + l);
                         }
-                        OpKind::Read { .. } => {
+                        OpKind::Read { .. } | OpKind::FetchAdd { .. } => {
                             side.sink_alloc.live.pop_back();
                             side.sink_alloc.head =
                                 side.sink_alloc.live.back().map_or(0, |&(s, l)| s + l);
@@ -399,6 +456,22 @@ impl Soak {
                     );
                     self.sides[s].sink_alloc.free_front();
                 }
+                OpKind::FetchAdd {
+                    expect, sink_off, ..
+                } => {
+                    if op.id == c.wr_id {
+                        assert_eq!(c.opcode, WcOpcode::FetchAdd, "seed {seed}");
+                    }
+                    let sink = &self.mem(s).bytes(self.sides[s].sink.lkey).unwrap()
+                        [sink_off as usize..][..8];
+                    let got = u64::from_le_bytes(sink.try_into().unwrap());
+                    assert_eq!(
+                        got, expect,
+                        "seed {seed}: side {s}: FETCH_ADD {} executed other than once",
+                        op.id
+                    );
+                    self.sides[s].sink_alloc.free_front();
+                }
             }
             self.sides[s].done_ops += 1;
             self.sides[s].bytes += u64::from(op.len);
@@ -456,7 +529,7 @@ impl Soak {
     }
 }
 
-fn soak(seed: u64, messages: u64, mtu: Mtu) {
+fn soak(seed: u64, messages: u64, mtu: Mtu, lazy_recv: bool) {
     let (mut a, mut b) = cfgs();
     for c in [&mut a, &mut b] {
         c.path_mtu = mtu;
@@ -469,12 +542,14 @@ fn soak(seed: u64, messages: u64, mtu: Mtu) {
     let sa = setup_side(&mut p.a.mem, 0xA5, messages / 2);
     let sb = setup_side(&mut p.b.mem, 0x5A, messages - messages / 2);
     let mut soak = Soak {
+        lazy_recv,
         p,
         sides: [sa, sb],
         rng: SimRng::new(seed ^ 0xC0FFEE),
         seed,
     };
     let mut steps = 0u64;
+    let wall = std::time::Instant::now();
     while !soak.finished() {
         for s in 0..2 {
             soak.post(s);
@@ -516,6 +591,21 @@ fn soak(seed: u64, messages: u64, mtu: Mtu) {
     );
     assert_eq!(soak.p.a.qp.state(), QpState::Ready, "seed {seed}");
     assert_eq!(soak.p.b.qp.state(), QpState::Ready, "seed {seed}");
+    for s in 0..2 {
+        let c = soak.mem(s).bytes(soak.sides[s].counter.lkey).unwrap();
+        assert_eq!(
+            u64::from_le_bytes(c.try_into().unwrap()),
+            soak.sides[1 - s].added,
+            "seed {seed}: side {s}: counter is not the sum of the peer's adds"
+        );
+    }
+    if lazy_recv {
+        let rnr = soak.p.a.qp.stats().rnr_naks_received + soak.p.b.qp.stats().rnr_naks_received;
+        assert!(
+            rnr > 100,
+            "seed {seed}: lazy receivers caused only {rnr} RNR NAKs"
+        );
+    }
     let total: u64 = soak.sides.iter().map(|s| s.done_ops).sum();
     assert_eq!(total, messages, "seed {seed}");
     let ls = [soak.p.ab.stats, soak.p.ba.stats];
@@ -531,29 +621,53 @@ fn soak(seed: u64, messages: u64, mtu: Mtu) {
         "seed {seed}: faults not exercised {ls:?}"
     );
     let bytes: u64 = soak.sides.iter().map(|s| s.bytes).sum();
+    let (sa, sb) = (soak.p.a.qp.stats(), soak.p.b.qp.stats());
+    let sum = |f: fn(&QpStats) -> u64| f(&sa) + f(&sb);
+    let lsum = |f: fn(&softroce::transport::sim::LinkStats) -> u64| f(&ls[0]) + f(&ls[1]);
     eprintln!(
-        "soak seed {seed} mtu {}: {messages} messages, {bytes} B, {steps} steps, virtual {} ms; A {:?}; B {:?}; links {:?}",
-        mtu.bytes(), soak.p.now.0 / 1_000_000, soak.p.a.qp.stats(), soak.p.b.qp.stats(), ls
+        "SOAK seed {seed} mtu {}: {messages} msgs, {:.1} MB, {:.2} s wall, {} ms virtual | packets {} | lost {} reordered {} dup {} corrupted {} (ICRC drops {}, masked-byte {}) | timeouts {} retries {} seq-NAKs {} implied-NAKs {} RNR-NAKs {}",
+        mtu.bytes(),
+        bytes as f64 / 1e6,
+        wall.elapsed().as_secs_f64(),
+        soak.p.now.0 / 1_000_000,
+        lsum(|l| l.sent),
+        lsum(|l| l.lost),
+        lsum(|l| l.reordered),
+        lsum(|l| l.duplicated),
+        lsum(|l| l.corrupted),
+        lsum(|l| l.icrc_drops),
+        lsum(|l| l.corrupted_masked),
+        sum(|s| s.timeouts),
+        sum(|s| s.retries),
+        sum(|s| s.seq_naks_received),
+        sum(|s| s.implied_naks),
+        sum(|s| s.rnr_naks_received),
     );
 }
 
 #[test]
 fn soak_seed_1_mtu_1024() {
-    soak(1, 10_000, Mtu::Mtu1024);
+    soak(1, 10_000, Mtu::Mtu1024, false);
 }
 
 #[test]
 fn soak_seed_2_mtu_4096() {
-    soak(2, 10_000, Mtu::Mtu4096);
+    soak(2, 10_000, Mtu::Mtu4096, false);
 }
 
 #[test]
 fn soak_seed_3_mtu_256() {
     // MTU 256 multiplies the packet count by 4; fewer messages keep it quick.
-    soak(3, 2_000, Mtu::Mtu256);
+    soak(3, 2_000, Mtu::Mtu256, false);
+}
+
+#[test]
+fn soak_seed_5_lazy_receiver_rnr() {
+    // Receives trickle in: RNR NAKs and RNR waits mixed with loss and reordering.
+    soak(5, 10_000, Mtu::Mtu1024, true);
 }
 
 #[test]
 fn soak_seed_4_mtu_1024() {
-    soak(0xDEAD_BEEF, 10_000, Mtu::Mtu1024);
+    soak(0xDEAD_BEEF, 10_000, Mtu::Mtu1024, false);
 }

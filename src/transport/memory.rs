@@ -51,6 +51,9 @@ pub enum AccessError {
 /// Memory as the engine sees it. Implemented by the verbs layer (memory
 /// regions, windows, fast-registered MRs). All checks (key, range, rights) are
 /// the implementor's; the engine maps failures to NAKs and completion statuses.
+///
+/// IRQL: every method is called at <= DISPATCH_LEVEL from the engine's
+/// packet and posting paths; implementations must not block or allocate.
 pub trait MemoryAccess {
     /// Checks that `rkey` covers `[va, va + len)` with `right`
     /// (one of REMOTE_READ, REMOTE_WRITE, REMOTE_ATOMIC).

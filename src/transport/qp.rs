@@ -59,7 +59,9 @@ pub struct QpStats {
 /// A reliable-connected queue pair: requester, completer and responder.
 ///
 /// Memory is allocated once in [`RcQp::new`] from the configured depths;
-/// nothing on the packet or posting paths allocates.
+/// nothing on the packet or posting paths allocates. Every method except
+/// `new` may be called at IRQL <= DISPATCH_LEVEL; the caller serializes calls
+/// on one QP (the engine holds no lock).
 #[derive(Debug, Clone)]
 pub struct RcQp {
     pub(crate) cfg: QpConfig,

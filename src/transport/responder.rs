@@ -274,7 +274,14 @@ impl Responder {
         }
     }
 
-    /// Opcode-sequence and per-packet length checks shared by SEND and WRITE.
+    /// The packet's position in its message if it passes the opcode-sequence
+    /// and per-packet length checks (SEND and WRITE).
+    fn sequenced(&self, pkt: &PacketRepr<'_>, is_send: bool) -> Option<Position> {
+        let pos = pkt.bth.opcode.position()?;
+        self.check_sequence(pos, is_send, pkt.payload.len())
+            .then_some(pos)
+    }
+
     fn check_sequence(&self, pos: Position, is_send: bool, len: usize) -> bool {
         let mtu = self.mtu.bytes() as usize;
         let seq_ok = match (self.cur, pos) {
@@ -298,12 +305,9 @@ impl Responder {
         mem: &mut M,
         cq: &mut Cq,
     ) -> RespResult {
-        let Some(pos) = pkt.bth.opcode.position() else {
+        let Some(pos) = self.sequenced(pkt, true) else {
             return self.fatal_nak(psn, NakCode::InvalidRequest);
         };
-        if !self.check_sequence(pos, true, pkt.payload.len()) {
-            return self.fatal_nak(psn, NakCode::InvalidRequest);
-        }
         let offset = match self.cur {
             InMsg::Send { offset } => offset,
             _ => 0,
@@ -358,12 +362,9 @@ impl Responder {
         mem: &mut M,
         cq: &mut Cq,
     ) -> RespResult {
-        let Some(pos) = pkt.bth.opcode.position() else {
+        let Some(pos) = self.sequenced(pkt, false) else {
             return self.fatal_nak(psn, NakCode::InvalidRequest);
         };
-        if !self.check_sequence(pos, false, pkt.payload.len()) {
-            return self.fatal_nak(psn, NakCode::InvalidRequest);
-        }
         let plen = pkt.payload.len() as u32;
         let mtu = self.mtu.bytes();
         let (va, rkey, remaining, total) = match (self.cur, pkt.reth) {

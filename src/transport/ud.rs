@@ -111,6 +111,11 @@ impl UdQp {
         }
     }
 
+    /// The smallest `buf` [`poll_transmit`](Self::poll_transmit) accepts.
+    pub fn max_packet_len(&self) -> usize {
+        12 + 12 + self.cfg.mtu.bytes() as usize + ICRC_LEN
+    }
+
     fn qkey(&self) -> u32 {
         if self.cfg.qpn == GSI_QPN {
             GSI_QKEY
@@ -156,6 +161,8 @@ impl UdQp {
 
     /// Writes the next datagram (BTH+DETH[+ImmDt]+payload+pad+zeroed ICRC).
     /// A send whose SGEs cannot be read completes with LocalProtectionError.
+    /// `None` when nothing is queued or `buf` is shorter than
+    /// [`max_packet_len`](Self::max_packet_len) (nothing is consumed then).
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn poll_transmit<M: MemoryAccess + ?Sized>(
@@ -163,6 +170,9 @@ impl UdQp {
         mem: &M,
         buf: &mut [u8],
     ) -> Option<UdTransmit> {
+        if buf.len() < self.max_packet_len() {
+            return None;
+        }
         loop {
             let w = *self.sq.front()?;
             let plen = w.len as usize;
@@ -170,15 +180,14 @@ impl UdQp {
                 Some(s) => gather(mem, self.sq.sges(0), 0, s).is_ok(),
                 None => false,
             };
-            if !ok || buf.len() < 12 + 12 + plen + 3 + ICRC_LEN {
+            if !ok {
                 self.sq.pop_front();
-                let status = if ok {
-                    WcStatus::LocalLengthError
-                } else {
-                    WcStatus::LocalProtectionError
-                };
-                self.cq
-                    .push(Completion::send(w.wr_id, WcOpcode::Send, status, 0));
+                self.cq.push(Completion::send(
+                    w.wr_id,
+                    WcOpcode::Send,
+                    WcStatus::LocalProtectionError,
+                    0,
+                ));
                 continue;
             }
             let opcode = if w.imm.is_some() {
@@ -241,7 +250,7 @@ impl UdQp {
             self.dropped += 1;
             return;
         };
-        let len = pkt.payload.len() as u32;
+        let len = u32::try_from(pkt.payload.len()).unwrap_or(u32::MAX);
         let status = if len > w.len {
             WcStatus::LocalLengthError
         } else if scatter(mem, self.rq.sges(0), 0, pkt.payload).is_err() {

@@ -90,6 +90,15 @@ pub fn read(mr: &SimMr, off: u32) -> WrKind {
     }
 }
 
+/// Posts one receive of a single SGE.
+pub fn recv(qp: &mut RcQp, wr_id: u64, sge: Sge) {
+    qp.post_recv(&RecvRequest {
+        wr_id,
+        sges: &[sge],
+    })
+    .unwrap();
+}
+
 pub fn drain(qp: &mut RcQp) -> Vec<Completion> {
     core::iter::from_fn(|| qp.poll_completion()).collect()
 }
