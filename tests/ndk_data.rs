@@ -631,3 +631,90 @@ fn lossy_link_moves_many_messages_intact() {
     p.keep(b_mr.mr);
     p.finish();
 }
+
+/// NdkRead with RDMA_READ_LOCAL_INVALIDATE into a fast-registered sink
+/// (advertised by RDMA_READ_LOCAL_INVALIDATE_SUPPORTED): the data lands in
+/// the LAM's pages, and once the read completed the sink's token is invalid
+/// (a post using it is refused with STATUS_ACCESS_VIOLATION).
+#[test]
+fn read_with_local_invalidate() {
+    let mut p = Pair::new(None);
+    let ad = unsafe { &*(*p.a.adapter).Dispatch };
+    let mut buf = vec![0u8; 3 * 4096];
+    let off = page_up(buf.as_ptr() as usize) - buf.as_ptr() as usize;
+    let mut mdl = new_mdl(&mut buf[off..off + 4096], 0);
+    let mut storage = [0u64; 3];
+    let lam = storage.as_mut_ptr().cast::<NDK_LOGICAL_ADDRESS_MAPPING>();
+    let (mut size, mut fbo) = (24u32, 0u32);
+    let s = unsafe {
+        (ad.NdkBuildLAM)(
+            p.a.adapter,
+            &mut *mdl,
+            4096,
+            None,
+            null_mut(),
+            lam,
+            &mut size,
+            &mut fbo,
+        )
+    };
+    assert_eq!(s, STATUS_SUCCESS);
+    let mut fr = null_mut();
+    assert_eq!(
+        unsafe { (pd_d(p.a.pd).NdkCreateMr)(p.a.pd, 1, None, null_mut(), &mut fr) },
+        STATUS_SUCCESS
+    );
+    assert_eq!(
+        unsafe { (mr_d(fr).NdkInitializeFastRegisterMr)(fr, 1, 0, None, null_mut()) },
+        STATUS_SUCCESS
+    );
+    let base = 0x5000_0000u64;
+    let s = unsafe {
+        (p.a.q().NdkFastRegister)(
+            p.a.qp,
+            0xF1 as *mut c_void,
+            fr,
+            1,
+            (*lam).AdapterPageArray.as_ptr(),
+            0,
+            4096,
+            base as *mut c_void,
+            NDK_OP_FLAG_ALLOW_LOCAL_WRITE | NDK_OP_FLAG_SILENT_SUCCESS,
+        )
+    };
+    assert_eq!(s, STATUS_SUCCESS);
+    let sink = unsafe { (mr_d(fr).NdkGetLocalTokenFromMr)(fr) };
+    let mut b_buf = pattern(2048, 0x42);
+    let b_mr = p.b.mr(&mut b_buf, NDK_MR_FLAG_ALLOW_REMOTE_READ);
+    let s = p.a.read(
+        0x31,
+        &[sge(base + 16, 2000, sink)],
+        b_buf.as_ptr() as u64 + 8,
+        b_mr.remote(),
+        NDK_OP_FLAG_RDMA_READ_LOCAL_INVALIDATE,
+    );
+    assert_eq!(s, STATUS_SUCCESS);
+    p.settle(2);
+    let ra = p.a.results();
+    assert_eq!(ra.len(), 1, "{ra:?}");
+    check(
+        &ra[0],
+        STATUS_SUCCESS,
+        0,
+        0xA0A0,
+        0x31,
+        NdkOperationTypeRead,
+        0,
+        0,
+    );
+    assert_eq!(&buf[off + 16..off + 2016], &b_buf[8..2008]);
+    assert_eq!(
+        p.a.send(0x32, &[sge(base + 16, 4, sink)], 0),
+        STATUS_ACCESS_VIOLATION,
+        "the sink's token was invalidated"
+    );
+    unsafe { (ad.NdkReleaseLAM)(p.a.adapter, lam) };
+    p.keep(fr);
+    p.keep(b_mr.mr);
+    p.finish();
+}

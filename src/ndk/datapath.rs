@@ -31,6 +31,7 @@ use crate::transport::{
     self as t, Mtu, PostError, QpConfig, QpState, RcQp, RecvRequest, WcQueue, WorkRequest,
 };
 use crate::verbs::cq::CqEntry;
+use crate::verbs::memory::RegionKind;
 use crate::verbs::wq::{RecvQueue, Sge, MAX_SGE};
 use crate::wire::{PacketRepr, Position};
 
@@ -478,9 +479,9 @@ impl Datapath {
                     s.order.complete(slot, entry);
                 }
             }
-            release_ordered(s);
+            release_ordered(s, &self.core);
         }
-        release_ordered(s);
+        release_ordered(s, &self.core);
         if s.engine.state() == QpState::Error && s.link.is_some() && self.srq.is_none() {
             let mut raw = [Sge::default(); MAX_SGE];
             let mut ring = self.receives.lock();
@@ -617,7 +618,9 @@ impl Datapath {
     /// the request is accepted and completes with STATUS_CANCELLED. Unless
     /// `defer`, the engine is pumped at once; a failed post pumps too (every
     /// earlier DEFERred request reaches the wire before the failure is
-    /// returned). Failures change nothing: not connected ->
+    /// returned). `invalidate`: a local token invalidated when the request
+    /// succeeds (NdkRead with RDMA_READ_LOCAL_INVALIDATE; fast-registered
+    /// regions only). Failures change nothing: not connected ->
     /// STATUS_CONNECTION_INVALID; queue full -> STATUS_INSUFFICIENT_RESOURCES;
     /// refused by the engine (SGE count, length, read limit 0) ->
     /// STATUS_INVALID_PARAMETER.
@@ -630,8 +633,9 @@ impl Datapath {
         wr: &WorkRequest<'_>,
         inline: Option<&[u8]>,
         defer: bool,
+        invalidate: Option<u32>,
     ) -> Result<(), NtStatus> {
-        let r = self.post_send_locked(ctx, silent, wr, inline);
+        let r = self.post_send_locked(ctx, silent, wr, inline, invalidate);
         if r.is_err() || !defer {
             self.pump(self.core.platform.now());
         }
@@ -644,6 +648,7 @@ impl Datapath {
         silent: bool,
         wr: &WorkRequest<'_>,
         inline: Option<&[u8]>,
+        invalidate: Option<u32>,
     ) -> Result<(), NtStatus> {
         let mut st = self.state.lock();
         let s = &mut *st;
@@ -656,7 +661,7 @@ impl Datapath {
         if s.engine.state() == QpState::Error {
             let op = super::dp_status::op_of(&wr.kind);
             s.order.push(ctx, silent, Some(self.cancelled(ctx, op)));
-            release_ordered(s);
+            release_ordered(s, &self.core);
             return Ok(());
         }
         let slot = s.order.next_slot();
@@ -683,7 +688,7 @@ impl Datapath {
         }
         match s.engine.post_send(&wr) {
             Ok(()) => {
-                s.order.push(ctx, silent, None);
+                s.order.push_invalidating(ctx, silent, None, invalidate);
                 Ok(())
             }
             Err(PostError::QueueFull) => Err(STATUS_INSUFFICIENT_RESOURCES),
@@ -716,7 +721,7 @@ impl Datapath {
                 Err(STATUS_INSUFFICIENT_RESOURCES)
             } else if s.engine.state() == QpState::Error {
                 s.order.push(ctx, silent, Some(self.cancelled(ctx, op)));
-                release_ordered(s);
+                release_ordered(s, &self.core);
                 Ok(())
             } else {
                 let status = execute();
@@ -731,7 +736,7 @@ impl Datapath {
                         type_specific: 0,
                     };
                     s.order.push(ctx, silent, Some(entry));
-                    release_ordered(s);
+                    release_ordered(s, &self.core);
                     Ok(())
                 } else {
                     Err(status)
@@ -817,19 +822,28 @@ impl Datapath {
     }
 }
 
-/// Moves released initiator completions (posting order) to the staging.
-fn release_ordered(s: &mut State) {
+/// Moves released initiator completions (posting order) to the staging;
+/// a successful READ with RDMA_READ_LOCAL_INVALIDATE invalidates its sink's
+/// (fast-registered) token first.
+fn release_ordered(s: &mut State, core: &AdapterCore) {
     while s.done.len() < s.done.capacity() {
-        match s.order.pop_ready() {
-            Some(Some(entry)) => {
-                let _ = s.done.push_back(Staged {
-                    entry,
-                    receive: false,
-                    solicited: false,
-                });
+        let Some((report, invalidate)) = s.order.pop_ready_invalidating() else {
+            break;
+        };
+        if let Some(lkey) = invalidate {
+            let mut memory = core.memory.lock();
+            if let Some(region) = memory.region_mut(lkey) {
+                if matches!(region.kind, RegionKind::FastRegister { .. }) {
+                    region.valid = false;
+                }
             }
-            Some(None) => {}
-            None => break,
+        }
+        if let Some(entry) = report {
+            let _ = s.done.push_back(Staged {
+                entry,
+                receive: false,
+                solicited: false,
+            });
         }
     }
 }

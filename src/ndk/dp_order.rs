@@ -17,6 +17,9 @@ struct Req {
     ctx: usize,
     /// SILENT_SUCCESS: a successful completion is not reported.
     silent: bool,
+    /// RDMA_READ_LOCAL_INVALIDATE: the local token to invalidate when the
+    /// request succeeds.
+    invalidate: Option<u32>,
     /// Its completion, once known.
     done: Option<CqEntry>,
 }
@@ -62,11 +65,27 @@ impl OrderRing {
 
     /// Takes the next slot for the request `ctx`; `None` when full.
     pub fn push(&mut self, ctx: usize, silent: bool, done: Option<CqEntry>) -> Option<usize> {
+        self.push_invalidating(ctx, silent, done, None)
+    }
+
+    /// As [`OrderRing::push`], with a local token to invalidate on success.
+    pub fn push_invalidating(
+        &mut self,
+        ctx: usize,
+        silent: bool,
+        done: Option<CqEntry>,
+        invalidate: Option<u32>,
+    ) -> Option<usize> {
         if self.is_full() {
             return None;
         }
         let slot = self.next_slot();
-        *self.reqs.get_mut(slot)? = Req { ctx, silent, done };
+        *self.reqs.get_mut(slot)? = Req {
+            ctx,
+            silent,
+            invalidate,
+            done,
+        };
         self.len += 1;
         Some(slot)
     }
@@ -89,7 +108,14 @@ impl OrderRing {
     /// Releases the front request if it completed: `Some(Some(entry))` to
     /// report, `Some(None)` for a silent success, `None` if the front is
     /// still outstanding (or nothing is).
+    #[cfg(test)]
     pub fn pop_ready(&mut self) -> Option<Option<CqEntry>> {
+        self.pop_ready_invalidating().map(|(e, _)| e)
+    }
+
+    /// As [`OrderRing::pop_ready`], with the local token the request asked
+    /// to invalidate if it succeeded.
+    pub fn pop_ready_invalidating(&mut self) -> Option<(Option<CqEntry>, Option<u32>)> {
         if self.len == 0 {
             return None;
         }
@@ -97,11 +123,9 @@ impl OrderRing {
         let entry = r.done?;
         self.head = (self.head + 1) % self.reqs.len();
         self.len -= 1;
-        Some(if r.silent && !entry.is_error() {
-            None
-        } else {
-            Some(entry)
-        })
+        let ok = !entry.is_error();
+        let report = if r.silent && ok { None } else { Some(entry) };
+        Some((report, r.invalidate.filter(|_| ok)))
     }
 }
 

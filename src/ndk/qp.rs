@@ -123,6 +123,17 @@ impl Qp {
         self.datapath.deliver(now, packet);
     }
 
+    /// A strong handle on the data path, for the runtime's demux: take it
+    /// under the demux lock, release that lock, then call
+    /// [`Datapath::deliver`] (which may send through the sink). Cloning is
+    /// an atomic increment (no allocation).
+    ///
+    /// IRQL: any.
+    #[allow(dead_code)] // the network runtime calls it
+    pub(crate) fn datapath_handle(&self) -> Arc<Datapath> {
+        self.datapath.clone()
+    }
+
     /// NdkDisconnect's implicit flush: every outstanding request completes
     /// with STATUS_CANCELLED and the QP stays in error.
     ///

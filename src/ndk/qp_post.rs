@@ -197,12 +197,19 @@ unsafe fn post(
         solicited: flags & NDK_OP_FLAG_SEND_AND_SOLICIT_EVENT != 0,
     };
     let inline = p.inline_len.and_then(|l| p.inline.get(..l));
+    // RDMA_READ_LOCAL_INVALIDATE: the sink's token (of its first SGE).
+    let invalidate = p
+        .sges
+        .first()
+        .filter(|_| flags & NDK_OP_FLAG_RDMA_READ_LOCAL_INVALIDATE != 0 && p.n > 0)
+        .map(|s| s.lkey);
     match dp.post_send(
         ctx as usize,
         flags & NDK_OP_FLAG_SILENT_SUCCESS != 0,
         &wr,
         inline,
         flags & NDK_OP_FLAG_DEFER != 0,
+        invalidate,
     ) {
         Ok(()) => STATUS_SUCCESS,
         Err(e) => e,
@@ -259,7 +266,9 @@ pub(crate) unsafe extern "system" fn ndk_send_and_invalidate(
 
 /// NDK_FN_READ: an RDMA READ of `remote_address` through `remote_token`
 /// into the SGL (each SGE needs LOCAL_WRITE). A region the peer refuses
-/// completes with STATUS_REMOTE_RESOURCES.
+/// completes with STATUS_REMOTE_RESOURCES. With RDMA_READ_LOCAL_INVALIDATE
+/// the token of the first SGE (a fast-registered MR) is invalidated when
+/// the read succeeds, before its completion is queued.
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 ///
