@@ -10,7 +10,7 @@ mod ndk_common;
 mod ndk_data_common;
 
 use std::ffi::c_void;
-use std::ptr::null_mut;
+use std::ptr::{null, null_mut};
 
 use ndk_data_common::*;
 
@@ -716,5 +716,179 @@ fn read_with_local_invalidate() {
     unsafe { (ad.NdkReleaseLAM)(p.a.adapter, lam) };
     p.keep(fr);
     p.keep(b_mr.mr);
+    p.finish();
+}
+
+/// A QP whose receives come from an SRQ: A's sends take the SRQ's
+/// receives in posting order (`SrqObject::take`), completing on the SRQ QP's
+/// receive CQ with its QPContext.
+#[test]
+fn receives_from_an_srq() {
+    let mut p = Pair::unpaired(11);
+    let mut srq = null_mut();
+    let s = unsafe {
+        (pd_d(p.b.pd).NdkCreateSrq)(
+            p.b.pd,
+            8,
+            2,
+            0,
+            None,
+            null_mut(),
+            null_mut(),
+            None,
+            null_mut(),
+            &mut srq,
+        )
+    };
+    assert_eq!(s, STATUS_SUCCESS);
+    let mut sq = null_mut();
+    let s = unsafe {
+        (pd_d(p.b.pd).NdkCreateQpWithSrq)(
+            p.b.pd,
+            p.b.cq,
+            p.b.cq,
+            srq,
+            0x5050 as *mut c_void,
+            4,
+            2,
+            0,
+            None,
+            null_mut(),
+            &mut sq,
+        )
+    };
+    assert_eq!(s, STATUS_SUCCESS);
+    p.keep(srq);
+    p.keep(sq);
+    assert_eq!(
+        unsafe { softroce_debug_pair_qps(p.a.qp, sq, null()) },
+        STATUS_SUCCESS
+    );
+    let mut b_buf = vec![0u8; 256];
+    let b_mr = p.b.mr(&mut b_buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
+    let ba = b_buf.as_ptr() as u64;
+    let srq_receive = unsafe { (*(*srq).Dispatch).NdkSrqReceive };
+    for i in 0..3u64 {
+        let sg = [sge(ba + 64 * i, 64, b_mr.local())];
+        assert_eq!(
+            unsafe { srq_receive(srq, (0x70 + i) as *mut c_void, sg.as_ptr(), 1) },
+            STATUS_SUCCESS
+        );
+    }
+    for (i, msg) in [&b"first"[..], b"second"].iter().enumerate() {
+        let s = p.a.send(
+            i,
+            &[sge(msg.as_ptr() as u64, msg.len() as u32, 0)],
+            NDK_OP_FLAG_INLINE,
+        );
+        assert_eq!(s, STATUS_SUCCESS);
+    }
+    p.settle(2);
+    let rb = p.b.results();
+    assert_eq!(rb.len(), 2, "{rb:?}");
+    check(
+        &rb[0],
+        STATUS_SUCCESS,
+        5,
+        0x5050,
+        0x70,
+        NdkOperationTypeReceive,
+        0,
+        0,
+    );
+    check(
+        &rb[1],
+        STATUS_SUCCESS,
+        6,
+        0x5050,
+        0x71,
+        NdkOperationTypeReceive,
+        0,
+        0,
+    );
+    assert_eq!(&b_buf[..5], b"first");
+    assert_eq!(&b_buf[64..70], b"second");
+    assert_eq!(p.a.results().len(), 2);
+    p.keep(b_mr.mr);
+    p.finish();
+}
+
+/// The same data path on the real-time platform (a DPC worker thread runs
+/// the link, the timers and the CQ DPCs concurrently with the posting
+/// thread): 200 sends and 200 writes complete, data intact.
+#[test]
+fn real_platform_concurrent_traffic() {
+    const N: usize = 200;
+    let mut p = Pair::unpaired_on(unsafe { softroce_platform_real() });
+    assert_eq!(p.connect(None), STATUS_SUCCESS);
+    let mut src = pattern(64 * 1024, 3);
+    let mut dst = vec![0u8; 64 * 1024];
+    let mut wdst = vec![0u8; 64 * 1024];
+    let a_mr = p.a.mr(&mut src, NDK_MR_FLAG_ALLOW_LOCAL_READ);
+    let b_mr = p.b.mr(&mut dst, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
+    let w_mr = p.b.mr(&mut wdst, NDK_MR_FLAG_ALLOW_REMOTE_WRITE);
+    let (sa, da, wa) = (
+        src.as_ptr() as u64,
+        dst.as_ptr() as u64,
+        wdst.as_ptr() as u64,
+    );
+    let (mut a_done, mut b_done, mut posted, mut recv_posted) = (0, 0, 0, 0);
+    let mut deadline = 0;
+    while (a_done < 2 * N || b_done < N) && deadline < 20_000 {
+        while recv_posted < N && recv_posted - b_done < RQ as usize {
+            let at = (recv_posted % 64) as u64 * 1024;
+            assert_eq!(
+                p.b.receive(recv_posted, &[sge(da + at, 1024, b_mr.local())]),
+                STATUS_SUCCESS
+            );
+            recv_posted += 1;
+        }
+        while posted < N && 2 * posted - a_done < SQ as usize - 1 && posted < recv_posted {
+            let at = (posted % 64) as u64 * 1024;
+            assert_eq!(
+                p.a.send(2 * posted, &[sge(sa + at, 1000, a_mr.local())], 0),
+                STATUS_SUCCESS
+            );
+            assert_eq!(
+                p.a.write(
+                    2 * posted + 1,
+                    &[sge(sa + at, 1024, a_mr.local())],
+                    wa + at,
+                    w_mr.remote(),
+                    0
+                ),
+                STATUS_SUCCESS
+            );
+            posted += 1;
+        }
+        for r in p.a.results() {
+            assert_eq!(
+                (r.Status, r.RequestContext as usize),
+                (STATUS_SUCCESS, a_done),
+                "{r:?}"
+            );
+            a_done += 1;
+        }
+        for r in p.b.results() {
+            assert_eq!(
+                (r.Status, r.BytesTransferred, r.RequestContext as usize),
+                (STATUS_SUCCESS, 1000, b_done)
+            );
+            b_done += 1;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+        deadline += 1;
+    }
+    assert_eq!((a_done, b_done), (2 * N, N));
+    for i in 0..64 {
+        assert_eq!(
+            &dst[i * 1024..i * 1024 + 1000],
+            &src[i * 1024..i * 1024 + 1000]
+        );
+    }
+    assert_eq!(wdst, src);
+    p.keep(a_mr.mr);
+    p.keep(b_mr.mr);
+    p.keep(w_mr.mr);
     p.finish();
 }

@@ -184,7 +184,11 @@ pub struct Pair {
 impl Pair {
     /// Two unconnected sides.
     pub fn unpaired(seed: u64) -> Pair {
-        let platform = unsafe { softroce_platform_virtual(seed) };
+        Pair::unpaired_on(unsafe { softroce_platform_virtual(seed) })
+    }
+
+    /// Two unconnected sides on `platform` (virtual or real).
+    pub fn unpaired_on(platform: *mut c_void) -> Pair {
         let a = Side::new(platform, "192.0.2.1", 0xA0A0);
         let b = Side::new(platform, "192.0.2.2", 0xB0B0);
         Pair {
