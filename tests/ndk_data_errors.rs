@@ -723,3 +723,46 @@ fn receive_too_small() {
     p.keep(b_mr.mr);
     p.finish();
 }
+
+/// §5.3: an initiator CQ that overran (more completions than its depth)
+/// notifies STATUS_BUFFER_OVERFLOW and its QP refuses further posts with
+/// STATUS_INVALID_DEVICE_STATE.
+#[test]
+fn overrun_initiator_cq_disables_the_qp() {
+    let p = Pair::sized(unsafe { softroce_platform_virtual(5) }, 2);
+    assert_eq!(p.connect(None), STATUS_SUCCESS);
+    unsafe { (cq_d(p.a.cq).NdkArmCq)(p.a.cq, NDK_CQ_NOTIFY_ERRORS) };
+    let msg = *b"x";
+    let mut buf = vec![0u8; 64];
+    let b_mr = p.b.mr(&mut buf, NDK_MR_FLAG_ALLOW_REMOTE_WRITE);
+    for i in 0..3 {
+        let s = p.a.write(
+            i,
+            &[sge(msg.as_ptr() as u64, 1, 0)],
+            buf.as_ptr() as u64 + i as u64,
+            b_mr.remote(),
+            NDK_OP_FLAG_INLINE,
+        );
+        assert_eq!(s, STATUS_SUCCESS);
+    }
+    p.settle(2);
+    let calls = p.a.log.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        (calls[0].what, calls[0].status),
+        ("notify", STATUS_BUFFER_OVERFLOW.0)
+    );
+    assert_eq!(
+        p.a.write(
+            9,
+            &[sge(msg.as_ptr() as u64, 1, 0)],
+            buf.as_ptr() as u64,
+            b_mr.remote(),
+            NDK_OP_FLAG_INLINE
+        ),
+        STATUS_INVALID_DEVICE_STATE
+    );
+    let mut p = p;
+    p.keep(b_mr.mr);
+    p.finish();
+}

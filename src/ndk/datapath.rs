@@ -367,6 +367,14 @@ impl Datapath {
         Ok(())
     }
 
+    /// Whether the initiator CQ still takes completions (an overrun makes
+    /// the CQ and its QPs unusable, facts §5.3).
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn initiator_cq_usable(&self) -> bool {
+        self.initiator_cq.get().is_usable()
+    }
+
     /// Whether the QP is connected (posts are accepted).
     ///
     /// IRQL: <= DISPATCH_LEVEL.

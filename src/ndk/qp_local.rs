@@ -72,6 +72,9 @@ unsafe fn local_qp<'a>(qp: *mut NDK_QP, flags: u32, allowed: u32) -> Result<&'a 
     if !qp.datapath.is_connected() {
         return Err(STATUS_CONNECTION_INVALID);
     }
+    if !qp.datapath.initiator_cq_usable() {
+        return Err(crate::abi::STATUS_INVALID_DEVICE_STATE);
+    }
     if flags & !allowed != 0 {
         return Err(fail(qp, STATUS_INVALID_PARAMETER));
     }

@@ -1,7 +1,8 @@
 //! The initiator posts that go through the transport engine: NdkSend,
 //! NdkSendAndInvalidate (Flags before RemoteToken), NdkRead and NdkWrite.
 //! Each checks, in order: the QP (NULL / foreign), connected
-//! (STATUS_CONNECTION_INVALID), the flags this post accepts
+//! (STATUS_CONNECTION_INVALID), its initiator CQ overran
+//! (STATUS_INVALID_DEVICE_STATE), the flags this post accepts
 //! (STATUS_INVALID_PARAMETER), the SGL (NULL with nSge > 0, more than the
 //! QP's MaxInitiatorRequestSge -> STATUS_INVALID_PARAMETER; each SGE's
 //! token, PD, range and right, or a logical address outside the live LAMs
@@ -17,8 +18,8 @@ use crate::abi::{
     NtStatus, NDK_OP_FLAG_DEFER, NDK_OP_FLAG_INLINE, NDK_OP_FLAG_RDMA_READ_LOCAL_INVALIDATE,
     NDK_OP_FLAG_RDMA_READ_SINK, NDK_OP_FLAG_READ_FENCE, NDK_OP_FLAG_SEND_AND_SOLICIT_EVENT,
     NDK_OP_FLAG_SILENT_SUCCESS, NDK_QP, NDK_SGE, STATUS_ACCESS_VIOLATION,
-    STATUS_CONNECTION_INVALID, STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_PARAMETER,
-    STATUS_SUCCESS,
+    STATUS_CONNECTION_INVALID, STATUS_INVALID_BUFFER_SIZE, STATUS_INVALID_DEVICE_STATE,
+    STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
 };
 use crate::os::{irql, Irql};
 use crate::transport::{self as t, WorkRequest, WrKind};
@@ -174,6 +175,9 @@ unsafe fn post(
     let dp = &qp.datapath;
     if !dp.is_connected() {
         return STATUS_CONNECTION_INVALID;
+    }
+    if !dp.initiator_cq_usable() {
+        return STATUS_INVALID_DEVICE_STATE;
     }
     let fail = |e: NtStatus| {
         // Earlier DEFERred requests go out before a failure is returned.

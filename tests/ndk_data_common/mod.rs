@@ -41,7 +41,7 @@ pub struct Side {
 }
 
 impl Side {
-    fn new(platform: *mut c_void, ip: &str, qp_context: usize) -> Side {
+    fn new(platform: *mut c_void, ip: &str, qp_context: usize, cq_depth: u32) -> Side {
         let ip = CString::new(ip).unwrap();
         let mut adapter = null_mut();
         let s = unsafe { softroce_open_adapter_on(platform, ip.as_ptr(), V21, &mut adapter) };
@@ -58,7 +58,7 @@ impl Side {
         let s = unsafe {
             (d.NdkCreateCq)(
                 adapter,
-                256,
+                cq_depth,
                 Some(on_notify),
                 cq_ctx.ptr(),
                 null_mut(),
@@ -189,8 +189,13 @@ impl Pair {
 
     /// Two unconnected sides on `platform` (virtual or real).
     pub fn unpaired_on(platform: *mut c_void) -> Pair {
-        let a = Side::new(platform, "192.0.2.1", 0xA0A0);
-        let b = Side::new(platform, "192.0.2.2", 0xB0B0);
+        Pair::sized(platform, 256)
+    }
+
+    /// Two unconnected sides whose CQs hold `cq_depth` entries.
+    pub fn sized(platform: *mut c_void, cq_depth: u32) -> Pair {
+        let a = Side::new(platform, "192.0.2.1", 0xA0A0, cq_depth);
+        let b = Side::new(platform, "192.0.2.2", 0xB0B0, cq_depth);
         Pair {
             platform,
             a,
