@@ -892,3 +892,76 @@ fn real_platform_concurrent_traffic() {
     p.keep(w_mr.mr);
     p.finish();
 }
+
+/// SGEs with the PD's privileged token name LAM logical addresses on both
+/// sides: A sends from its LAM pages, B receives into its LAM pages.
+#[test]
+fn privileged_token_sges_use_lam_pages() {
+    let p = Pair::new(None);
+    let lam_of = |side: &Side, buf: &mut Vec<u8>, storage: &mut [u64; 4]| {
+        let off = page_up(buf.as_ptr() as usize) - buf.as_ptr() as usize;
+        let mut mdl = new_mdl(&mut buf[off..off + 2 * 4096], 0);
+        let lam = storage.as_mut_ptr().cast::<NDK_LOGICAL_ADDRESS_MAPPING>();
+        let (mut size, mut fbo) = (32u32, 0u32);
+        let d = unsafe { &*(*side.adapter).Dispatch };
+        let s = unsafe {
+            (d.NdkBuildLAM)(
+                side.adapter,
+                &mut *mdl,
+                2 * 4096,
+                None,
+                null_mut(),
+                lam,
+                &mut size,
+                &mut fbo,
+            )
+        };
+        assert_eq!(s, STATUS_SUCCESS);
+        let mut token = 0u32;
+        unsafe { (pd_d(side.pd).NdkGetPrivilegedMemoryRegionToken)(side.pd, &mut token) };
+        let first = unsafe { *(*lam).AdapterPageArray.as_ptr() } as u64;
+        (off, lam, token, first)
+    };
+    let mut a_buf = vec![0u8; 3 * 4096];
+    let mut b_buf = vec![0u8; 3 * 4096];
+    let (mut sa, mut sb) = ([0u64; 4], [0u64; 4]);
+    let (a_off, a_lam, a_tok, a_first) = lam_of(&p.a, &mut a_buf, &mut sa);
+    let (b_off, b_lam, b_tok, b_first) = lam_of(&p.b, &mut b_buf, &mut sb);
+    let data = pattern(5000, 0x33);
+    a_buf[a_off + 1000..a_off + 6000].copy_from_slice(&data);
+    assert_eq!(
+        p.b.receive(0xB1, &[sge(b_first + 3000, 5000, b_tok)]),
+        STATUS_SUCCESS
+    );
+    assert_eq!(
+        p.a.send(0xA1, &[sge(a_first + 1000, 5000, a_tok)], 0),
+        STATUS_SUCCESS
+    );
+    p.settle(2);
+    check(
+        &p.b.results()[0],
+        STATUS_SUCCESS,
+        5000,
+        0xB0B0,
+        0xB1,
+        NdkOperationTypeReceive,
+        0,
+        0,
+    );
+    check(
+        &p.a.results()[0],
+        STATUS_SUCCESS,
+        0,
+        0xA0A0,
+        0xA1,
+        NdkOperationTypeSend,
+        0,
+        0,
+    );
+    assert_eq!(&b_buf[b_off + 3000..b_off + 8000], &data[..]);
+    unsafe {
+        ((*(*p.a.adapter).Dispatch).NdkReleaseLAM)(p.a.adapter, a_lam);
+        ((*(*p.b.adapter).Dispatch).NdkReleaseLAM)(p.b.adapter, b_lam);
+    }
+    p.finish();
+}
