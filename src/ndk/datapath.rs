@@ -320,6 +320,9 @@ impl Datapath {
         Some(dp)
     }
 
+    /// The QP's memory (its PD's regions, windows and the adapter's LAMs).
+    ///
+    /// IRQL: any.
     fn memory(&self) -> QpMemory<'_> {
         QpMemory::new(&self.core, self.keys)
     }
@@ -433,6 +436,8 @@ impl Datapath {
 
     /// Hands the oldest posted receive (the QP's ring or its SRQ) to the
     /// engine, whose wr_id is the consumer's RequestContext.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL (engine lock held).
     fn feed_receive(&self, s: &mut State) {
         let mut raw = [Sge::default(); MAX_SGE];
         let taken = match self.srq.as_ref() {
@@ -467,6 +472,8 @@ impl Datapath {
     /// through the order ring), and, once the engine is in error, cancels
     /// the receives still in the QP's ring. `solicited`: receive completions
     /// of this step carried SE.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL (engine lock held).
     fn drain(&self, s: &mut State, solicited: bool) {
         while s.done.len() < s.done.capacity() {
             let Some(c) = s.engine.poll_completion() else {
@@ -506,6 +513,9 @@ impl Datapath {
         }
     }
 
+    /// A STATUS_CANCELLED entry for request `ctx` of type `op`.
+    ///
+    /// IRQL: any.
     fn cancelled(&self, ctx: usize, op: u32) -> CqEntry {
         let (status, provider_error) = super::dp_status::status_of(t::WcStatus::Flushed);
         CqEntry {
@@ -650,6 +660,9 @@ impl Datapath {
         r
     }
 
+    /// [`Datapath::post_send`] under the engine lock.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
     fn post_send_locked(
         &self,
         ctx: usize,
@@ -833,6 +846,8 @@ impl Datapath {
 /// Moves released initiator completions (posting order) to the staging;
 /// a successful READ with RDMA_READ_LOCAL_INVALIDATE invalidates its sink's
 /// (fast-registered) token first.
+///
+/// IRQL: <= DISPATCH_LEVEL (engine lock held).
 fn release_ordered(s: &mut State, core: &AdapterCore) {
     while s.done.len() < s.done.capacity() {
         let Some((report, invalidate)) = s.order.pop_ready_invalidating() else {

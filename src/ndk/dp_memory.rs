@@ -4,6 +4,7 @@
 //! reserved local key [`INLINE_LKEY`] name (0 is never a minted token: every
 //! token's tag is non-zero). Owns the type mapping only; the checks are
 //! `QpMemory`'s and `verbs::memory`'s.
+#![deny(unsafe_code)]
 
 use crate::transport::memory as t;
 use crate::verbs::memory::Access;

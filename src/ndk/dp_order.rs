@@ -5,6 +5,7 @@
 //! request was released. The slot number is the engine's wr_id and the
 //! index of the request's inline copy. Owns that ring; must not queue
 //! completions itself.
+#![deny(unsafe_code)]
 
 use alloc::vec::Vec;
 

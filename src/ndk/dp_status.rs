@@ -3,6 +3,7 @@
 //! of each completion, BytesTransferred and the ReceiveAndInvalidate token.
 //! The table is documented in `docs/COMPLIANCE.md` ("Completion statuses").
 //! Owns the mapping only; must not queue anything.
+#![deny(unsafe_code)]
 
 use crate::abi::{
     NdkOperationTypeRead, NdkOperationTypeReceive, NdkOperationTypeReceiveAndInvalidate,
