@@ -92,8 +92,14 @@ proptest! {
         let back = PacketRepr::parse(&buf[..len]).unwrap();
         prop_assert_eq!(back, repr);
         prop_assert_eq!(back.header_len(), 12 + repr.bth.opcode.ext_headers_len());
-        // One byte short never parses as the same packet.
+        // One byte short never parses.
         prop_assert!(PacketRepr::parse(&buf[..len - 1]).is_err());
+        // emit_around + the caller's payload copy is the same as emit.
+        let mut around = vec![0x33u8; len];
+        prop_assert_eq!(repr.emit_around(repr.payload.len(), &mut around), Ok(len));
+        let hl = repr.header_len();
+        around[hl..hl + repr.payload.len()].copy_from_slice(repr.payload);
+        prop_assert_eq!(&around[..], &buf[..len]);
     }
 
     #[test]

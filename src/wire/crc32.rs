@@ -68,8 +68,9 @@ impl Crc32 {
         let mut crc = self.state;
         let mut chunks = data.chunks_exact(8);
         for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
+            let Ok(w) = <[u8; 8]>::try_from(c) else {
+                continue; // chunks_exact(8) only yields 8-byte chunks
+            };
             let lo = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) ^ crc;
             let hi = u32::from_le_bytes([w[4], w[5], w[6], w[7]]);
             crc = entry(7, lo)

@@ -128,7 +128,8 @@ pub struct RoceDatagram<'a> {
 
 impl<'a> RoceDatagram<'a> {
     /// Parses an IP packet down to the UDP payload. `Unsupported` if it is not
-    /// UDP to port 4791 or is a fragment; IPv4 checksum errors are `Malformed`.
+    /// UDP to port 4791 or is a fragment; IPv4 checksum errors and a UDP length
+    /// other than the IP payload length are `Malformed`.
     pub fn parse(ip_packet: &'a [u8]) -> Result<RoceDatagram<'a>> {
         let (ip_header, udp_header, roce) = split(ip_packet)?;
         let ip = match ip_packet.first().map(|b| b >> 4) {
@@ -140,6 +141,11 @@ impl<'a> RoceDatagram<'a> {
         if udp.dst_port != ROCE_V2_UDP_PORT {
             return Err(Error::Unsupported);
         }
+        // Linux would trim bytes after the UDP length; no RoCE sender adds
+        // any, and keeping the lengths equal keeps re-emission exact.
+        if udp.buffer_len() != ip.payload_len() {
+            return Err(Error::Malformed);
+        }
         Ok(RoceDatagram {
             ip,
             udp,
@@ -149,12 +155,24 @@ impl<'a> RoceDatagram<'a> {
         })
     }
 
-    /// IP header + UDP header + RoCE bytes.
+    /// The IP packet's length: IP header (options included) + UDP header +
+    /// RoCE bytes. Re-emitting from the reprs drops IPv4 options.
     pub fn buffer_len(&self) -> usize {
-        self.ip
-            .header_len()
-            .saturating_add(udp::HEADER_LEN)
+        self.ip_header
+            .len()
+            .saturating_add(self.udp_header.len())
             .saturating_add(self.roce.len())
+    }
+}
+
+impl fmt::Display for RoceDatagram<'_> {
+    /// The IP and UDP headers, then the transport packet (or why it does not parse).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} | {} | ", self.ip, self.udp)?;
+        match super::packet::PacketRepr::parse(self.roce) {
+            Ok(repr) => write!(f, "{repr}"),
+            Err(err) => write!(f, "RoCE ({err})"),
+        }
     }
 }
 
@@ -200,4 +218,86 @@ pub fn emit_headers(ip: &IpRepr, udp: &UdpRepr, buf: &mut [u8]) -> Result<usize>
     ip.emit(ip_buf)?;
     udp.emit(udp_buf)?;
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Vector B of ROCE-FACTS §2 (IPv4, UDP, UC SEND_ONLY).
+    const VECTOR_B: [u8; 64] = [
+        0x45, 0x01, 0x00, 0x40, 0x04, 0x78, 0x40, 0x00, 0x40, 0x11, 0xb4, 0xd5, 0xc0, 0xa8, 0x00,
+        0x07, 0xc0, 0xa8, 0x00, 0x07, 0xc0, 0x00, 0x12, 0xb7, 0x00, 0x2c, 0xac, 0xa2, 0x24, 0x60,
+        0xff, 0xff, 0x00, 0x00, 0x00, 0xd3, 0x00, 0xcf, 0x17, 0x10, 0x46, 0x30, 0x81, 0x8b, 0xe2,
+        0x89, 0x35, 0xd9, 0x0e, 0x9a, 0x95, 0x50, 0x54, 0x01, 0xbe, 0x88, 0x5e, 0x50, 0x00, 0x00,
+        0x78, 0xf3, 0x53, 0xf3,
+    ];
+
+    #[test]
+    fn finds_the_roce_bytes_and_ignores_link_padding() {
+        let mut framed = [0u8; 70];
+        framed[..64].copy_from_slice(&VECTOR_B);
+        let d = RoceDatagram::parse(&framed).unwrap();
+        assert_eq!(d.udp.src_port, 0xC000);
+        assert_eq!(d.udp.checksum, 0xaca2);
+        assert_eq!(d.roce, &VECTOR_B[28..]);
+        assert_eq!(d.buffer_len(), 64);
+        let IpRepr::V4(v4) = d.ip else {
+            panic!("not IPv4")
+        };
+        assert_eq!((v4.tos, v4.ttl, v4.ident), (0x01, 0x40, 0x0478));
+        assert_eq!(
+            d.to_string(),
+            "IPv4 192.168.0.7 > 192.168.0.7 tos=0x01 id=1144 ttl=64 proto=17 len=44 \
+             | UDP 49152 > 4791 len=36 csum=0xaca2 \
+             | BTH UC_SEND_ONLY pkey=0xffff dqp=0x0000d3 psn=13571856 M pad=2 | payload 18 B"
+        );
+    }
+
+    #[test]
+    fn rejects_other_ports_protocols_and_length_mismatch() {
+        let mut p = VECTOR_B;
+        p[23] = 0xB8; // dport 4792
+        assert_eq!(RoceDatagram::parse(&p), Err(Error::Unsupported));
+        let mut p = VECTOR_B;
+        p[25] -= 4; // UDP shorter than the IP payload
+        assert_eq!(RoceDatagram::parse(&p), Err(Error::Malformed));
+        assert!(split(&p).is_ok(), "split follows the UDP length");
+        let mut p = VECTOR_B;
+        p[9] = 6; // TCP
+        assert_eq!(RoceDatagram::parse(&p), Err(Error::Unsupported));
+    }
+
+    #[test]
+    fn ipv4_options_are_skipped() {
+        // Vector B with a 4-byte option (IHL 6): the RoCE bytes are still found.
+        let mut p = [0u8; 68];
+        p[..20].copy_from_slice(&VECTOR_B[..20]);
+        p[0] = 0x46;
+        p[3] = 0x44;
+        p[20..24].copy_from_slice(&[1, 1, 1, 0]); // NOP NOP NOP EOL
+        p[24..].copy_from_slice(&VECTOR_B[20..]);
+        let mut v = crate::wire::ipv4::Ipv4Packet::new_unchecked(&mut p[..]);
+        v.fill_checksum();
+        let d = RoceDatagram::parse(&p).unwrap();
+        assert_eq!(d.ip_header.len(), 24);
+        assert_eq!(d.roce, &VECTOR_B[28..]);
+        assert_eq!(d.buffer_len(), 68);
+        // The ICRC only covers 20-byte IPv4 headers (as rxe).
+        assert_eq!(crate::wire::icrc::verify(&p), Err(Error::Unsupported));
+    }
+
+    #[test]
+    fn rxe_style_headers() {
+        let d = RoceDatagram::parse(&VECTOR_B).unwrap();
+        let mut out = [0u8; 28];
+        assert_eq!(emit_roce_headers(&d.ip, 0xC000, 36, &mut out), Ok(28));
+        // Same as the vector except the UDP checksum, which rxe sends as 0.
+        assert_eq!(out[..26], VECTOR_B[..26]);
+        assert_eq!(out[26..28], [0, 0]);
+        assert_eq!(
+            emit_roce_headers(&d.ip, 1, 36, &mut out[..27]),
+            Err(Error::Truncated)
+        );
+    }
 }

@@ -298,6 +298,15 @@ impl fmt::Display for Ipv4Repr {
     }
 }
 
+impl<T: AsRef<[u8]>> fmt::Display for Ipv4Packet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Ipv4Repr::parse(&Ipv4Packet::new_unchecked(self.buffer.as_ref())) {
+            Ok(repr) => write!(f, "{repr}"),
+            Err(err) => write!(f, "IPv4 ({err})"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

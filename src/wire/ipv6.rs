@@ -207,6 +207,15 @@ fn write_v6(f: &mut fmt::Formatter<'_>, addr: &[u8; 16]) -> fmt::Result {
     Ok(())
 }
 
+impl<T: AsRef<[u8]>> fmt::Display for Ipv6Packet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Ipv6Repr::parse(&Ipv6Packet::new_unchecked(self.buffer.as_ref())) {
+            Ok(repr) => write!(f, "{repr}"),
+            Err(err) => write!(f, "IPv6 ({err})"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

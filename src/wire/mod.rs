@@ -5,6 +5,10 @@
 //! Owns byte layouts only. Must not keep state, read clocks or do I/O; the IP
 //! fields the ICRC covers come in as input (the carrier is an `os` concern).
 //! Malformed input of any length or content yields [`Error`], never a panic.
+//!
+//! IRQL: every function in `wire` is pure (no allocation, no blocking, no
+//! locks, no global state) and may be called at any IRQL <= DISPATCH_LEVEL.
+//! Layout and checks: `docs/WIRE.md`.
 #![deny(unsafe_code)]
 
 use core::fmt;

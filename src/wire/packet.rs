@@ -311,6 +311,10 @@ impl<'a> PacketRepr<'a> {
     /// payload on opcodes without one, every field within its width
     /// (`Malformed`). `bth.pad_count` is not checked (emit computes it).
     pub fn check(&self) -> Result<()> {
+        self.check_for(self.payload.len())
+    }
+
+    fn check_for(&self, payload_len: usize) -> Result<()> {
         let headers = self.bth.opcode.headers().ok_or(Error::Unsupported)?;
         if self.bth.tver != 0 {
             return Err(Error::Unsupported);
@@ -325,7 +329,7 @@ impl<'a> PacketRepr<'a> {
         let ext = headers.difference(Headers::PAYLOAD);
         if !fits
             || self.present_headers() != ext
-            || (!headers.contains(Headers::PAYLOAD) && !self.payload.is_empty())
+            || (!headers.contains(Headers::PAYLOAD) && payload_len != 0)
         {
             return Err(Error::Malformed);
         }
@@ -336,10 +340,29 @@ impl<'a> PacketRepr<'a> {
     /// from the payload, and zeroes the 4 ICRC bytes (for `icrc::fill`).
     /// Returns [`buffer_len`](Self::buffer_len). Bytes past it are untouched.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        self.check()?;
-        let len = self.buffer_len();
+        let len = self.emit_around(self.payload.len(), buf)?;
+        let start = self.header_len();
+        let end = start.saturating_add(self.payload.len());
+        buf.get_mut(start..end)
+            .ok_or(Error::Truncated)?
+            .copy_from_slice(self.payload);
+        Ok(len)
+    }
+
+    /// Like [`emit`](Self::emit) for a payload of `payload_len` bytes that the
+    /// caller writes itself (e.g. gathered from memory regions) into
+    /// `buf[header_len()..header_len() + payload_len]`, which is left untouched;
+    /// `self.payload` is ignored. Writes headers, zero pad and zero ICRC bytes
+    /// and returns the packet length.
+    pub fn emit_around(&self, payload_len: usize, buf: &mut [u8]) -> Result<usize> {
+        self.check_for(payload_len)?;
+        let pad = pad_len(payload_len);
+        let len = self
+            .header_len()
+            .checked_add(payload_len)
+            .and_then(|n| n.checked_add(pad + ICRC_LEN))
+            .ok_or(Error::Malformed)?;
         let out = buf.get_mut(..len).ok_or(Error::Truncated)?;
-        let pad = self.pad_len();
         let mut cur = CursorMut { rest: out };
         let bth = BthRepr {
             pad_count: pad as u8,
@@ -374,7 +397,7 @@ impl<'a> PacketRepr<'a> {
         if let Some(r) = &self.cnp_reserved {
             cur.take(ext::CNP_RESERVED_LEN)?.copy_from_slice(r);
         }
-        cur.take(self.payload.len())?.copy_from_slice(self.payload);
+        cur.take(payload_len)?;
         cur.take(pad)?.fill(0);
         cur.take(ICRC_LEN)?.fill(0);
         Ok(len)
@@ -540,5 +563,23 @@ mod tests {
         r.payload = &UC_SEND_ONLY[12..29];
         assert_eq!(r.emit(&mut buf), Ok(12 + 17 + 3 + 4));
         assert_eq!(buf[1] & 0x30, 0x30);
+    }
+
+    #[test]
+    fn emit_around_leaves_the_payload_to_the_caller() {
+        let repr = PacketRepr::parse(&UC_SEND_ONLY).unwrap();
+        let mut buf = [0xCCu8; 40];
+        assert_eq!(repr.emit_around(18, &mut buf), Ok(36));
+        assert!(buf[12..30].iter().all(|&b| b == 0xCC), "payload untouched");
+        buf[12..30].copy_from_slice(repr.payload);
+        assert_eq!(buf[..32], UC_SEND_ONLY[..32]);
+        assert_eq!(buf[32..36], [0; 4]);
+        assert_eq!(buf[36..], [0xCC; 4]);
+        let ack = PacketRepr::parse(&CNP).unwrap();
+        assert_eq!(ack.emit_around(1, &mut buf), Err(Error::Malformed));
+        assert_eq!(
+            repr.emit_around(usize::MAX, &mut buf),
+            Err(Error::Malformed)
+        );
     }
 }

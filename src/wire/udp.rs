@@ -148,6 +148,15 @@ impl fmt::Display for UdpRepr {
     }
 }
 
+impl<T: AsRef<[u8]>> fmt::Display for UdpPacket<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match UdpRepr::parse(&UdpPacket::new_unchecked(self.buffer.as_ref())) {
+            Ok(repr) => write!(f, "{repr}"),
+            Err(err) => write!(f, "UDP ({err})"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
