@@ -4,9 +4,6 @@
 //! transition and transmit arbitration; the requester, completer and responder
 //! logic live in their own files. Must not lock, read a clock or do I/O.
 
-use alloc::vec;
-use alloc::vec::Vec;
-
 use super::config::{ConfigError, QpConfig};
 use super::cq::Cq;
 use super::memory::MemoryAccess;
@@ -88,7 +85,6 @@ pub struct RcQp {
     // Timers.
     pub(crate) rto: Option<Instant>,
     pub(crate) rnr_until: Option<Instant>,
-    pub(crate) scratch: Vec<u8>,
     prefer_requester: bool,
     pub(crate) stats: QpStats,
 }
@@ -118,7 +114,6 @@ impl RcQp {
             retry_at: None,
             rto: None,
             rnr_until: None,
-            scratch: vec![0; cfg.path_mtu.bytes() as usize],
             prefer_requester: false,
             stats: QpStats::default(),
         })
@@ -293,16 +288,11 @@ impl RcQp {
         mem: &M,
         buf: &mut [u8],
     ) -> Option<usize> {
-        let remote_qpn = self.cfg.remote_qpn;
-        let (r, payload) = self.resp.poll(mem, &mut self.scratch)?;
-        let mut pkt = PacketRepr::new(make_bth(remote_qpn, r.opcode, r.psn, false, false), payload);
-        pkt.aeth = r.aeth;
-        pkt.atomic_ack_eth = r.atomic_ack;
-        let n = pkt.emit(buf).ok();
-        if r.fatal {
+        let (n, fatal) = self.resp.poll_emit(mem, self.cfg.remote_qpn, buf)?;
+        if fatal {
             self.enter_error(true);
         }
-        n
+        Some(n)
     }
 
     /// A BTH for a packet to the peer.
