@@ -647,3 +647,100 @@ fn unsignaled_success_has_no_completion_and_posting_errors_change_nothing() {
     p.run(10_000);
     assert_eq!(statuses(&drain(&mut p.a.qp)), [(2, WcStatus::Success)]);
 }
+
+#[test]
+fn receive_too_small_is_a_length_error_and_an_invalid_request_nak() {
+    let mut p = pair();
+    let src = patterned(&mut p.a.mem, 256, 4);
+    let rb = p.b.mem.register(256, ALL);
+    recv(&mut p.b.qp, 1, rb.sge(0, 10));
+    p.a.qp
+        .post_send(&wr(1, send(None), &[src.sge(0, 100)]))
+        .unwrap();
+    p.run(10_000);
+    assert_eq!(
+        statuses(&drain(&mut p.b.qp)),
+        [(1, WcStatus::LocalLengthError)]
+    );
+    assert_eq!(
+        statuses(&drain(&mut p.a.qp)),
+        [(1, WcStatus::RemoteInvalidRequest)]
+    );
+    assert_eq!(
+        (p.a.qp.state(), p.b.qp.state()),
+        (QpState::Error, QpState::Error)
+    );
+}
+
+#[test]
+fn bad_local_key_is_a_local_protection_error() {
+    let mut p = pair();
+    let src = patterned(&mut p.a.mem, 256, 4);
+    let dst = p.b.mem.register(256, ALL);
+    p.a.qp
+        .post_send(&wr(1, write(&dst, 0, None), &[src.sge(0, 8)]))
+        .unwrap();
+    let bad = Sge {
+        lkey: 0xDEAD,
+        addr: src.va,
+        len: 8,
+    };
+    p.a.qp
+        .post_send(&wr(2, write(&dst, 0, None), &[bad]))
+        .unwrap();
+    p.a.qp
+        .post_send(&wr(3, write(&dst, 0, None), &[src.sge(0, 8)]))
+        .unwrap();
+    p.run(10_000);
+    // The first was sent but its ACK had not come back yet: flushed.
+    assert_eq!(
+        statuses(&drain(&mut p.a.qp)),
+        [
+            (1, WcStatus::Flushed),
+            (2, WcStatus::LocalProtectionError),
+            (3, WcStatus::Flushed)
+        ]
+    );
+    assert_eq!(p.a.qp.state(), QpState::Error);
+}
+
+#[test]
+fn invalidating_an_unknown_rkey_fails_the_receive_and_naks() {
+    let mut p = pair();
+    let src = patterned(&mut p.a.mem, 256, 4);
+    let rb = p.b.mem.register(256, ALL);
+    recv(&mut p.b.qp, 1, rb.sge(0, 256));
+    let kind = WrKind::Send {
+        imm: None,
+        invalidate: Some(0x0BAD_0BAD),
+    };
+    p.a.qp.post_send(&wr(1, kind, &[src.sge(0, 8)])).unwrap();
+    p.run(10_000);
+    assert_eq!(
+        statuses(&drain(&mut p.b.qp)),
+        [(1, WcStatus::LocalProtectionError)]
+    );
+    assert_eq!(
+        statuses(&drain(&mut p.a.qp)),
+        [(1, WcStatus::RemoteInvalidRequest)]
+    );
+}
+
+#[test]
+fn misaligned_atomic_is_an_invalid_request() {
+    let mut p = pair();
+    let target = p.b.mem.register(64, ALL);
+    let res = p.a.mem.register(64, ALL);
+    let fa = WrKind::FetchAdd {
+        remote_va: target.va + 4,
+        rkey: target.rkey,
+        add: 1,
+    };
+    p.a.qp.post_send(&wr(1, fa, &[res.sge(0, 8)])).unwrap();
+    p.run(10_000);
+    assert_eq!(
+        statuses(&drain(&mut p.a.qp)),
+        [(1, WcStatus::RemoteInvalidRequest)]
+    );
+    assert!(p.b.mem.bytes(target.lkey).unwrap().iter().all(|&b| b == 0));
+}
