@@ -546,9 +546,10 @@ fn immediate_data_on_send_and_write() {
     for id in 1..=3 {
         recv(&mut p.b.qp, id, rb.sge(0, 4096));
     }
-    p.a.qp
-        .post_send(&wr(1, send(Some(0x1234_5678)), &[src.sge(0, 3000)]))
-        .unwrap();
+    let sg = [src.sge(0, 3000)];
+    let mut solicited = wr(1, send(Some(0x1234_5678)), &sg);
+    solicited.solicited = true;
+    p.a.qp.post_send(&solicited).unwrap();
     p.a.qp
         .post_send(&wr(
             2,
@@ -563,6 +564,7 @@ fn immediate_data_on_send_and_write() {
     run_logged(&mut p, &mut log);
     let c = drain(&mut p.b.qp);
     assert_eq!(c.len(), 2, "the plain WRITE consumes no receive");
+    assert_eq!((c[0].solicited, c[1].solicited), (true, false));
     assert_eq!(
         (c[0].opcode, c[0].imm, c[0].byte_len),
         (WcOpcode::Recv, Some(0x1234_5678), 3000)

@@ -315,6 +315,7 @@ impl Responder {
             let mut c = Completion::recv(wqe.wr_id, WcStatus::Success);
             c.byte_len = end;
             c.imm = pkt.imm;
+            c.solicited = pkt.bth.solicited;
             if let Some(rkey) = pkt.ieth {
                 if mem.invalidate_remote(rkey).is_err() {
                     return self.fail_recv(
@@ -395,6 +396,7 @@ impl Responder {
             if let Some(imm) = pkt.imm {
                 if let Some(w) = self.rq.pop_front() {
                     let mut c = Completion::recv(w.wr_id, WcStatus::Success);
+                    c.solicited = pkt.bth.solicited;
                     c.opcode = WcOpcode::RecvRdmaWithImm;
                     c.byte_len = total;
                     c.imm = Some(imm);

@@ -261,6 +261,7 @@ impl UdQp {
         c.byte_len = len;
         c.imm = pkt.imm;
         c.src_qp = Some(deth.src_qp);
+        c.solicited = pkt.bth.solicited;
         let _ = self.src_ahs.push_back(src_ah);
         self.cq.push(c);
     }
