@@ -746,3 +746,69 @@ fn misaligned_atomic_is_an_invalid_request() {
     );
     assert!(p.b.mem.bytes(target.lkey).unwrap().iter().all(|&b| b == 0));
 }
+
+#[test]
+fn at_most_128_unacked_psns_in_flight() {
+    let (mut a, mut b) = cfgs();
+    a.path_mtu = Mtu::Mtu256;
+    b.path_mtu = Mtu::Mtu256;
+    a.retry_cnt = 0;
+    let mut p = pair_with(a, b, softroce::transport::sim::LinkConfig::clean(DELAY), 1);
+    let src = patterned(&mut p.a.mem, 300 * 256, 4);
+    let dst = p.b.mem.register(300 * 256, ALL);
+    p.a.qp
+        .post_send(&wr(1, write(&dst, 0, None), &[src.sge(0, 300 * 256)]))
+        .unwrap();
+    let mut sent = Vec::new();
+    // No ACK ever comes back: the requester must stop at 128 PSNs.
+    run_filtered(&mut p, &mut |d, pkt| {
+        if d == Dir::AtoB {
+            sent.push(pkt.bth.psn - PSN_A);
+        }
+        d == Dir::AtoB
+    });
+    assert_eq!(sent, (0..128).collect::<Vec<u32>>());
+    assert_eq!(
+        statuses(&drain(&mut p.a.qp)),
+        [(1, WcStatus::RetryExceeded)]
+    );
+}
+
+#[test]
+fn msn_counts_completed_messages() {
+    let mut p = pair();
+    let src = patterned(&mut p.b.mem, 256, 4);
+    let sink = p.a.mem.register(256, ALL);
+    let rb = p.b.mem.register(256, ALL);
+    recv(&mut p.b.qp, 1, rb.sge(0, 128));
+    recv(&mut p.b.qp, 2, rb.sge(128, 128));
+    p.a.qp
+        .post_send(&wr(1, send(None), &[sink.sge(0, 8)]))
+        .unwrap();
+    p.a.qp
+        .post_send(&wr(2, send(None), &[sink.sge(0, 8)]))
+        .unwrap();
+    p.a.qp
+        .post_send(&wr(3, read(&src, 0), &[sink.sge(0, 8)]))
+        .unwrap();
+    p.a.qp
+        .post_send(&wr(4, write(&src, 0, None), &[sink.sge(0, 8)]))
+        .unwrap();
+    let mut msns = Vec::new();
+    run_filtered(&mut p, &mut |d, pkt| {
+        if d == Dir::BtoA {
+            msns.push((pkt.bth.opcode, pkt.aeth.map(|a| a.msn)));
+        }
+        true
+    });
+    // ACKs for the two SENDs were queued together and coalesced (MSN 2);
+    // the READ counts when it starts (3); the WRITE makes 4.
+    assert_eq!(
+        msns,
+        [
+            (Opcode::RC_ACKNOWLEDGE, Some(2)),
+            (Opcode::RC_RDMA_READ_RESPONSE_ONLY, Some(3)),
+            (Opcode::RC_ACKNOWLEDGE, Some(4)),
+        ]
+    );
+}
