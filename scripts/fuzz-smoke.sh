@@ -4,6 +4,7 @@
 # nightly toolchain when rustup has one, else RUSTC_BOOTSTRAP=1 on stable
 # (cargo fuzz needs -Z flags for the sanitizer).
 #   usage: scripts/fuzz-smoke.sh [seconds] [target...]
+#   env:   FUZZ_TOOLCHAIN=stable  use that toolchain (+ RUSTC_BOOTSTRAP=1)
 set -euo pipefail
 
 secs=${1:-30}
@@ -18,12 +19,17 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
+# FUZZ_TOOLCHAIN=stable (or any non-nightly name) forces the RUSTC_BOOTSTRAP path.
 toolchain=()
-if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+if [[ -n ${FUZZ_TOOLCHAIN:-} ]]; then
+    toolchain=("+$FUZZ_TOOLCHAIN")
+    [[ $FUZZ_TOOLCHAIN == nightly* ]] || export RUSTC_BOOTSTRAP=1
+elif rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     toolchain=(+nightly)
 else
     export RUSTC_BOOTSTRAP=1
 fi
+say "toolchain: ${toolchain[*]:-default}${RUSTC_BOOTSTRAP:+ with RUSTC_BOOTSTRAP=1}"
 
 if [[ $# -gt 0 ]]; then
     targets=("$@")
@@ -32,11 +38,12 @@ else
 fi
 [[ ${#targets[@]} -gt 0 ]] || { say "no fuzz targets"; exit 1; }
 
-# Seeds: every frame of the project's captures, whole (Ethernet) and as its
-# UDP payload, so libFuzzer starts from real RoCEv2 packets.
+# Seeds: every frame of the project's captures, whole (Ethernet), VLAN-tagged,
+# as its UDP payload and re-framed in IPv6 (raw IP, ICRC recomputed), so
+# libFuzzer starts from real RoCEv2 packets on every path.
 seed() {
     python3 - "$1" "$root"/tests/data/*.pcap <<'PY'
-import os, struct, sys
+import os, struct, sys, zlib
 out = sys.argv[1]
 def frames(path):
     b = open(path, 'rb').read()
@@ -56,6 +63,22 @@ def frames(path):
             cap = struct.unpack(e + 'I', b[i + 8:i + 12])[0]
             yield b[i + 16:i + 16 + cap]
             i += 16 + cap
+def icrc(ip, udp, roce):
+    # The RoCEv2 ICRC (docs/WIRE.md): masked headers after 8 x 0xFF, LSB first.
+    ip = bytearray(ip); udp = bytearray(udp); bth = bytearray(roce[:12])
+    if ip[0] >> 4 == 4:
+        ip[1] = ip[8] = 0xff; ip[10:12] = b'\xff\xff'
+    else:
+        ip[0] |= 0x0f; ip[1:4] = b'\xff\xff\xff'; ip[7] = 0xff
+    udp[6:8] = b'\xff\xff'; bth[4] = 0xff
+    crc = zlib.crc32(b'\xff' * 8 + bytes(ip) + bytes(udp) + bytes(bth) + roce[12:-4])
+    return struct.pack('<I', crc)
+def ipv6_of(f):
+    # The same UDP datagram in IPv6 (raw IP), ICRC recomputed.
+    ip4 = f[14:34]; udp = f[34:42]; roce = f[42:14 + struct.unpack('!H', ip4[2:4])[0]]
+    hdr = struct.pack('!IHBB', (6 << 28) | (ip4[1] << 20), len(udp) + len(roce), 17, ip4[8])
+    hdr += b'\xfe\x80' + b'\x00' * 10 + ip4[12:16] + b'\xfe\x80' + b'\x00' * 10 + ip4[16:20]
+    return hdr + udp + roce[:-4] + icrc(hdr, udp, roce)
 n = 0
 for path in sys.argv[2:]:
     for k, f in enumerate(frames(path)):
@@ -63,6 +86,9 @@ for path in sys.argv[2:]:
         open(os.path.join(out, name), 'wb').write(f)
         if len(f) > 42 and f[12:14] == b'\x08\x00':
             open(os.path.join(out, name + '-udp'), 'wb').write(f[42:])
+            open(os.path.join(out, name + '-ipv6'), 'wb').write(ipv6_of(f))
+            vlan = f[:12] + b'\x81\x00\x00\x05' + f[12:]
+            open(os.path.join(out, name + '-vlan'), 'wb').write(vlan)
         n += 1
 print('fuzz-smoke: seeded %d frames' % n, file=sys.stderr)
 PY

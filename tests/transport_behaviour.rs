@@ -546,9 +546,10 @@ fn immediate_data_on_send_and_write() {
     for id in 1..=3 {
         recv(&mut p.b.qp, id, rb.sge(0, 4096));
     }
-    p.a.qp
-        .post_send(&wr(1, send(Some(0x1234_5678)), &[src.sge(0, 3000)]))
-        .unwrap();
+    let sg = [src.sge(0, 3000)];
+    let mut solicited = wr(1, send(Some(0x1234_5678)), &sg);
+    solicited.solicited = true;
+    p.a.qp.post_send(&solicited).unwrap();
     p.a.qp
         .post_send(&wr(
             2,
@@ -563,6 +564,7 @@ fn immediate_data_on_send_and_write() {
     run_logged(&mut p, &mut log);
     let c = drain(&mut p.b.qp);
     assert_eq!(c.len(), 2, "the plain WRITE consumes no receive");
+    assert_eq!((c[0].solicited, c[1].solicited), (true, false));
     assert_eq!(
         (c[0].opcode, c[0].imm, c[0].byte_len),
         (WcOpcode::Recv, Some(0x1234_5678), 3000)
@@ -646,4 +648,167 @@ fn unsignaled_success_has_no_completion_and_posting_errors_change_nothing() {
     );
     p.run(10_000);
     assert_eq!(statuses(&drain(&mut p.a.qp)), [(2, WcStatus::Success)]);
+}
+
+#[test]
+fn receive_too_small_is_a_length_error_and_an_invalid_request_nak() {
+    let mut p = pair();
+    let src = patterned(&mut p.a.mem, 256, 4);
+    let rb = p.b.mem.register(256, ALL);
+    recv(&mut p.b.qp, 1, rb.sge(0, 10));
+    p.a.qp
+        .post_send(&wr(1, send(None), &[src.sge(0, 100)]))
+        .unwrap();
+    p.run(10_000);
+    assert_eq!(
+        statuses(&drain(&mut p.b.qp)),
+        [(1, WcStatus::LocalLengthError)]
+    );
+    assert_eq!(
+        statuses(&drain(&mut p.a.qp)),
+        [(1, WcStatus::RemoteInvalidRequest)]
+    );
+    assert_eq!(
+        (p.a.qp.state(), p.b.qp.state()),
+        (QpState::Error, QpState::Error)
+    );
+}
+
+#[test]
+fn bad_local_key_is_a_local_protection_error() {
+    let mut p = pair();
+    let src = patterned(&mut p.a.mem, 256, 4);
+    let dst = p.b.mem.register(256, ALL);
+    p.a.qp
+        .post_send(&wr(1, write(&dst, 0, None), &[src.sge(0, 8)]))
+        .unwrap();
+    let bad = Sge {
+        lkey: 0xDEAD,
+        addr: src.va,
+        len: 8,
+    };
+    p.a.qp
+        .post_send(&wr(2, write(&dst, 0, None), &[bad]))
+        .unwrap();
+    p.a.qp
+        .post_send(&wr(3, write(&dst, 0, None), &[src.sge(0, 8)]))
+        .unwrap();
+    p.run(10_000);
+    // The first was sent but its ACK had not come back yet: flushed.
+    assert_eq!(
+        statuses(&drain(&mut p.a.qp)),
+        [
+            (1, WcStatus::Flushed),
+            (2, WcStatus::LocalProtectionError),
+            (3, WcStatus::Flushed)
+        ]
+    );
+    assert_eq!(p.a.qp.state(), QpState::Error);
+}
+
+#[test]
+fn invalidating_an_unknown_rkey_fails_the_receive_and_naks() {
+    let mut p = pair();
+    let src = patterned(&mut p.a.mem, 256, 4);
+    let rb = p.b.mem.register(256, ALL);
+    recv(&mut p.b.qp, 1, rb.sge(0, 256));
+    let kind = WrKind::Send {
+        imm: None,
+        invalidate: Some(0x0BAD_0BAD),
+    };
+    p.a.qp.post_send(&wr(1, kind, &[src.sge(0, 8)])).unwrap();
+    p.run(10_000);
+    assert_eq!(
+        statuses(&drain(&mut p.b.qp)),
+        [(1, WcStatus::LocalProtectionError)]
+    );
+    assert_eq!(
+        statuses(&drain(&mut p.a.qp)),
+        [(1, WcStatus::RemoteInvalidRequest)]
+    );
+}
+
+#[test]
+fn misaligned_atomic_is_an_invalid_request() {
+    let mut p = pair();
+    let target = p.b.mem.register(64, ALL);
+    let res = p.a.mem.register(64, ALL);
+    let fa = WrKind::FetchAdd {
+        remote_va: target.va + 4,
+        rkey: target.rkey,
+        add: 1,
+    };
+    p.a.qp.post_send(&wr(1, fa, &[res.sge(0, 8)])).unwrap();
+    p.run(10_000);
+    assert_eq!(
+        statuses(&drain(&mut p.a.qp)),
+        [(1, WcStatus::RemoteInvalidRequest)]
+    );
+    assert!(p.b.mem.bytes(target.lkey).unwrap().iter().all(|&b| b == 0));
+}
+
+#[test]
+fn at_most_128_unacked_psns_in_flight() {
+    let (mut a, mut b) = cfgs();
+    a.path_mtu = Mtu::Mtu256;
+    b.path_mtu = Mtu::Mtu256;
+    a.retry_cnt = 0;
+    let mut p = pair_with(a, b, softroce::transport::sim::LinkConfig::clean(DELAY), 1);
+    let src = patterned(&mut p.a.mem, 300 * 256, 4);
+    let dst = p.b.mem.register(300 * 256, ALL);
+    p.a.qp
+        .post_send(&wr(1, write(&dst, 0, None), &[src.sge(0, 300 * 256)]))
+        .unwrap();
+    let mut sent = Vec::new();
+    // No ACK ever comes back: the requester must stop at 128 PSNs.
+    run_filtered(&mut p, &mut |d, pkt| {
+        if d == Dir::AtoB {
+            sent.push(pkt.bth.psn - PSN_A);
+        }
+        d == Dir::AtoB
+    });
+    assert_eq!(sent, (0..128).collect::<Vec<u32>>());
+    assert_eq!(
+        statuses(&drain(&mut p.a.qp)),
+        [(1, WcStatus::RetryExceeded)]
+    );
+}
+
+#[test]
+fn msn_counts_completed_messages() {
+    let mut p = pair();
+    let src = patterned(&mut p.b.mem, 256, 4);
+    let sink = p.a.mem.register(256, ALL);
+    let rb = p.b.mem.register(256, ALL);
+    recv(&mut p.b.qp, 1, rb.sge(0, 128));
+    recv(&mut p.b.qp, 2, rb.sge(128, 128));
+    p.a.qp
+        .post_send(&wr(1, send(None), &[sink.sge(0, 8)]))
+        .unwrap();
+    p.a.qp
+        .post_send(&wr(2, send(None), &[sink.sge(0, 8)]))
+        .unwrap();
+    p.a.qp
+        .post_send(&wr(3, read(&src, 0), &[sink.sge(0, 8)]))
+        .unwrap();
+    p.a.qp
+        .post_send(&wr(4, write(&src, 0, None), &[sink.sge(0, 8)]))
+        .unwrap();
+    let mut msns = Vec::new();
+    run_filtered(&mut p, &mut |d, pkt| {
+        if d == Dir::BtoA {
+            msns.push((pkt.bth.opcode, pkt.aeth.map(|a| a.msn)));
+        }
+        true
+    });
+    // ACKs for the two SENDs were queued together and coalesced (MSN 2);
+    // the READ counts when it starts (3); the WRITE makes 4.
+    assert_eq!(
+        msns,
+        [
+            (Opcode::RC_ACKNOWLEDGE, Some(2)),
+            (Opcode::RC_RDMA_READ_RESPONSE_ONLY, Some(3)),
+            (Opcode::RC_ACKNOWLEDGE, Some(4)),
+        ]
+    );
 }

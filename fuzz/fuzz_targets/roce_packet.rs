@@ -1,7 +1,8 @@
 //! Fuzz target: arbitrary bytes as a RoCEv2 UDP payload, as an IP packet and
 //! as link-layer frames. Nothing may panic; whatever parses must re-emit to
-//! the same bytes (pad and ICRC aside), and a rebuilt IP packet must equal
-//! the input exactly when, and only when, the input's ICRC verifies.
+//! the same bytes (pad and ICRC aside; by `emit` and by `emit_around`), and a
+//! rebuilt IP packet must equal the input exactly when, and only when, the
+//! input's ICRC verifies.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,9 +17,20 @@ fn roce_round_trip(udp_payload: &[u8]) -> Option<Vec<u8>> {
     assert_eq!(repr.emit(&mut out), Ok(udp_payload.len()));
     let view = RocePacket::new_checked(udp_payload).expect("parsed, so the view checks");
     let body = udp_payload.len() - 4 - view.pad().len();
-    assert_eq!(out[..body], udp_payload[..body], "emit differs from parsed bytes");
+    assert_eq!(
+        out[..body],
+        udp_payload[..body],
+        "emit differs from parsed bytes"
+    );
     assert!(out[body..].iter().all(|&b| b == 0));
     assert_eq!(PacketRepr::parse(&out), Ok(repr), "re-parse differs");
+    // emit_around + the caller's own payload copy gives the same bytes.
+    let mut around = vec![0x5Au8; out.len()];
+    let n = repr.payload.len();
+    assert_eq!(repr.emit_around(n, &mut around), Ok(out.len()));
+    let hl = repr.header_len();
+    around[hl..hl + n].copy_from_slice(repr.payload);
+    assert_eq!(around, out, "emit_around differs from emit");
     Some(out)
 }
 
@@ -40,7 +52,10 @@ fn ip_round_trip(ip: &[u8]) {
     assert_eq!(out[..hl], ip[..hl], "IP/UDP headers differ");
     out[hl..].copy_from_slice(&roce);
     icrc::fill(&mut out).expect("fill");
-    let pad_zero = RocePacket::new_unchecked(d.roce).pad().iter().all(|&b| b == 0);
+    let pad_zero = RocePacket::new_unchecked(d.roce)
+        .pad()
+        .iter()
+        .all(|&b| b == 0);
     if pad_zero {
         assert_eq!(out[..] == ip[..len], verified, "rebuild vs ICRC verdict");
     }

@@ -217,14 +217,6 @@ fn needs_receive(pkt: &PacketRepr<'_>) -> bool {
             && matches!(pos, Some(Position::Last | Position::Only)))
 }
 
-/// Whether `pkt` ends a message (the SE bit counts only there).
-fn ends_message(pkt: &PacketRepr<'_>) -> bool {
-    matches!(
-        pkt.bth.opcode.position(),
-        Some(Position::Last | Position::Only)
-    )
-}
-
 /// The data path's timer routine (holds the data path weakly).
 struct Tick(Weak<Datapath>);
 
@@ -428,8 +420,7 @@ impl Datapath {
                 inline: &s.inline,
             };
             s.engine.handle_packet(engine_now(now), pkt, &mut mem);
-            let solicited = pkt.bth.solicited && ends_message(pkt);
-            self.drain(s, solicited);
+            self.drain(s);
         }
         self.pump(now);
     }
@@ -470,11 +461,11 @@ impl Datapath {
 
     /// Moves engine completions into the ordered staging (initiator ones
     /// through the order ring), and, once the engine is in error, cancels
-    /// the receives still in the QP's ring. `solicited`: receive completions
-    /// of this step carried SE.
+    /// the receives still in the QP's ring. A receive whose message carried
+    /// SE (SEND_AND_SOLICIT_EVENT) is queued as solicited.
     ///
     /// IRQL: <= DISPATCH_LEVEL (engine lock held).
-    fn drain(&self, s: &mut State, solicited: bool) {
+    fn drain(&self, s: &mut State) {
         while s.done.len() < s.done.capacity() {
             let Some(c) = s.engine.poll_completion() else {
                 break;
@@ -485,7 +476,7 @@ impl Datapath {
                     let staged = Staged {
                         entry,
                         receive: true,
-                        solicited: solicited && !entry.is_error(),
+                        solicited: c.solicited && !entry.is_error(),
                     };
                     let _ = s.done.push_back(staged);
                 }
@@ -564,7 +555,7 @@ impl Datapath {
                     }
                 }
             }
-            self.drain(s, false);
+            self.drain(s);
             let mut m = 0usize;
             while m < CQ_BATCH {
                 let Some(x) = s.done.pop_front() else { break };

@@ -101,6 +101,7 @@ mod tests {
             imm: None,
             invalidated_rkey: Some(0xABCD),
             src_qp: None,
+            solicited: false,
         };
         let e = entry_of(&c, 9);
         assert_eq!(

@@ -4,9 +4,6 @@
 //! transition and transmit arbitration; the requester, completer and responder
 //! logic live in their own files. Must not lock, read a clock or do I/O.
 
-use alloc::vec;
-use alloc::vec::Vec;
-
 use super::config::{ConfigError, QpConfig};
 use super::cq::Cq;
 use super::memory::MemoryAccess;
@@ -88,7 +85,6 @@ pub struct RcQp {
     // Timers.
     pub(crate) rto: Option<Instant>,
     pub(crate) rnr_until: Option<Instant>,
-    pub(crate) scratch: Vec<u8>,
     prefer_requester: bool,
     pub(crate) stats: QpStats,
 }
@@ -118,7 +114,6 @@ impl RcQp {
             retry_at: None,
             rto: None,
             rnr_until: None,
-            scratch: vec![0; cfg.path_mtu.bytes() as usize],
             prefer_requester: false,
             stats: QpStats::default(),
         })
@@ -127,8 +122,8 @@ impl RcQp {
     /// Gives a QP made at create time (queues allocated from its depths)
     /// the connection's parameters, without allocating: QPNs, PSNs, path
     /// MTU, timers, retry counts and read limits. The depths and SGE limits
-    /// must equal those it was created with, the inbound read limit and the
-    /// MTU must not exceed them, and no request may be queued yet
+    /// must equal those it was created with, the inbound read limit must not
+    /// exceed its own, and no request may be queued yet
     /// (`ConfigError::BadDepth` otherwise). The state becomes Ready.
     ///
     /// IRQL: <= DISPATCH_LEVEL.
@@ -140,7 +135,6 @@ impl RcQp {
             && cfg.max_send_sge == old.max_send_sge
             && cfg.max_recv_sge == old.max_recv_sge
             && cfg.max_dest_rd_atomic <= old.max_dest_rd_atomic
-            && cfg.path_mtu.bytes() as usize <= self.scratch.len()
             && self.sq.is_empty()
             && self.resp.rq.is_empty()
             && self.cq.pending(WcQueue::Send) == 0
@@ -341,16 +335,11 @@ impl RcQp {
         mem: &M,
         buf: &mut [u8],
     ) -> Option<usize> {
-        let remote_qpn = self.cfg.remote_qpn;
-        let (r, payload) = self.resp.poll(mem, &mut self.scratch)?;
-        let mut pkt = PacketRepr::new(make_bth(remote_qpn, r.opcode, r.psn, false, false), payload);
-        pkt.aeth = r.aeth;
-        pkt.atomic_ack_eth = r.atomic_ack;
-        let n = pkt.emit(buf).ok();
-        if r.fatal {
+        let (n, fatal) = self.resp.poll_emit(mem, self.cfg.remote_qpn, buf)?;
+        if fatal {
             self.enter_error(true);
         }
-        n
+        Some(n)
     }
 
     /// A BTH for a packet to the peer.

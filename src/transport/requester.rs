@@ -109,15 +109,9 @@ impl RcQp {
                 let psn = w.first_psn.add(k);
                 self.noack_pkts += 1;
                 let ack_req = last || self.noack_pkts >= MAX_PKTS_PER_ACK;
-                let sges = self.sq.sges(self.req_idx);
-                let scratch = self.scratch.get_mut(..plen)?;
-                if gather(mem, sges, offset, scratch).is_err() {
-                    self.fail_at(self.req_idx, WcStatus::LocalProtectionError);
-                    return None;
-                }
                 let opcode = send_write_opcode(&w.kind, pos);
                 let bth = self.bth(opcode, psn, ack_req, last && w.solicited);
-                let mut pkt = PacketRepr::new(bth, self.scratch.get(..plen)?);
+                let mut pkt = PacketRepr::new(bth, &[]);
                 match w.kind {
                     WrKind::Write {
                         remote_va,
@@ -141,7 +135,14 @@ impl RcQp {
                     }
                     _ => {}
                 }
-                let n = pkt.emit(buf).ok()?;
+                // Gather the payload straight into place behind the headers.
+                let at = pkt.header_len();
+                let data = buf.get_mut(at..at + plen)?;
+                if gather(mem, self.sq.sges(self.req_idx), offset, data).is_err() {
+                    self.fail_at(self.req_idx, WcStatus::LocalProtectionError);
+                    return None;
+                }
+                let n = pkt.emit_around(plen, buf).ok()?;
                 (psn, ack_req, last, n)
             }
             WrKind::Read { remote_va, rkey } => {

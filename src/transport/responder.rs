@@ -10,6 +10,7 @@ use super::config::{Mtu, QpConfig};
 use super::cq::Cq;
 use super::memory::{scatter, Access, AccessError, AtomicOp, Key, MemoryAccess};
 use super::psn::Psn;
+use super::qp::make_bth;
 use super::queue::{RecvWqe, WqeQueue};
 use super::ring::Ring;
 use super::wr::{Completion, WcOpcode, WcStatus};
@@ -333,6 +334,7 @@ impl Responder {
             let mut c = Completion::recv(wqe.wr_id, WcStatus::Success);
             c.byte_len = end;
             c.imm = pkt.imm;
+            c.solicited = pkt.bth.solicited;
             if let Some(rkey) = pkt.ieth {
                 if mem.invalidate_remote(rkey).is_err() {
                     return self.fail_recv(
@@ -413,6 +415,7 @@ impl Responder {
             if let Some(imm) = pkt.imm {
                 if let Some(w) = self.rq.pop_front() {
                     let mut c = Completion::recv(w.wr_id, WcStatus::Success);
+                    c.solicited = pkt.bth.solicited;
                     c.opcode = WcOpcode::RecvRdmaWithImm;
                     c.byte_len = total;
                     c.imm = Some(imm);
@@ -621,41 +624,31 @@ impl Responder {
         }
     }
 
-    /// The next response packet's headers and payload (read into `scratch`).
-    /// When a READ response can no longer be read (key invalidated) a fatal
-    /// remote-access NAK is returned instead.
-    pub fn poll<'s, M: MemoryAccess + ?Sized>(
+    /// Emits the next response packet into `buf` (a whole UDP payload, ICRC
+    /// zeroed; READ data is read from memory straight into place). Returns its
+    /// length, and `true` when it is a fatal remote-access NAK replacing a READ
+    /// response whose memory can no longer be read: the QP must enter error.
+    pub fn poll_emit<M: MemoryAccess + ?Sized>(
         &mut self,
         mem: &M,
-        scratch: &'s mut [u8],
-    ) -> Option<(Response, &'s [u8])> {
+        dest_qp: u32,
+        buf: &mut [u8],
+    ) -> Option<(usize, bool)> {
         let item = *self.out.front()?;
+        let bth = |opcode, psn| make_bth(dest_qp, opcode, psn, false, false);
         match item {
             Item::Ack { psn, syndrome, msn } => {
                 self.out.pop_front();
-                Some((
-                    Response {
-                        opcode: Opcode::RC_ACKNOWLEDGE,
-                        psn,
-                        aeth: Some(AethRepr { syndrome, msn }),
-                        atomic_ack: None,
-                        fatal: false,
-                    },
-                    &[],
-                ))
+                let mut pkt = PacketRepr::new(bth(Opcode::RC_ACKNOWLEDGE, psn), &[]);
+                pkt.aeth = Some(AethRepr { syndrome, msn });
+                pkt.emit(buf).ok().map(|n| (n, false))
             }
             Item::AtomicAck { psn, msn, orig, .. } => {
                 self.out.pop_front();
-                Some((
-                    Response {
-                        opcode: Opcode::RC_ATOMIC_ACKNOWLEDGE,
-                        psn,
-                        aeth: Some(AethRepr { syndrome: ACK, msn }),
-                        atomic_ack: Some(AtomicAckEthRepr { orig_data: orig }),
-                        fatal: false,
-                    },
-                    &[],
-                ))
+                let mut pkt = PacketRepr::new(bth(Opcode::RC_ATOMIC_ACKNOWLEDGE, psn), &[]);
+                pkt.aeth = Some(AethRepr { syndrome: ACK, msn });
+                pkt.atomic_ack_eth = Some(AtomicAckEthRepr { orig_data: orig });
+                pkt.emit(buf).ok().map(|n| (n, false))
             }
             Item::Read {
                 psn,
@@ -675,23 +668,20 @@ impl Responder {
                     (false, false) => Opcode::RC_RDMA_READ_RESPONSE_MIDDLE,
                     (false, true) => Opcode::RC_RDMA_READ_RESPONSE_LAST,
                 };
-                let buf = scratch.get_mut(..plen as usize)?;
-                if plen > 0 && mem.read(Key::Remote(rkey), va, buf).is_err() {
+                let mut pkt = PacketRepr::new(bth(opcode, psn), &[]);
+                pkt.aeth = (opcode != Opcode::RC_RDMA_READ_RESPONSE_MIDDLE)
+                    .then_some(AethRepr { syndrome: ACK, msn });
+                let at = pkt.header_len();
+                let data = buf.get_mut(at..at + plen as usize)?;
+                if plen > 0 && mem.read(Key::Remote(rkey), va, data).is_err() {
                     // The region went away under us: NAK instead.
                     self.out.clear();
-                    return Some((
-                        Response {
-                            opcode: Opcode::RC_ACKNOWLEDGE,
-                            psn,
-                            aeth: Some(AethRepr {
-                                syndrome: Syndrome::Nak(NakCode::RemoteAccessError),
-                                msn: self.msn,
-                            }),
-                            atomic_ack: None,
-                            fatal: true,
-                        },
-                        &[],
-                    ));
+                    let mut nak = PacketRepr::new(bth(Opcode::RC_ACKNOWLEDGE, psn), &[]);
+                    nak.aeth = Some(AethRepr {
+                        syndrome: Syndrome::Nak(NakCode::RemoteAccessError),
+                        msn: self.msn,
+                    });
+                    return nak.emit(buf).ok().map(|n| (n, true));
                 }
                 if last {
                     self.out.pop_front();
@@ -706,18 +696,7 @@ impl Responder {
                         fresh,
                     };
                 }
-                let aeth = (opcode != Opcode::RC_RDMA_READ_RESPONSE_MIDDLE)
-                    .then_some(AethRepr { syndrome: ACK, msn });
-                Some((
-                    Response {
-                        opcode,
-                        psn,
-                        aeth,
-                        atomic_ack: None,
-                        fatal: false,
-                    },
-                    &*buf,
-                ))
+                pkt.emit_around(plen as usize, buf).ok().map(|n| (n, false))
             }
         }
     }
@@ -726,15 +705,4 @@ impl Responder {
     pub fn clear_output(&mut self) {
         self.out.clear();
     }
-}
-
-/// The header fields of one response packet (the payload travels beside it).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Response {
-    pub opcode: Opcode,
-    pub psn: Psn,
-    pub aeth: Option<AethRepr>,
-    pub atomic_ack: Option<AtomicAckEthRepr>,
-    /// This is a fatal NAK replacing a READ response: the QP must enter error.
-    pub fatal: bool,
 }

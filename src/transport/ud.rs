@@ -89,7 +89,6 @@ pub struct UdQp {
     rq: WqeQueue<RecvWqe>,
     cq: Cq,
     src_ahs: Ring<u32>,
-    scratch: alloc::vec::Vec<u8>,
     /// Received datagrams dropped (wrong QPN, Q_Key, P_Key, or no receive posted).
     pub dropped: u64,
 }
@@ -106,7 +105,6 @@ impl UdQp {
             rq: WqeQueue::new(rq, usize::from(cfg.max_sge.max(1))),
             cq: Cq::new(sq + rq),
             src_ahs: Ring::with_capacity(rq),
-            scratch: alloc::vec![0; cfg.mtu.bytes() as usize],
             dropped: 0,
         }
     }
@@ -176,8 +174,27 @@ impl UdQp {
         loop {
             let w = *self.sq.front()?;
             let plen = w.len as usize;
-            let ok = match self.scratch.get_mut(..plen) {
-                Some(s) => gather(mem, self.sq.sges(0), 0, s).is_ok(),
+            let opcode = if w.imm.is_some() {
+                Opcode::UD_SEND_ONLY_WITH_IMMEDIATE
+            } else {
+                Opcode::UD_SEND_ONLY
+            };
+            let mut pkt =
+                PacketRepr::new(make_bth(w.dest_qpn, opcode, self.psn, false, false), &[]);
+            let qkey = if self.cfg.qpn == GSI_QPN {
+                GSI_QKEY
+            } else {
+                w.dest_qkey
+            };
+            pkt.deth = Some(DethRepr {
+                qkey,
+                src_qp: self.cfg.qpn,
+                resv8: 0,
+            });
+            pkt.imm = w.imm;
+            let at = pkt.header_len();
+            let ok = match buf.get_mut(at..at + plen) {
+                Some(data) => gather(mem, self.sq.sges(0), 0, data).is_ok(),
                 None => false,
             };
             if !ok {
@@ -190,26 +207,7 @@ impl UdQp {
                 ));
                 continue;
             }
-            let opcode = if w.imm.is_some() {
-                Opcode::UD_SEND_ONLY_WITH_IMMEDIATE
-            } else {
-                Opcode::UD_SEND_ONLY
-            };
-            let mut bth = make_bth(w.dest_qpn, opcode, self.psn, false, false);
-            bth.pkey = DEFAULT_PKEY;
-            let mut pkt = PacketRepr::new(bth, self.scratch.get(..plen)?);
-            let qkey = if self.cfg.qpn == GSI_QPN {
-                GSI_QKEY
-            } else {
-                w.dest_qkey
-            };
-            pkt.deth = Some(DethRepr {
-                qkey,
-                src_qp: self.cfg.qpn,
-                resv8: 0,
-            });
-            pkt.imm = w.imm;
-            let len = pkt.emit(buf).ok()?;
+            let len = pkt.emit_around(plen, buf).ok()?;
             self.psn = self.psn.add(1);
             self.sq.pop_front();
             if w.signaled {
@@ -263,6 +261,7 @@ impl UdQp {
         c.byte_len = len;
         c.imm = pkt.imm;
         c.src_qp = Some(deth.src_qp);
+        c.solicited = pkt.bth.solicited;
         let _ = self.src_ahs.push_back(src_ah);
         self.cq.push(c);
     }

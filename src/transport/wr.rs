@@ -154,6 +154,8 @@ pub struct Completion {
     pub invalidated_rkey: Option<u32>,
     /// The sender's QPN (UD receives only).
     pub src_qp: Option<u32>,
+    /// The message's last packet had SE set (receive side; for solicited CQ arming).
+    pub solicited: bool,
 }
 
 impl Completion {
@@ -172,6 +174,7 @@ impl Completion {
             imm: None,
             invalidated_rkey: None,
             src_qp: None,
+            solicited: false,
         }
     }
 
@@ -185,6 +188,7 @@ impl Completion {
             imm: None,
             invalidated_rkey: None,
             src_qp: None,
+            solicited: false,
         }
     }
 }

@@ -155,12 +155,12 @@ impl<'a> RoceDatagram<'a> {
         })
     }
 
-    /// IP header + UDP header + RoCE bytes (the IP packet's length when the
-    /// IPv4 header has no options).
+    /// The IP packet's length: IP header (options included) + UDP header +
+    /// RoCE bytes. Re-emitting from the reprs drops IPv4 options.
     pub fn buffer_len(&self) -> usize {
-        self.ip
-            .header_len()
-            .saturating_add(udp::HEADER_LEN)
+        self.ip_header
+            .len()
+            .saturating_add(self.udp_header.len())
             .saturating_add(self.roce.len())
     }
 }
@@ -266,6 +266,25 @@ mod tests {
         let mut p = VECTOR_B;
         p[9] = 6; // TCP
         assert_eq!(RoceDatagram::parse(&p), Err(Error::Unsupported));
+    }
+
+    #[test]
+    fn ipv4_options_are_skipped() {
+        // Vector B with a 4-byte option (IHL 6): the RoCE bytes are still found.
+        let mut p = [0u8; 68];
+        p[..20].copy_from_slice(&VECTOR_B[..20]);
+        p[0] = 0x46;
+        p[3] = 0x44;
+        p[20..24].copy_from_slice(&[1, 1, 1, 0]); // NOP NOP NOP EOL
+        p[24..].copy_from_slice(&VECTOR_B[20..]);
+        let mut v = crate::wire::ipv4::Ipv4Packet::new_unchecked(&mut p[..]);
+        v.fill_checksum();
+        let d = RoceDatagram::parse(&p).unwrap();
+        assert_eq!(d.ip_header.len(), 24);
+        assert_eq!(d.roce, &VECTOR_B[28..]);
+        assert_eq!(d.buffer_len(), 68);
+        // The ICRC only covers 20-byte IPv4 headers (as rxe).
+        assert_eq!(crate::wire::icrc::verify(&p), Err(Error::Unsupported));
     }
 
     #[test]

@@ -5,8 +5,10 @@
 use core::fmt;
 
 bitflags::bitflags! {
-    /// The extended transport headers an opcode carries after the BTH, in wire order
-    /// (DETH, RETH, AETH, AtomicETH, AtomicAckETH, ImmDt, IETH as listed by the IBA).
+    /// The extended transport headers an opcode carries after the BTH. Wire order
+    /// is the order of the flags below (DETH, RETH, AtomicETH, AETH, AtomicAckETH,
+    /// ImmDt, IETH, CNP reserved), which `packet.rs` follows; no opcode carries
+    /// both AtomicETH and AETH, and ATOMIC_ACKNOWLEDGE is AETH then AtomicAckETH.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub struct Headers: u16 {
         const DETH = 1 << 0;
