@@ -965,3 +965,135 @@ fn privileged_token_sges_use_lam_pages() {
     }
     p.finish();
 }
+
+/// Path MTUs 256 and 4096: a 20000-byte write and a read back of it
+/// (79 / 5 packets each way).
+#[test]
+fn path_mtu_256_and_4096() {
+    for mtu in [256u32, 4096] {
+        let mut p = Pair::new(Some(PairOptions {
+            seed: u64::from(mtu),
+            path_mtu: mtu,
+            ..Default::default()
+        }));
+        let mut a_buf = pattern(40_000, mtu as u8);
+        let mut b_buf = vec![0u8; 20_000];
+        let a_mr = p.a.mr(&mut a_buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
+        let b_mr = p.b.mr(
+            &mut b_buf,
+            NDK_MR_FLAG_ALLOW_REMOTE_WRITE | NDK_MR_FLAG_ALLOW_REMOTE_READ,
+        );
+        let (aa, ba) = (a_buf.as_ptr() as u64, b_buf.as_ptr() as u64);
+        assert_eq!(
+            p.a.write(1, &[sge(aa, 20_000, a_mr.local())], ba, b_mr.remote(), 0),
+            STATUS_SUCCESS
+        );
+        assert_eq!(
+            p.a.read(
+                2,
+                &[sge(aa + 20_000, 20_000, a_mr.local())],
+                ba,
+                b_mr.remote(),
+                NDK_OP_FLAG_READ_FENCE
+            ),
+            STATUS_SUCCESS
+        );
+        p.settle(5);
+        let ra = p.a.results();
+        assert_eq!(ra.len(), 2, "mtu {mtu}: {ra:?}");
+        check(
+            &ra[0],
+            STATUS_SUCCESS,
+            0,
+            0xA0A0,
+            1,
+            NdkOperationTypeWrite,
+            0,
+            0,
+        );
+        check(
+            &ra[1],
+            STATUS_SUCCESS,
+            0,
+            0xA0A0,
+            2,
+            NdkOperationTypeRead,
+            0,
+            0,
+        );
+        assert_eq!(&b_buf[..], &a_buf[..20_000], "mtu {mtu}");
+        assert_eq!(&a_buf[20_000..], &a_buf[..20_000], "mtu {mtu}");
+        p.keep(a_mr.mr);
+        p.keep(b_mr.mr);
+        p.finish();
+    }
+}
+
+/// Closing a QP with requests outstanding and packets in flight: no
+/// completion for the closed QP afterwards; the peer retries, gives up
+/// (STATUS_IO_TIMEOUT) and cancels the rest; nothing leaks.
+#[test]
+fn close_with_traffic_in_flight() {
+    let p = Pair::new(Some(PairOptions {
+        seed: 12,
+        delay_ns: 50_000,
+        local_ack_timeout: 8,
+        retry_count: 2,
+        ..Default::default()
+    }));
+    let mut a_buf = pattern(8192, 1);
+    let mut b_buf = vec![0u8; 8192];
+    let a_mr = p.a.mr(&mut a_buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
+    let b_mr = p.b.mr(
+        &mut b_buf,
+        NDK_MR_FLAG_ALLOW_LOCAL_WRITE | NDK_MR_FLAG_ALLOW_REMOTE_WRITE,
+    );
+    let (aa, ba) = (a_buf.as_ptr() as u64, b_buf.as_ptr() as u64);
+    assert_eq!(
+        p.b.receive(7, &[sge(ba, 8192, b_mr.local())]),
+        STATUS_SUCCESS
+    );
+    assert_eq!(p.a.receive(8, &[sge(aa, 16, a_mr.local())]), STATUS_SUCCESS);
+    assert_eq!(
+        p.a.send(1, &[sge(aa, 8192, a_mr.local())], 0),
+        STATUS_SUCCESS
+    );
+    assert_eq!(
+        p.b.write(2, &[sge(ba, 4096, b_mr.local())], aa, 0x1234, 0),
+        STATUS_SUCCESS
+    );
+    p.advance(20_000); // packets on the wire both ways
+    assert_eq!(close_obj(p.a.qp, None), STATUS_SUCCESS);
+    p.settle(20);
+    assert!(p.a.results().is_empty(), "no completion after close");
+    let rb = p.b.results();
+    assert_eq!(rb.len(), 2, "{rb:?}");
+    // B's write times out, which moves B's QP to error: its receive (which
+    // may have taken part of A's message) is cancelled.
+    check(
+        &rb[0],
+        STATUS_IO_TIMEOUT,
+        0,
+        0xB0B0,
+        2,
+        NdkOperationTypeWrite,
+        0x5352_0002,
+        0,
+    );
+    check(
+        &rb[1],
+        STATUS_CANCELLED,
+        0,
+        0xB0B0,
+        7,
+        NdkOperationTypeReceive,
+        0x5352_0001,
+        0,
+    );
+    let mut p = p;
+    p.keep(a_mr.mr);
+    p.keep(b_mr.mr);
+    // The QP is already closed: finish closes only the rest.
+    p.a.qp = std::ptr::null_mut();
+    p.finish();
+}
