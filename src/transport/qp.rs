@@ -467,3 +467,62 @@ pub(crate) fn make_bth(
         psn: psn.value(),
     }
 }
+
+#[cfg(test)]
+mod reconfigure_tests {
+    use super::*;
+    use crate::transport::memory::{Access, SimMemory};
+    use crate::transport::Mtu;
+
+    fn created() -> RcQp {
+        let mut cfg = QpConfig::new(2, 2, 0, 0);
+        cfg.path_mtu = Mtu::Mtu4096;
+        cfg.sq_depth = 4;
+        cfg.rq_depth = 2;
+        RcQp::new(cfg).unwrap()
+    }
+
+    #[test]
+    fn reconfigure_rekeys_without_growing_and_only_while_idle() {
+        let mut qp = created();
+        let mut cfg = QpConfig::new(0x42, 0x43, 1000, 2000);
+        cfg.sq_depth = 4;
+        cfg.rq_depth = 2;
+        cfg.path_mtu = Mtu::Mtu256;
+        cfg.max_dest_rd_atomic = 17;
+        assert_eq!(
+            qp.reconfigure(cfg),
+            Err(ConfigError::BadDepth),
+            "IRD above created"
+        );
+        cfg.max_dest_rd_atomic = 4;
+        cfg.sq_depth = 8;
+        assert_eq!(
+            qp.reconfigure(cfg),
+            Err(ConfigError::BadDepth),
+            "depth differs"
+        );
+        cfg.sq_depth = 4;
+        cfg.qpn = 1;
+        assert_eq!(qp.reconfigure(cfg), Err(ConfigError::BadQpn));
+        cfg.qpn = 0x42;
+        assert_eq!(qp.reconfigure(cfg), Ok(()));
+        assert_eq!(qp.next_send_psn(), Psn::new(1000));
+        assert_eq!(qp.expected_recv_psn(), Psn::new(2000));
+        assert_eq!(qp.max_packet_len(), MAX_HEADERS + 256 + ICRC_LEN);
+        // Once a request is queued the QP is no longer idle.
+        let mut mem = SimMemory::new(0x1000);
+        let mr = mem.register(64, Access::LOCAL_WRITE);
+        let sge = mr.sge(0, 8);
+        let wr = WorkRequest {
+            wr_id: 1,
+            kind: WrKind::default(),
+            sges: &[sge],
+            signaled: true,
+            fence: false,
+            solicited: false,
+        };
+        assert_eq!(qp.post_send(&wr), Ok(()));
+        assert_eq!(qp.reconfigure(cfg), Err(ConfigError::BadDepth), "not idle");
+    }
+}
