@@ -787,6 +787,21 @@ impl Datapath {
         in_error
     }
 
+    /// Re-checks the receive ring after a receive was queued: if the QP
+    /// entered error meanwhile (a concurrent packet or timer), the receive
+    /// is cancelled now rather than at the next activity.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn after_receive_queued(&self) {
+        let in_error = {
+            let st = self.state.lock();
+            st.link.is_some() && st.engine.state() == QpState::Error
+        };
+        if in_error {
+            self.pump(self.core.platform.now());
+        }
+    }
+
     /// NdkFlush / disconnect: every outstanding request of both queues
     /// completes with STATUS_CANCELLED in posting order (initiator requests,
     /// the receive the engine holds, then the receive ring); the QP stays in

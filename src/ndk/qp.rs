@@ -416,7 +416,10 @@ unsafe extern "system" fn ndk_receive(
         .lock()
         .push(request_context as usize, sges.get(..n).unwrap_or(&[]));
     match pushed {
-        Ok(()) => STATUS_SUCCESS,
+        Ok(()) => {
+            qp.datapath.after_receive_queued();
+            STATUS_SUCCESS
+        }
         Err(_) => STATUS_INSUFFICIENT_RESOURCES,
     }
 }
