@@ -646,6 +646,25 @@ fn unsignaled_success_has_no_completion_and_posting_errors_change_nothing() {
         p.a.qp.post_send(&wr(3, write(&dst, 0, None), &[])),
         Err(PostError::QueueFull)
     );
+    // Messages are limited to 2^22 PSNs (1 GiB at MTU 1024 is 2^20: fine; 2^31 at 256 is not).
+    let (mut c256, _) = cfgs();
+    c256.path_mtu = Mtu::Mtu256;
+    let mut q = RcQp::new(c256).unwrap();
+    let huge = [Sge {
+        lkey: 1,
+        addr: 0,
+        len: (1 << 30) + 1,
+    }];
+    assert_eq!(
+        q.post_send(&wr(1, write(&dst, 0, None), &huge)),
+        Err(PostError::Invalid)
+    );
+    let max = [Sge {
+        lkey: 1,
+        addr: 0,
+        len: 1 << 30,
+    }];
+    assert_eq!(q.post_send(&wr(1, write(&dst, 0, None), &max)), Ok(()));
     p.run(10_000);
     assert_eq!(statuses(&drain(&mut p.a.qp)), [(2, WcStatus::Success)]);
 }

@@ -671,3 +671,20 @@ fn soak_seed_5_lazy_receiver_rnr() {
 fn soak_seed_4_mtu_1024() {
     soak(0xDEAD_BEEF, 10_000, Mtu::Mtu1024, false);
 }
+
+/// A wider sweep for hunting rare failures: `SOAK_SEEDS=N` seeds (default 40,
+/// from `SOAK_FIRST`, default 100)
+/// of 2,000 messages, alternating MTUs and lazy receivers. Run with
+/// `cargo test --test transport_soak sweep -- --ignored`.
+#[test]
+#[ignore]
+fn sweep() {
+    let n: u64 = std::env::var("SOAK_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    for seed in 100..100 + n {
+        let mtu = [Mtu::Mtu1024, Mtu::Mtu4096, Mtu::Mtu512, Mtu::Mtu2048][(seed % 4) as usize];
+        soak(seed, 2_000, mtu, seed % 3 == 0);
+    }
+}

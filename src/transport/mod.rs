@@ -23,7 +23,9 @@ pub mod wr;
 pub use config::{ConfigError, Mtu, QpConfig, MAX_SGE};
 pub use memory::{Access, AccessError, AtomicOp, Key, MemoryAccess, SimMemory, SimMr};
 pub use psn::Psn;
-pub use qp::{QpState, QpStats, RcQp, MAX_MESSAGE, MAX_PKTS_PER_ACK, MAX_UNACKED_PSNS};
+pub use qp::{
+    QpState, QpStats, RcQp, MAX_MESSAGE, MAX_MESSAGE_PSNS, MAX_PKTS_PER_ACK, MAX_UNACKED_PSNS,
+};
 pub use time::Instant;
 pub use ud::{UdCompletion, UdConfig, UdQp, UdSendRequest, UdTransmit, GSI_QPN};
 pub use wr::{

@@ -24,6 +24,9 @@ pub const MAX_PKTS_PER_ACK: u32 = 64;
 const MAX_HEADERS: usize = 12 + 28;
 /// Largest RETH DMALength a work request may carry (2^31).
 pub const MAX_MESSAGE: u32 = 1 << 31;
+/// Most PSNs one message may use (2^22): keeps every PSN comparison within a
+/// message's range unambiguous in the 24-bit circle (signed compare needs < 2^23).
+pub const MAX_MESSAGE_PSNS: u32 = 1 << 22;
 
 /// The QP state as the engine sees it (the CM/verbs layer owns RESET/INIT/RTR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -219,7 +222,7 @@ impl RcQp {
             return Err(PostError::QueueFull);
         }
         let len = sge_total(wr.sges)
-            .filter(|&l| l <= MAX_MESSAGE)
+            .filter(|&l| l <= MAX_MESSAGE && self.cfg.path_mtu.packets(l) <= MAX_MESSAGE_PSNS)
             .ok_or(PostError::Invalid)?;
         let valid = match wr.kind {
             WrKind::Send { imm, invalidate } => imm.is_none() || invalidate.is_none(),

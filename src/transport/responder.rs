@@ -10,7 +10,7 @@ use super::config::{Mtu, QpConfig};
 use super::cq::Cq;
 use super::memory::{scatter, Access, AccessError, AtomicOp, Key, MemoryAccess};
 use super::psn::Psn;
-use super::qp::make_bth;
+use super::qp::{make_bth, MAX_MESSAGE_PSNS};
 use super::queue::{RecvWqe, WqeQueue};
 use super::ring::Ring;
 use super::wr::{Completion, WcOpcode, WcStatus};
@@ -466,7 +466,9 @@ impl Responder {
         psn: Psn,
         mem: &mut M,
     ) -> RespResult {
-        let Some(reth) = pkt.reth.filter(|r| r.dma_len <= MAX_DMA_LEN) else {
+        let Some(reth) = pkt.reth.filter(|r| {
+            r.dma_len <= MAX_DMA_LEN && self.mtu.packets(r.dma_len) <= MAX_MESSAGE_PSNS
+        }) else {
             return self.fatal_nak(psn, NakCode::InvalidRequest);
         };
         if !self.rd_atomic_allowed() {
