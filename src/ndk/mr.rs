@@ -6,6 +6,7 @@
 
 use alloc::vec::Vec;
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::abi::{
     NdkMrFlags, NdkObjectTypeMr, NtStatus, BOOLEAN, MDL, NDK_FN_CREATE_COMPLETION,
@@ -43,6 +44,9 @@ pub(crate) struct Mr {
     /// Created with FastRegister = TRUE.
     fast: bool,
     state: SpinLock<MrState>,
+    /// InitializeFastRegisterMr granted remote access (FastRegister may
+    /// then give remote rights).
+    remote_capable: AtomicBool,
 }
 const _: () = assert!(core::mem::offset_of!(Mr, ndk) == 0);
 
@@ -138,6 +142,7 @@ pub(crate) unsafe extern "system" fn ndk_create_mr(
             pd: pd.id,
             fast: fast_register != 0,
             state: SpinLock::new(MrState::Empty),
+            remote_capable: AtomicBool::new(false),
         })
     };
     // SAFETY: forwarded contract.
@@ -308,8 +313,30 @@ unsafe extern "system" fn ndk_initialize_fast_register_mr(
         remove_region(core, old);
     }
     *state = MrState::Live(lkey);
+    mr.remote_capable
+        .store(remote_access != 0, Ordering::Release);
     drop(state);
     finish_request(&mr.base, STATUS_SUCCESS, completion, context)
+}
+
+impl Mr {
+    /// The local token while registered or fast-register initialized.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn lkey(&self) -> Option<u32> {
+        match *self.state.lock() {
+            MrState::Live(lkey) => Some(lkey),
+            MrState::Empty => None,
+        }
+    }
+
+    /// Whether it was created for fast registration, and whether its
+    /// initialization allowed remote access.
+    ///
+    /// IRQL: any.
+    pub(crate) fn fast(&self) -> (bool, bool) {
+        (self.fast, self.remote_capable.load(Ordering::Acquire))
+    }
 }
 
 /// The region's tokens: (local, remote-if-any).

@@ -43,9 +43,15 @@ impl Mw {
     /// unbind/invalidate (`None`).
     ///
     /// IRQL: <= DISPATCH_LEVEL.
-    #[allow(dead_code)] // used by the QP data path (NdkBind / NdkInvalidate)
     pub(crate) fn bound(&self, rkey: Option<u32>) {
         *self.rkey.lock() = rkey;
+    }
+
+    /// The remote token while bound.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn rkey(&self) -> Option<u32> {
+        *self.rkey.lock()
     }
 }
 

@@ -1,29 +1,30 @@
 //! The queue pair object: NdkCreateQp / NdkCreateQpWithSrq (PD table) and
-//! NDK_QP_DISPATCH. Owns creation (limits, preallocated queues, parents:
-//! PD, both CQs, the SRQ), close, NdkReceive (queued in the preallocated
-//! receive ring) and NdkFlush (queued receives complete with
-//! STATUS_CANCELLED). The initiator posts belong to the data path (pending
-//! the transport engine and the connector): an unconnected QP answers them
-//! STATUS_CONNECTION_INVALID, which is what NDKPI requires of a QP that is
-//! not connected, and no QP can be connected yet.
+//! NDK_QP_DISPATCH. Owns creation (limits, parents: PD, both CQs, the SRQ,
+//! and the data path with every queue preallocated), close, NdkReceive
+//! (queued in the data path's receive ring) and NdkFlush, plus the hooks the
+//! connection work calls (`connect_datapath`, `deliver`,
+//! `disconnect_datapath`). The initiator posts are `qp_post` (Send, Write,
+//! Read, SendAndInvalidate) and `qp_local` (Bind, FastRegister,
+//! Invalidate); the engine glue is `datapath`.
 
 use core::ffi::c_void;
 use core::ptr::NonNull;
 
+use alloc::sync::Arc;
+
 use crate::abi::{
-    NdkObjectTypeQp, NdkOperationTypeReceive, NtStatus, NDK_CQ, NDK_FN_CREATE_COMPLETION,
-    NDK_LOGICAL_ADDRESS, NDK_MR, NDK_MW, NDK_OBJECT_HEADER, NDK_PD, NDK_QP, NDK_QP_DISPATCH,
-    NDK_SGE, NDK_SRQ, STATUS_CANCELLED, STATUS_CONNECTION_INVALID, STATUS_INSUFFICIENT_RESOURCES,
-    STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_DEVICE_STATE, STATUS_INVALID_PARAMETER,
-    STATUS_SUCCESS,
+    NdkObjectTypeQp, NtStatus, NDK_CQ, NDK_FN_CREATE_COMPLETION, NDK_PD, NDK_QP, NDK_QP_DISPATCH,
+    NDK_SGE, NDK_SRQ, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_REQUEST,
+    STATUS_INVALID_DEVICE_STATE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
 };
-use crate::os::{irql, Irql, PoolTag, SpinLock};
-use crate::verbs::cq::CqEntry;
+use crate::os::{irql, Instant, Irql, PoolTag};
 use crate::verbs::memory::Access;
-use crate::verbs::wq::{RecvQueue, Sge, MAX_SGE};
+use crate::verbs::wq::{Sge, MAX_SGE};
+use crate::wire::PacketRepr;
 
 use super::core::tags;
 use super::cq::CqObject;
+use super::datapath::{ConnectError, ConnectParams, Datapath, PacketSink, Sizes};
 use super::extension::ndk_query_extension;
 use super::limits::{
     MAX_INITIATOR_QUEUE_DEPTH, MAX_INITIATOR_REQUEST_SGE, MAX_INLINE_DATA_SIZE,
@@ -31,6 +32,8 @@ use super::limits::{
 };
 use super::object::{child_create, create, header, ndk_close, recover, Base, NewObject, Object};
 use super::pd::Pd;
+use super::qp_local::{ndk_bind, ndk_fast_register, ndk_invalidate};
+use super::qp_post::{ndk_read, ndk_send, ndk_send_and_invalidate, ndk_write};
 use super::sge::{read_sges, PdKeys};
 use super::srq::SrqObject;
 
@@ -67,16 +70,15 @@ pub(crate) struct QpLimits {
 pub(crate) struct Qp {
     ndk: NDK_QP,
     base: Base,
-    keys: PdKeys,
+    pub(crate) keys: PdKeys,
     context: usize,
-    limits: QpLimits,
+    pub(crate) limits: QpLimits,
     receive_cq: Parent<CqObject>,
+    #[allow(dead_code)] // kept for the parent relation; completions go through the data path
     initiator_cq: Parent<CqObject>,
     srq: Option<Parent<SrqObject>>,
-    receives: SpinLock<RecvQueue>,
-    /// Preallocated initiator slots (request context + SGEs), for the data path.
-    #[allow(dead_code)]
-    initiator: SpinLock<RecvQueue>,
+    /// The engine, queues and timer (`datapath`), allocated at create.
+    pub(crate) datapath: Arc<Datapath>,
 }
 const _: () = assert!(core::mem::offset_of!(Qp, ndk) == 0);
 
@@ -91,8 +93,54 @@ impl Object for Qp {
         &self.base
     }
     fn on_close(&self) {
-        // Receives still queued are discarded: no completion follows a close.
-        self.receives.lock().clear();
+        // The data path stops; receives still queued are discarded: no
+        // completion follows a close.
+        self.datapath.close();
+    }
+}
+
+impl Qp {
+    /// The QP became connected (NdkConnect / NdkAccept completion, or the
+    /// hosted test pairing hook): the engine takes the connection's
+    /// parameters and sends through `sink`. Once per QP.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    #[allow(dead_code)] // the connection work calls it; the hosted pairing hook does
+    pub(crate) fn connect_datapath(
+        &self,
+        params: &ConnectParams,
+        sink: Arc<dyn PacketSink>,
+    ) -> Result<(), ConnectError> {
+        self.datapath.connect(params, sink)
+    }
+
+    /// One inbound RoCEv2 packet for this QP (the runtime's demux by
+    /// destination QPN, after the ICRC and P_Key checks).
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    #[allow(dead_code)] // the network runtime calls it
+    pub(crate) fn deliver(&self, now: Instant, packet: &PacketRepr<'_>) {
+        self.datapath.deliver(now, packet);
+    }
+
+    /// A strong handle on the data path, for the runtime's demux: take it
+    /// under the demux lock, release that lock, then call
+    /// [`Datapath::deliver`] (which may send through the sink). Cloning is
+    /// an atomic increment (no allocation).
+    ///
+    /// IRQL: any.
+    #[allow(dead_code)] // the network runtime calls it
+    pub(crate) fn datapath_handle(&self) -> Arc<Datapath> {
+        self.datapath.clone()
+    }
+
+    /// NdkDisconnect's implicit flush: every outstanding request completes
+    /// with STATUS_CANCELLED and the QP stays in error.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    #[allow(dead_code)] // the connection work calls it
+    pub(crate) fn disconnect_datapath(&self) {
+        self.datapath.flush();
     }
 }
 
@@ -152,13 +200,21 @@ unsafe fn create_qp(
         {
             return Err(STATUS_INVALID_PARAMETER);
         }
-        let receives = RecvQueue::try_new(limits.receive_depth, limits.receive_sge)
-            .map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
-        let initiator = RecvQueue::try_new(limits.initiator_depth, limits.initiator_sge)
-            .map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
-        let extra = RecvQueue::bytes(limits.receive_depth, limits.receive_sge).saturating_add(
-            RecvQueue::bytes(limits.initiator_depth, limits.initiator_sge),
-        );
+        let sizes = Sizes {
+            receive_depth: limits.receive_depth,
+            receive_sge: limits.receive_sge,
+            initiator_depth: limits.initiator_depth,
+            initiator_sge: limits.initiator_sge,
+            inline: limits.inline,
+        };
+        let keys = PdKeys {
+            pd: pd.id,
+            privileged: pd.privileged,
+        };
+        let extra = Datapath::bytes(&sizes);
+        // Charged with the QP below; allocated first so a failure leaves nothing.
+        let datapath = Datapath::try_new(core, keys, context as usize, rcq, icq, srq, &sizes)
+            .ok_or(STATUS_INSUFFICIENT_RESOURCES)?;
         let mut new = NewObject::of(core)
             .child_of(&pd.base().events)
             .child_of(&rcq.base_ref().events)
@@ -173,17 +229,13 @@ unsafe fn create_qp(
                 Dispatch: &QP_DISPATCH,
             },
             base,
-            keys: PdKeys {
-                pd: pd.id,
-                privileged: pd.privileged,
-            },
+            keys,
             context: context as usize,
             limits,
             receive_cq: Parent(NonNull::from(rcq)),
             initiator_cq: Parent(NonNull::from(icq)),
             srq: srq.map(|s| Parent(NonNull::from(s))),
-            receives: SpinLock::new(receives),
-            initiator: SpinLock::new(initiator),
+            datapath,
         })
     };
     // SAFETY: forwarded contract.
@@ -287,9 +339,12 @@ pub(crate) unsafe extern "system" fn ndk_create_qp_with_srq(
     }
 }
 
-/// NDK_FN_FLUSH: every queued receive completes on the receive CQ with
-/// STATUS_CANCELLED (Type Receive), in posting order. (No initiator request
-/// can be outstanding yet.)
+/// NDK_FN_FLUSH: every outstanding request of both queues completes with
+/// STATUS_CANCELLED, in posting order per queue (initiator requests on the
+/// initiator CQ; receives on the receive CQ; an SRQ's receives stay in the
+/// SRQ except one the QP already took). The QP stays in error: later posts
+/// complete with STATUS_CANCELLED. Before a connection only the queued
+/// receives are cancelled.
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 ///
@@ -301,21 +356,7 @@ unsafe extern "system" fn ndk_flush(qp: *mut NDK_QP) {
     let Ok(qp) = (unsafe { recover::<Qp>(qp.cast()) }) else {
         return;
     };
-    let mut scratch = [Sge::default(); MAX_SGE];
-    loop {
-        let next = qp.receives.lock().pop(&mut scratch);
-        let Some((ctx, _)) = next else { break };
-        let entry = CqEntry {
-            status: STATUS_CANCELLED.0,
-            bytes: 0,
-            qp_context: qp.context,
-            request_context: ctx,
-            op: NdkOperationTypeReceive,
-            provider_error: 0,
-            type_specific: 0,
-        };
-        qp.receive_cq.get().complete(entry, false);
-    }
+    qp.datapath.flush();
 }
 
 /// NDK_FN_RECEIVE: queues a receive. A QP using an SRQ ->
@@ -324,7 +365,9 @@ unsafe extern "system" fn ndk_flush(qp: *mut NDK_QP) {
 /// MaxReceiveRequestSge -> STATUS_INVALID_PARAMETER; a bad SGE (token,
 /// PD, range, LOCAL_WRITE, LAM) -> STATUS_ACCESS_VIOLATION; queue full ->
 /// STATUS_INSUFFICIENT_RESOURCES. A failed post queues nothing (and so never
-/// produces a completion).
+/// produces a completion). On a QP in error the receive completes with
+/// STATUS_CANCELLED. A queued receive is handed to the engine when a message
+/// that needs one arrives.
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 ///
@@ -364,145 +407,19 @@ unsafe extern "system" fn ndk_receive(
         Ok(n) => n,
         Err(e) => return e,
     };
-    match qp
+    if qp.datapath.cancel_if_error(request_context as usize) {
+        return STATUS_SUCCESS;
+    }
+    let pushed = qp
+        .datapath
         .receives
         .lock()
-        .push(request_context as usize, sges.get(..n).unwrap_or(&[]))
-    {
-        Ok(()) => STATUS_SUCCESS,
+        .push(request_context as usize, sges.get(..n).unwrap_or(&[]));
+    match pushed {
+        Ok(()) => {
+            qp.datapath.after_receive_queued();
+            STATUS_SUCCESS
+        }
         Err(_) => STATUS_INSUFFICIENT_RESOURCES,
     }
-}
-
-/// The answer of every initiator post until the QP can be connected: a bad
-/// QP -> its status; otherwise STATUS_CONNECTION_INVALID (not connected),
-/// with nothing queued and so no completion.
-///
-/// # Safety
-/// NDKPI contract.
-unsafe fn not_connected(qp: *mut NDK_QP, what: &'static str) -> NtStatus {
-    irql::assert_at_most(Irql::Dispatch, what);
-    // SAFETY: forwarded contract.
-    match unsafe { recover::<Qp>(qp.cast()) } {
-        Ok(_) => STATUS_CONNECTION_INVALID,
-        Err(e) => e,
-    }
-}
-
-/// NDK_FN_SEND (data path pending): STATUS_CONNECTION_INVALID.
-/// IRQL: <= DISPATCH_LEVEL.
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_send(
-    qp: *mut NDK_QP,
-    _ctx: *mut c_void,
-    _sgl: *const NDK_SGE,
-    _n: u32,
-    _flags: u32,
-) -> NtStatus {
-    // SAFETY: forwarded contract.
-    unsafe { not_connected(qp, "NdkSend") }
-}
-
-/// NDK_FN_BIND (data path pending): STATUS_CONNECTION_INVALID.
-/// IRQL: <= DISPATCH_LEVEL.
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_bind(
-    qp: *mut NDK_QP,
-    _ctx: *mut c_void,
-    _mr: *mut NDK_MR,
-    _mw: *mut NDK_MW,
-    _va: *mut c_void,
-    _len: usize,
-    _flags: u32,
-) -> NtStatus {
-    // SAFETY: forwarded contract.
-    unsafe { not_connected(qp, "NdkBind") }
-}
-
-/// NDK_FN_FAST_REGISTER (data path pending): STATUS_CONNECTION_INVALID.
-/// IRQL: <= DISPATCH_LEVEL.
-/// # Safety
-/// NDKPI contract.
-#[allow(clippy::too_many_arguments)]
-unsafe extern "system" fn ndk_fast_register(
-    qp: *mut NDK_QP,
-    _ctx: *mut c_void,
-    _mr: *mut NDK_MR,
-    _pages: u32,
-    _page_array: *const NDK_LOGICAL_ADDRESS,
-    _fbo: u32,
-    _len: usize,
-    _base: *mut c_void,
-    _flags: u32,
-) -> NtStatus {
-    // SAFETY: forwarded contract.
-    unsafe { not_connected(qp, "NdkFastRegister") }
-}
-
-/// NDK_FN_INVALIDATE (data path pending): STATUS_CONNECTION_INVALID.
-/// IRQL: <= DISPATCH_LEVEL.
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_invalidate(
-    qp: *mut NDK_QP,
-    _ctx: *mut c_void,
-    _target: *mut NDK_OBJECT_HEADER,
-    _flags: u32,
-) -> NtStatus {
-    // SAFETY: forwarded contract.
-    unsafe { not_connected(qp, "NdkInvalidate") }
-}
-
-/// NDK_FN_READ (data path pending): STATUS_CONNECTION_INVALID.
-/// IRQL: <= DISPATCH_LEVEL.
-/// # Safety
-/// NDKPI contract.
-#[allow(clippy::too_many_arguments)]
-unsafe extern "system" fn ndk_read(
-    qp: *mut NDK_QP,
-    _ctx: *mut c_void,
-    _sgl: *const NDK_SGE,
-    _n: u32,
-    _remote_address: u64,
-    _remote_token: u32,
-    _flags: u32,
-) -> NtStatus {
-    // SAFETY: forwarded contract.
-    unsafe { not_connected(qp, "NdkRead") }
-}
-
-/// NDK_FN_WRITE (data path pending): STATUS_CONNECTION_INVALID.
-/// IRQL: <= DISPATCH_LEVEL.
-/// # Safety
-/// NDKPI contract.
-#[allow(clippy::too_many_arguments)]
-unsafe extern "system" fn ndk_write(
-    qp: *mut NDK_QP,
-    _ctx: *mut c_void,
-    _sgl: *const NDK_SGE,
-    _n: u32,
-    _remote_address: u64,
-    _remote_token: u32,
-    _flags: u32,
-) -> NtStatus {
-    // SAFETY: forwarded contract.
-    unsafe { not_connected(qp, "NdkWrite") }
-}
-
-/// NDK_FN_SEND_AND_INVALIDATE (data path pending): STATUS_CONNECTION_INVALID.
-/// IRQL: <= DISPATCH_LEVEL.
-/// # Safety
-/// NDKPI contract.
-unsafe extern "system" fn ndk_send_and_invalidate(
-    qp: *mut NDK_QP,
-    _ctx: *mut c_void,
-    _sgl: *const NDK_SGE,
-    _n: u32,
-    _flags: u32,
-    _remote_token: u32,
-) -> NtStatus {
-    // SAFETY: forwarded contract.
-    unsafe { not_connected(qp, "NdkSendAndInvalidate") }
 }

@@ -394,3 +394,58 @@ pub extern "C" fn softroce_version() -> NDK_VERSION {
 pub extern "C" fn softroce_status_name(status: NtStatus) -> *const c_char {
     status.name_cstr().map_or(null(), CStr::as_ptr)
 }
+
+/// Test only: connects two QPs of hosted adapters directly (no connection
+/// manager) through a seeded, optionally lossy simulated link; see
+/// `docs/HOSTED-API.md` and `os::hosted::pair`. `options` may be NULL
+/// (a clean link, MTU 1024).
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// `a`, `b` are NULL or NDK objects of this provider; `options` is NULL or
+/// readable.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_debug_pair_qps(
+    a: *mut crate::abi::NDK_QP,
+    b: *mut crate::abi::NDK_QP,
+    options: *const super::pair::PairOptions,
+) -> NtStatus {
+    // SAFETY: forwarded contract.
+    unsafe { super::pair::pair_qps(a, b, options) }
+}
+
+/// Test only: frames the links of the pair made with `a` as its first QP
+/// carried, lost, duplicated, reordered, corrupted, and dropped on a bad
+/// ICRC: `out[0..8]` for a -> b, `out[8..16]` for b -> a (sent, delivered,
+/// lost, duplicated, reordered, corrupted, icrc_drops, corrupted_masked);
+/// zeros once the pair is gone.
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// `out` is NULL or has 16 writable u64s.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_debug_pair_stats(a: *const crate::abi::NDK_QP, out: *mut u64) {
+    if out.is_null() {
+        return;
+    }
+    let (ab, ba) = super::pair::pair_stats(a);
+    let mut i = 0usize;
+    for s in [ab, ba] {
+        for v in [
+            s.sent,
+            s.delivered,
+            s.lost,
+            s.duplicated,
+            s.reordered,
+            s.corrupted,
+            s.icrc_drops,
+            s.corrupted_masked,
+        ] {
+            // SAFETY: `i < 16` writable entries by contract.
+            unsafe { out.add(i).write(v) };
+            i += 1;
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub mod entry;
 mod gate;
 mod irql;
 pub mod netns;
+pub mod pair;
 mod platform;
 mod random;
 mod simnet;

@@ -461,6 +461,27 @@ void softroce_irql_clear(void);
  * (0: the buffer's own address), chained to next (may be NULL). */
 NTSTATUS softroce_build_mdl(MDL *mdl, uint64_t va, void *buffer, uint32_t length, MDL *next);
 
+/* TEST ONLY (docs/HOSTED-API.md): connect two QPs of hosted adapters without
+ * the connection manager, through a seeded simulated link (real ICRC over a
+ * synthetic IPv4 header, delivery from the peer platform's timers). Both QPs
+ * should live on one platform (one clock). options may be NULL. */
+typedef struct softroce_pair_options {
+    uint64_t seed;
+    uint32_t loss_ppm, reorder_ppm, duplicate_ppm, corrupt_ppm;
+    uint64_t delay_ns;          /* 0: 1 us */
+    uint32_t path_mtu;          /* 256..4096; 0: 1024 */
+    uint8_t local_ack_timeout;  /* 0: 10 (~4 ms) */
+    uint8_t retry_count;        /* 0: 7 (infinite) */
+    uint8_t rnr_retry;          /* 0: 7 (infinite) */
+    uint8_t min_rnr_timer;      /* 0: 1 (10 us) */
+    uint32_t read_limit;        /* IRD = ORD, 1..16; 0: 16 */
+} softroce_pair_options;
+NTSTATUS softroce_debug_pair_qps(NDK_QP *a, NDK_QP *b, const softroce_pair_options *options);
+/* TEST ONLY: the link counters of the pair made with a as its first QP,
+ * out[16]: a->b then b->a, each sent, delivered, lost, duplicated,
+ * reordered, corrupted, icrc_drops, corrupted_masked. */
+void softroce_debug_pair_stats(const NDK_QP *a, uint64_t *out);
+
 /* The provider's highest NDK version: {2, 1}. */
 NDK_VERSION softroce_version(void);
 
