@@ -64,6 +64,13 @@ impl Adapter {
         &self.core
     }
 
+    /// The network runtime's counters and CM occupancy (tests, diagnostics).
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn net_stats(&self) -> super::net::NetStats {
+        self.core.net.stats()
+    }
+
     /// What NdkQueryAdapterInfo reports.
     ///
     /// IRQL: any.

@@ -1,0 +1,776 @@
+//! The adapter's network runtime: the per-adapter [`CmEngine`] (seeded from
+//! the platform, addresses = the adapter's), the carrier on UDP 4791 at the
+//! adapter's address, its receive sink (DISPATCH_LEVEL: [`qp1::classify`],
+//! then QP1 MADs to the CM and other QPNs to the QP table), the one CM
+//! timer, and the pump that runs after every input (MAD, timer, consumer
+//! request): drain `poll_transmit` (framed by `qp1::frame_mad`, sent on the
+//! carrier), drain `poll_event` (each becomes a callback queued to the
+//! object's own DPC: never a consumer call here), re-arm the timer.
+//!
+//! Also holds the tables that tie CM handles to NDK objects: connector
+//! slots ([`ConnEntry`]), listener slots ([`ListenerEntry`]) and QPs by QPN
+//! (the receive demux where the data path plugs in).
+//!
+//! Owns that state and its single lock (`state`; order: state -> carrier /
+//! timer -> object event queues -> QP/CQ locks). Must not call the consumer
+//! and must not parse packets itself (`qp1`, `wire`).
+#![deny(unsafe_code)]
+
+use alloc::boxed::Box;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::net::{IpAddr, SocketAddr};
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::abi::*;
+use crate::cm::{
+    CmConfig, CmEngine, CmError, CmEvent, ConnId, ConnectRequest, ListenerId, PortError,
+};
+use crate::os::{
+    Carrier, DatagramSink, DeferredRoutine, Instant, Platform, Received, SpinLock, SpinLockGuard,
+    Timer,
+};
+use crate::wire::cm::RejReason;
+use crate::wire::ROCE_V2_UDP_PORT;
+
+use super::connector::Connector;
+use super::core::AdapterCore;
+use super::object::{create, DisconnectCallback, Events, NewObject, StatusCallback};
+use super::qp::{Qp, QpLinkState};
+use super::qp1::{self, Dropped, Rx, MAD_PACKET_LEN};
+
+/// Connector slots per adapter (connected or not).
+pub const MAX_CONNECTORS: usize = 512;
+/// Listener slots per adapter.
+pub const MAX_LISTENERS: usize = 32;
+/// QPs per adapter (QPNs `FIRST_QPN..`).
+pub const MAX_QPS: usize = 1024;
+/// The first QPN handed out (0 and 1 are special; rxe starts at 0x11 too).
+pub const FIRST_QPN: u32 = 0x11;
+/// Unanswered connection requests per listener (NdkListen has no backlog
+/// argument). At most this many ConnectEvents wait in the listener's queue,
+/// which is why it is below the object framework's queue size.
+pub const LISTEN_BACKLOG: u32 = 4;
+/// The path MTU we ask for and accept: IB enum 3 = 1024 bytes, what rxe
+/// uses on a 1500-byte Ethernet.
+pub const PATH_MTU: u8 = 3;
+/// Transport and RNR retry counts we ask the peer to use (rdma_cm's 7).
+pub const RETRY_COUNT: u8 = 7;
+
+/// A pending request's completion callback and context.
+pub(crate) type Pending = (StatusCallback, usize);
+
+/// The NDK side of one connector.
+pub(crate) struct ConnEntry {
+    pub events: Arc<Events>,
+    /// The CM connection once connecting (active) or from birth (passive);
+    /// `None` again after close.
+    pub conn: Option<ConnId>,
+    /// Born from a listener's ConnectEvent.
+    pub passive: bool,
+    /// NdkConnect / NdkConnectWithSharedEndpoint was called (once only).
+    pub used: bool,
+    pub connect: Option<Pending>,
+    pub accept: Option<Pending>,
+    pub disconnect: Option<Pending>,
+    pub on_disconnect: Option<DisconnectCallback>,
+    /// The QP bound by Connect/Accept (by QPN) and its events (a parent).
+    pub qp: Option<(u32, Arc<Events>)>,
+    /// The shared endpoint connected from (a parent).
+    pub se: Option<Arc<Events>>,
+    /// The REQ (passive side), for the QP record at accept.
+    pub request: Option<ConnectRequest>,
+    /// What we sent as Starting PSN.
+    pub recv_psn: u32,
+}
+
+/// The NDK side of one listener.
+pub(crate) struct ListenerEntry {
+    pub events: Arc<Events>,
+    pub core: Arc<AdapterCore>,
+    pub connect_event: (NDK_FN_CONNECT_EVENT_CALLBACK, usize),
+    pub id: Option<ListenerId>,
+    pub paused: bool,
+}
+
+/// A QP in the demux table.
+pub(crate) struct QpEntry {
+    qp: Option<QpPtr>,
+}
+
+/// A QP's address. Valid while in the table: the QP removes itself (under
+/// the state lock) in its `Drop`, before its memory is freed.
+struct QpPtr(NonNull<Qp>);
+// SAFETY: see `QpPtr`; the QP's shared state is behind its own locks.
+#[allow(unsafe_code)]
+unsafe impl Send for QpPtr {}
+
+impl QpPtr {
+    fn get(&self) -> &Qp {
+        // SAFETY: see `QpPtr` (only reached under the state lock).
+        #[allow(unsafe_code)]
+        unsafe {
+            self.0.as_ref()
+        }
+    }
+}
+
+/// Everything under the runtime's lock.
+pub(crate) struct NetState {
+    pub cm: CmEngine,
+    pub conns: Vec<Option<ConnEntry>>,
+    pub listeners: Vec<Option<ListenerEntry>>,
+    qps: Vec<Option<QpEntry>>,
+    tx_psn: u32,
+    tx_buf: [u8; MAD_PACKET_LEN],
+}
+
+impl NetState {
+    /// The connector slot that owns `conn`.
+    pub fn slot_of(&self, conn: ConnId) -> Option<usize> {
+        self.conns
+            .iter()
+            .position(|e| e.as_ref().is_some_and(|e| e.conn == Some(conn)))
+    }
+
+    /// The QP of QPN `qpn`, if attached.
+    pub fn qp(&self, qpn: u32) -> Option<&Qp> {
+        qp_ref(&self.qps, qpn)
+    }
+}
+
+/// Counters of the receive and send paths.
+#[derive(Debug, Default)]
+pub struct NetCounters {
+    pub rx_mads: AtomicU64,
+    pub rx_malformed: AtomicU64,
+    pub rx_bad_icrc: AtomicU64,
+    pub rx_unverifiable: AtomicU64,
+    pub rx_bad_pkey: AtomicU64,
+    pub rx_not_gsi: AtomicU64,
+    /// Packets for a QP of ours (the data path takes them from here later).
+    pub rx_for_qp: AtomicU64,
+    /// Packets for a QPN we do not have.
+    pub rx_no_qp: AtomicU64,
+    pub tx_mads: AtomicU64,
+    pub tx_errors: AtomicU64,
+}
+
+/// A snapshot of [`NetCounters`] (tests, diagnostics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NetStats {
+    pub rx_mads: u64,
+    pub rx_malformed: u64,
+    pub rx_bad_icrc: u64,
+    pub rx_unverifiable: u64,
+    pub rx_bad_pkey: u64,
+    pub rx_not_gsi: u64,
+    pub rx_for_qp: u64,
+    pub rx_no_qp: u64,
+    pub tx_mads: u64,
+    pub tx_errors: u64,
+    /// CM table occupancy: connections (incl. timewait), listeners, endpoints.
+    pub cm_connections: usize,
+    pub cm_listeners: usize,
+    pub cm_endpoints: usize,
+    pub cm_dropped_events: u64,
+    /// Whether a carrier is open.
+    pub online: bool,
+    /// Whether the CM timer is armed.
+    pub timer_armed: bool,
+}
+
+/// The runtime of one adapter.
+pub struct Net {
+    platform: Arc<dyn Platform>,
+    address: IpAddr,
+    state: SpinLock<NetState>,
+    carrier: SpinLock<Option<Box<dyn Carrier>>>,
+    timer: SpinLock<Option<Box<dyn Timer>>>,
+    armed: SpinLock<bool>,
+    counters: NetCounters,
+}
+
+impl core::fmt::Debug for Net {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Net")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bytes the runtime's tables take (charged under `SRnt` with the adapter).
+pub fn net_bytes() -> usize {
+    core::mem::size_of::<Net>()
+        + MAX_CONNECTORS * core::mem::size_of::<Option<ConnEntry>>()
+        + MAX_LISTENERS * core::mem::size_of::<Option<ListenerEntry>>()
+        + MAX_QPS * core::mem::size_of::<Option<QpEntry>>()
+        + 256 * 1024
+}
+
+/// The CA GUID of an adapter: derived from its address (stable per address,
+/// like a NIC's EUI-64; the locally administered bit set).
+fn ca_guid(address: IpAddr) -> u64 {
+    let fold = match address {
+        IpAddr::V4(a) => u64::from(u32::from(a)),
+        IpAddr::V6(a) => {
+            let v = u128::from(a);
+            (v as u64) ^ ((v >> 64) as u64)
+        }
+    };
+    0x0200_0000_0000_0000 | (fold & 0x00FF_FFFF_FFFF_FFFF)
+}
+
+/// The NTSTATUS of a refused CM request (`docs/CM.md`).
+pub(crate) fn cm_status(e: CmError) -> NtStatus {
+    match e {
+        CmError::Port(PortError::SharingViolation) => STATUS_SHARING_VIOLATION,
+        CmError::Port(PortError::InvalidAddress) => STATUS_INVALID_ADDRESS,
+        CmError::Port(PortError::NoEphemeralPort) => STATUS_TOO_MANY_ADDRESSES,
+        CmError::Port(PortError::AddressAlreadyExists) => STATUS_ADDRESS_ALREADY_EXISTS,
+        CmError::Port(PortError::TableFull) | CmError::NoResources => STATUS_INSUFFICIENT_RESOURCES,
+        CmError::InvalidHandle => STATUS_INVALID_HANDLE,
+        CmError::InvalidState => STATUS_CONNECTION_INVALID,
+        CmError::Aborted => STATUS_CONNECTION_ABORTED,
+        CmError::InvalidParameter => STATUS_INVALID_PARAMETER,
+    }
+}
+
+struct Sink(Weak<Net>);
+
+impl DatagramSink for Sink {
+    /// IRQL: DISPATCH_LEVEL.
+    fn on_datagram(&self, d: &Received<'_>) {
+        if let Some(net) = self.0.upgrade() {
+            net.on_datagram(d);
+        }
+    }
+}
+
+struct CmTimer(Weak<Net>);
+
+impl DeferredRoutine for CmTimer {
+    /// IRQL: DISPATCH_LEVEL.
+    fn run(&self, now: Instant) {
+        if let Some(net) = self.0.upgrade() {
+            net.on_timer(now);
+        }
+    }
+}
+
+fn empty_slots<T>(n: usize) -> Vec<Option<T>> {
+    let mut v = Vec::with_capacity(n);
+    v.resize_with(n, || None);
+    v
+}
+
+impl Net {
+    /// The runtime of an adapter at `address`: a CM engine seeded from the
+    /// platform, empty tables. Nothing is open yet ([`Net::start`]).
+    ///
+    /// IRQL: PASSIVE_LEVEL (allocates).
+    pub fn new(platform: Arc<dyn Platform>, address: IpAddr) -> Self {
+        let mut seed = [0u8; 32];
+        platform.fill_random(&mut seed);
+        let cfg = CmConfig::new(ca_guid(address), &[address], seed);
+        Self {
+            platform,
+            address,
+            state: SpinLock::new(NetState {
+                cm: CmEngine::new(cfg),
+                conns: empty_slots(MAX_CONNECTORS),
+                listeners: empty_slots(MAX_LISTENERS),
+                qps: empty_slots(MAX_QPS),
+                tx_psn: 0,
+                tx_buf: [0; MAD_PACKET_LEN],
+            }),
+            carrier: SpinLock::new(None),
+            timer: SpinLock::new(None),
+            armed: SpinLock::new(false),
+            counters: NetCounters::default(),
+        }
+    }
+
+    /// Opens the carrier on `address:4791` and makes the CM timer. If the
+    /// carrier cannot be opened (address not on this host, port taken) the
+    /// adapter stays up without a network: NdkConnect then fails with
+    /// STATUS_NETWORK_UNREACHABLE and listeners hear nothing (hosted policy,
+    /// `docs/CM.md`).
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn start(self: &Arc<Self>) {
+        let local = SocketAddr::new(self.address, ROCE_V2_UDP_PORT);
+        let sink: Arc<dyn DatagramSink> = Arc::new(Sink(Arc::downgrade(self)));
+        let carrier = self.platform.open_carrier(local, sink).ok();
+        let timer = self
+            .platform
+            .new_timer(Arc::new(CmTimer(Arc::downgrade(self))))
+            .ok();
+        {
+            let mut st = self.state.lock();
+            st.tx_psn = st.cm.random_psn();
+        }
+        *self.carrier.lock() = carrier;
+        *self.timer.lock() = timer;
+    }
+
+    /// Closes the carrier and the timer (adapter close). After it returns
+    /// the sink and the timer routine do nothing more.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn stop(&self) {
+        let carrier = self.carrier.lock().take();
+        drop(carrier);
+        let timer = self.timer.lock().take();
+        if let Some(t) = timer.as_ref() {
+            t.cancel();
+        }
+        drop(timer);
+    }
+
+    /// Whether a carrier is open. IRQL: <= DISPATCH_LEVEL.
+    pub fn online(&self) -> bool {
+        self.carrier.lock().is_some()
+    }
+
+    /// A snapshot of the counters and CM occupancy. IRQL: <= DISPATCH_LEVEL.
+    pub fn stats(&self) -> NetStats {
+        let c = &self.counters;
+        let ld = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let cm = self.state.lock().cm.stats();
+        NetStats {
+            rx_mads: ld(&c.rx_mads),
+            rx_malformed: ld(&c.rx_malformed),
+            rx_bad_icrc: ld(&c.rx_bad_icrc),
+            rx_unverifiable: ld(&c.rx_unverifiable),
+            rx_bad_pkey: ld(&c.rx_bad_pkey),
+            rx_not_gsi: ld(&c.rx_not_gsi),
+            rx_for_qp: ld(&c.rx_for_qp),
+            rx_no_qp: ld(&c.rx_no_qp),
+            tx_mads: ld(&c.tx_mads),
+            tx_errors: ld(&c.tx_errors),
+            cm_connections: cm.connections,
+            cm_listeners: cm.listeners,
+            cm_endpoints: cm.endpoints,
+            cm_dropped_events: cm.dropped_events,
+            online: self.online(),
+            timer_armed: *self.armed.lock(),
+        }
+    }
+
+    /// The adapter's address. IRQL: any.
+    pub fn address(&self) -> IpAddr {
+        self.address
+    }
+
+    /// The platform clock. IRQL: any.
+    pub(crate) fn now(&self) -> Instant {
+        self.platform.now()
+    }
+
+    /// Takes the runtime's lock. Callers finish with [`Net::pump`].
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn lock(&self) -> SpinLockGuard<'_, NetState> {
+        self.state.lock()
+    }
+
+    // ----- inputs ------------------------------------------------------
+
+    /// The carrier's receive sink: classify, then CM or QP demux.
+    /// IRQL: DISPATCH_LEVEL.
+    fn on_datagram(&self, d: &Received<'_>) {
+        let c = &self.counters;
+        let bump = |a: &AtomicU64| {
+            a.fetch_add(1, Ordering::Relaxed);
+        };
+        match qp1::classify(d) {
+            Rx::Mad(peer, mad) => {
+                bump(&c.rx_mads);
+                let now = self.now();
+                let mut st = self.state.lock();
+                st.cm.handle_mad(now, peer, mad);
+                self.pump(&mut st);
+            }
+            Rx::Qp(qpn) => {
+                // The data path plugs in here (by destination QPN).
+                let st = self.state.lock();
+                if st.qp(qpn).is_some() {
+                    bump(&c.rx_for_qp);
+                } else {
+                    bump(&c.rx_no_qp);
+                }
+            }
+            Rx::Drop(Dropped::Malformed) => bump(&c.rx_malformed),
+            Rx::Drop(Dropped::BadIcrc) => bump(&c.rx_bad_icrc),
+            Rx::Drop(Dropped::Unverifiable) => bump(&c.rx_unverifiable),
+            Rx::Drop(Dropped::PKey) => bump(&c.rx_bad_pkey),
+            Rx::Drop(Dropped::NotGsi) => bump(&c.rx_not_gsi),
+        }
+    }
+
+    /// The CM timer fired. IRQL: DISPATCH_LEVEL.
+    fn on_timer(&self, now: Instant) {
+        *self.armed.lock() = false;
+        let mut st = self.state.lock();
+        st.cm.handle_timeout(now);
+        self.pump(&mut st);
+    }
+
+    // ----- outputs -----------------------------------------------------
+
+    /// After every input: sends what the CM queued, turns its events into
+    /// queued callbacks, re-arms the timer. Never calls the consumer.
+    /// IRQL: <= DISPATCH_LEVEL (with the state lock held).
+    pub(crate) fn pump(&self, st: &mut NetState) {
+        loop {
+            let mut did = false;
+            while let Some((peer, mad)) = st.cm.poll_transmit() {
+                did = true;
+                self.send_mad(st, peer, &mad);
+            }
+            while let Some(ev) = st.cm.poll_event() {
+                did = true;
+                self.dispatch(st, ev);
+            }
+            if !did {
+                break;
+            }
+        }
+        let next = st.cm.poll_timeout();
+        let timer = self.timer.lock();
+        if let Some(t) = timer.as_ref() {
+            let mut armed = self.armed.lock();
+            match next {
+                Some(deadline) => {
+                    t.set(deadline);
+                    *armed = true;
+                }
+                None => {
+                    t.cancel();
+                    *armed = false;
+                }
+            }
+        }
+    }
+
+    fn send_mad(&self, st: &mut NetState, peer: IpAddr, mad: &[u8; crate::wire::mad::MAD_LEN]) {
+        let carrier = self.carrier.lock();
+        let Some(carrier) = carrier.as_ref() else {
+            self.counters.tx_errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let local = SocketAddr::new(self.address, ROCE_V2_UDP_PORT);
+        let psn = st.tx_psn;
+        st.tx_psn = psn.wrapping_add(1) & 0xFF_FFFF;
+        let tx = carrier.tx_ipv4();
+        let sent = qp1::frame_mad(&mut st.tx_buf, local, peer, psn, mad, tx).and_then(|len| {
+            let bytes = st.tx_buf.get(..len)?;
+            carrier
+                .send(SocketAddr::new(peer, ROCE_V2_UDP_PORT), bytes)
+                .ok()
+        });
+        let counter = match sent {
+            Some(()) => &self.counters.tx_mads,
+            // Lost like any packet: the CM's retries cover it.
+            None => &self.counters.tx_errors,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One CM event -> the callback it becomes, queued to its object.
+    fn dispatch(&self, st: &mut NetState, ev: CmEvent) {
+        if let CmEvent::ConnectRequest(r) = ev {
+            self.deliver_request(st, r);
+            return;
+        }
+        // ListenerClosed: the object framework tracks the listener's children.
+        let Some(conn) = ev.conn() else {
+            return;
+        };
+        let Some(slot) = st.slot_of(conn) else {
+            return;
+        };
+        let addrs = st.cm.conn_addrs(conn);
+        let NetState { conns, qps, .. } = st;
+        let Some(Some(e)) = conns.get_mut(slot) else {
+            return;
+        };
+        let qp = e.qp.as_ref().and_then(|(q, _)| qp_ref(qps, *q));
+        let events = e.events.clone();
+        let done = |p: Option<Pending>, status: NtStatus| {
+            if let Some((f, ctx)) = p {
+                let queued = events.complete(f, ctx, status);
+                debug_assert!(
+                    queued,
+                    "a connector has at most 3 requests and 1 event queued"
+                );
+            }
+        };
+        match ev {
+            CmEvent::ConnectReply(r) => {
+                if let (Some(qp), Some((local, remote))) = (qp, addrs) {
+                    if let Some(mut c) = qp.connection() {
+                        c.local = local;
+                        c.remote = remote;
+                        c.remote_qpn = r.remote_qpn;
+                        c.send_psn = r.send_psn;
+                        c.inbound_read_limit = r.inbound_read_limit;
+                        c.outbound_read_limit = r.outbound_read_limit;
+                        c.rnr_retry_count = r.rnr_retry_count;
+                        qp.set_connection(Some(c));
+                    }
+                }
+                done(e.connect.take(), STATUS_SUCCESS);
+            }
+            CmEvent::ConnectRejected { reason, .. } => {
+                let status = if reason == RejReason::Timeout {
+                    STATUS_IO_TIMEOUT
+                } else {
+                    STATUS_CONNECTION_REFUSED
+                };
+                done(e.connect.take(), status);
+            }
+            CmEvent::ConnectTimedOut { .. } => done(e.connect.take(), STATUS_IO_TIMEOUT),
+            CmEvent::ConnectAborted { .. } | CmEvent::AcceptTimedOut { .. } => {
+                if let Some(qp) = qp {
+                    qp.set_link_state(QpLinkState::Down);
+                }
+                let status = if matches!(ev, CmEvent::AcceptTimedOut { .. }) {
+                    STATUS_IO_TIMEOUT
+                } else {
+                    STATUS_CONNECTION_ABORTED
+                };
+                done(e.accept.take(), status);
+            }
+            CmEvent::Established { .. } => {
+                if let Some(qp) = qp {
+                    qp.set_link_state(QpLinkState::Connected);
+                }
+                done(e.accept.take(), STATUS_SUCCESS);
+            }
+            CmEvent::Disconnected { .. } => {
+                // Once per connection (the CM reports it once). The data path
+                // stops sending, but nothing is flushed merely because of the
+                // indication (NDKPI §5.6).
+                if let Some(qp) = qp {
+                    qp.set_link_state(QpLinkState::Down);
+                }
+                if let Some(cb) = e.on_disconnect {
+                    let queued = events.disconnect_event(cb);
+                    debug_assert!(queued);
+                }
+            }
+            CmEvent::DisconnectDone { timed_out, .. } => {
+                // The implicit flush after NdkDisconnect, before its completion.
+                if let Some(qp) = qp {
+                    qp.set_link_state(QpLinkState::Down);
+                    qp.flush();
+                }
+                let status = if timed_out {
+                    STATUS_IO_TIMEOUT
+                } else {
+                    STATUS_SUCCESS
+                };
+                done(e.disconnect.take(), status);
+            }
+            CmEvent::ConnectRequest(_) | CmEvent::ListenerClosed { .. } => {}
+        }
+    }
+
+    /// A REQ matched a listener: a new connector (child of the listener)
+    /// goes to the listener's ConnectEvent, queued to its DPC. If the
+    /// listener is gone or the connector cannot be made, the request is
+    /// refused (REJ) as a closed connector would.
+    fn deliver_request(&self, st: &mut NetState, r: ConnectRequest) {
+        let now = self.now();
+        let found = st
+            .listeners
+            .iter()
+            .flatten()
+            .find(|l| l.id == Some(r.listener));
+        let Some(l) = found else {
+            let _ = st.cm.close_conn(now, r.conn);
+            return;
+        };
+        let (core, levents, (f, ctx)) = (l.core.clone(), l.events.clone(), l.connect_event);
+        let new = NewObject::of(&core).child_of(&levents);
+        let Ok((ptr, slot)) = make_connector(st, &core, new) else {
+            let _ = st.cm.close_conn(now, r.conn);
+            return;
+        };
+        if let Some(Some(e)) = st.conns.get_mut(slot) {
+            e.conn = Some(r.conn);
+            e.passive = true;
+            e.used = true;
+            e.request = Some(r);
+        }
+        // At most LISTEN_BACKLOG ConnectEvents wait (the CM refuses REQs
+        // beyond the backlog), below the queue's size: this cannot fail.
+        let queued = levents.connect_event(f, ctx, ptr.as_ptr().cast());
+        debug_assert!(queued, "listener queue holds the backlog");
+    }
+
+    // ----- object tables ------------------------------------------------
+
+    /// NdkCreateConnector: a new connector and its slot.
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn new_connector(
+        &self,
+        core: &Arc<AdapterCore>,
+    ) -> Result<NonNull<Connector>, NtStatus> {
+        let mut st = self.state.lock();
+        make_connector(&mut st, core, NewObject::of(core)).map(|(p, _)| p)
+    }
+
+    /// Frees a connector slot (the connector's drop): its QP and shared
+    /// endpoint stop being its parents. IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn free_connector(&self, slot: usize) {
+        let entry = self.state.lock().conns.get_mut(slot).and_then(Option::take);
+        if let Some(e) = entry {
+            if let Some((_, q)) = e.qp {
+                q.child_closed();
+            }
+            if let Some(se) = e.se {
+                se.child_closed();
+            }
+        }
+    }
+
+    /// NdkCloseConnector: the CM finishes on its own (REJ, DREQ, timewait);
+    /// every request still pending completes with STATUS_CANCELLED (queued
+    /// before the close completion).
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn close_connector(&self, slot: usize) {
+        let now = self.now();
+        let mut st = self.state.lock();
+        let conn = st.conns.get_mut(slot).and_then(|e| e.as_mut()?.conn.take());
+        if let Some(conn) = conn {
+            let _ = st.cm.close_conn(now, conn);
+        }
+        let qpn = st
+            .conns
+            .get(slot)
+            .and_then(|e| e.as_ref()?.qp.as_ref().map(|q| q.0));
+        if let Some(qp) = qpn.and_then(|q| st.qp(q)) {
+            qp.set_link_state(QpLinkState::Down);
+        }
+        if let Some(Some(e)) = st.conns.get_mut(slot) {
+            e.on_disconnect = None;
+            for p in [e.connect.take(), e.accept.take(), e.disconnect.take()]
+                .into_iter()
+                .flatten()
+            {
+                let _ = e.events.complete(p.0, p.1, STATUS_CANCELLED);
+            }
+        }
+        self.pump(&mut st);
+    }
+
+    /// NdkCloseListener: new REQs are refused at once (the port is released).
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn close_listener(&self, slot: usize) {
+        let mut st = self.state.lock();
+        let id = st
+            .listeners
+            .get_mut(slot)
+            .and_then(|e| e.as_mut()?.id.take());
+        if let Some(id) = id {
+            let _ = st.cm.close_listener(id);
+        }
+        self.pump(&mut st);
+    }
+
+    /// Frees a listener slot (the listener's drop). IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn free_listener(&self, slot: usize) {
+        let entry = self
+            .state
+            .lock()
+            .listeners
+            .get_mut(slot)
+            .and_then(Option::take);
+        drop(entry);
+    }
+
+    /// A QPN for a new QP (its slot reserved until `attach_qp`).
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn reserve_qpn(&self) -> Result<u32, NtStatus> {
+        let mut st = self.state.lock();
+        let i = st
+            .qps
+            .iter()
+            .position(Option::is_none)
+            .ok_or(STATUS_INSUFFICIENT_RESOURCES)?;
+        if let Some(s) = st.qps.get_mut(i) {
+            *s = Some(QpEntry { qp: None });
+        }
+        u32::try_from(i)
+            .ok()
+            .and_then(|i| i.checked_add(FIRST_QPN))
+            .ok_or(STATUS_INSUFFICIENT_RESOURCES)
+    }
+
+    /// Enters a created QP under its QPN. IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn attach_qp(&self, qpn: u32, qp: NonNull<Qp>) {
+        let mut st = self.state.lock();
+        if let Some(Some(e)) = qpn_index(qpn).and_then(|i| st.qps.get_mut(i)) {
+            e.qp = Some(QpPtr(qp));
+        }
+    }
+
+    /// Removes a QP (its drop, or a failed create). IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn unregister_qp(&self, qpn: u32) {
+        let mut st = self.state.lock();
+        if let Some(s) = qpn_index(qpn).and_then(|i| st.qps.get_mut(i)) {
+            *s = None;
+        }
+    }
+}
+
+fn qpn_index(qpn: u32) -> Option<usize> {
+    usize::try_from(qpn.checked_sub(FIRST_QPN)?).ok()
+}
+
+fn qp_ref(qps: &[Option<QpEntry>], qpn: u32) -> Option<&Qp> {
+    qps.get(qpn_index(qpn)?)?
+        .as_ref()?
+        .qp
+        .as_ref()
+        .map(QpPtr::get)
+}
+
+/// Creates a connector object in a free slot (state lock held; `create`
+/// does not touch the runtime).
+fn make_connector(
+    st: &mut NetState,
+    core: &Arc<AdapterCore>,
+    new: NewObject<'_>,
+) -> Result<(NonNull<Connector>, usize), NtStatus> {
+    let slot = st
+        .conns
+        .iter()
+        .position(Option::is_none)
+        .ok_or(STATUS_INSUFFICIENT_RESOURCES)?;
+    let mut events = None;
+    let ptr = create(new, |base| {
+        events = Some(base.events.clone());
+        Connector::new(core, base, slot)
+    })?;
+    if let (Some(s), Some(events)) = (st.conns.get_mut(slot), events) {
+        *s = Some(ConnEntry {
+            events,
+            conn: None,
+            passive: false,
+            used: false,
+            connect: None,
+            accept: None,
+            disconnect: None,
+            on_disconnect: None,
+            qp: None,
+            se: None,
+            request: None,
+            recv_psn: 0,
+        });
+    }
+    Ok((ptr, slot))
+}
