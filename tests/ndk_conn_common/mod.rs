@@ -267,6 +267,16 @@ impl Side {
         p
     }
 
+    /// Starts a fresh log (long runs reuse tags).
+    pub fn log_reset(&self) {
+        self.log.clear();
+    }
+
+    /// Clears the log but for the calls recorded with `keep`.
+    pub fn log_reset_keep(&self, keep: usize) {
+        self.log.retain(|c| c.tag == keep);
+    }
+
     pub fn calls(&self, tag: usize) -> Vec<Call> {
         self.log
             .calls()
