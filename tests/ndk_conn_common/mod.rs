@@ -200,6 +200,15 @@ pub struct Side {
 }
 
 impl Side {
+    /// Opens an adapter at `ip` on `platform` with its PD, CQ and QP.
+    pub fn open_on(platform: *mut c_void, ip: &str) -> Side {
+        let c = CString::new(ip).unwrap();
+        let mut adapter = std::ptr::null_mut();
+        let s = unsafe { softroce_open_adapter_on(platform, c.as_ptr(), V21, &mut adapter) };
+        assert_eq!(s, STATUS_SUCCESS);
+        Side::new(adapter, ip.parse().unwrap())
+    }
+
     fn new(adapter: *mut NDK_ADAPTER, ip: IpAddr) -> Side {
         let log = Box::new(Log::default());
         let mut side = Side {
