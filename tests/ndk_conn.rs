@@ -438,3 +438,211 @@ fn closing_an_unanswered_passive_connector_rejects() {
     );
     teardown(net, &[&a, &b], &[c], &[]);
 }
+
+unsafe extern "system" fn plain_disconnect(p: *mut std::ffi::c_void) {
+    on_disconnect(p)
+}
+
+#[test]
+fn plain_callbacks_deferred_completions_and_a_passive_disconnect() {
+    let (net, a, b, l, at) = setup(12);
+    // Inline successes now answer PENDING and complete from the DPC.
+    assert_eq!(
+        unsafe { softroce_set_deferred_completions(a.adapter, 1) },
+        STATUS_SUCCESS
+    );
+    let c = a.connector();
+    assert_eq!(a.connect(c, at, b"", 10), STATUS_PENDING);
+    net.run();
+    let p = b.delivered(1)[0];
+    // NdkAccept (2.0 shape) with a plain DisconnectEvent.
+    let (actx, dctx) = (b.ctx(20), b.ctx(21));
+    let s = unsafe {
+        (conn_d(p).NdkAccept)(
+            p,
+            b.qp,
+            1,
+            1,
+            std::ptr::null(),
+            0,
+            Some(plain_disconnect),
+            dctx,
+            Some(on_request),
+            actx,
+        )
+    };
+    assert_eq!(s, STATUS_PENDING);
+    net.run();
+    assert_eq!(a.completions(10), vec![STATUS_SUCCESS]);
+    // CompleteConnect on the passive connector is not its business.
+    let x = b.ctx(22);
+    assert_eq!(
+        unsafe {
+            (conn_d(p).NdkCompleteConnect)(p, None, std::ptr::null_mut(), Some(on_request), x)
+        },
+        STATUS_CONNECTION_INVALID
+    );
+    let (cctx, ddctx) = (a.ctx(30), a.ctx(31));
+    let s = unsafe {
+        (conn_d(c).NdkCompleteConnect)(c, Some(plain_disconnect), ddctx, Some(on_request), cctx)
+    };
+    assert_eq!(
+        s, STATUS_PENDING,
+        "deferred knob: the success comes through the callback"
+    );
+    assert!(a.completions(30).is_empty());
+    net.run();
+    assert_eq!(a.completions(30), vec![STATUS_SUCCESS]);
+    assert_eq!(b.completions(20), vec![STATUS_SUCCESS]);
+    // B disconnects: A gets the plain DisconnectEvent once; A's QP is not
+    // flushed by the indication.
+    let mut buf = vec![0u8; 32];
+    let (mr, _mdl) = registered_mr(a.pd, &mut buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
+    let token = unsafe { (mr_d(mr).NdkGetLocalTokenFromMr)(mr) };
+    assert_eq!(
+        receive(a.qp, 9, &[sge(buf.as_ptr() as u64, 32, token)]),
+        STATUS_SUCCESS
+    );
+    assert_eq!(b.disconnect(p, 40), STATUS_PENDING);
+    net.run();
+    assert_eq!(b.completions(40), vec![STATUS_SUCCESS]);
+    assert_eq!(
+        a.calls(31).iter().map(|c| c.what).collect::<Vec<_>>(),
+        vec!["disconnect"]
+    );
+    assert!(
+        results_ex(a.cq, 2).is_empty(),
+        "no flush merely because of the indication"
+    );
+    // A's own NdkDisconnect then completes (deferred knob: via the callback)
+    // and flushes.
+    assert_eq!(a.disconnect(c, 50), STATUS_PENDING);
+    net.run();
+    assert_eq!(a.completions(50), vec![STATUS_SUCCESS]);
+    assert_eq!(results_ex(a.cq, 2).len(), 1);
+    assert_eq!(a.calls(31).len(), 1, "once");
+    assert_eq!(close_obj(mr, None), STATUS_SUCCESS);
+    teardown(net, &[&a, &b], &[c, p], &[l]);
+}
+
+/// A pointer the hooks may carry across the callback boundary.
+#[derive(Clone, Copy)]
+struct P(usize);
+unsafe impl Send for P {}
+
+#[test]
+fn consumer_answers_from_inside_its_callbacks() {
+    let mut net = Net::new(13);
+    let a = net.adapter("2001:db8::1");
+    let b = net.adapter("2001:db8::2");
+    // B accepts from inside its ConnectEvent; A completes from inside its
+    // connect completion; B, on the disconnect event, disconnects and closes
+    // its connector from inside the callback (the SDN sample's pattern).
+    let (bq, blog) = (P(b.qp as usize), P(&*b.log as *const Log as usize));
+    let accept_ctx = P(b.ctx(20) as usize);
+    let dis_ctx = P(b.ctx_hook(
+        21,
+        Box::new(move |_| {
+            let log = unsafe { &*(blog.0 as *const Log) };
+            let p = log
+                .calls()
+                .iter()
+                .find(|c| c.what == "connect_event")
+                .unwrap()
+                .object as *mut NDK_CONNECTOR;
+            let s =
+                unsafe { (conn_d(p).NdkDisconnect)(p, Some(on_request), accept_ctx.0 as *mut _) };
+            assert_eq!(s, STATUS_SUCCESS, "the peer already left: inline");
+            // Inside one of its own callbacks the close pends (completes
+            // once the callback returned).
+            assert_eq!(close_obj(p, None), STATUS_PENDING);
+        }),
+    ) as usize);
+    let lctx = b.ctx_hook(
+        1,
+        Box::new(move |_| {
+            let log = unsafe { &*(blog.0 as *const Log) };
+            let p = log.calls().last().unwrap().object as *mut NDK_CONNECTOR;
+            let s = unsafe {
+                (conn_d(p).NdkAcceptEx)(
+                    p,
+                    bq.0 as *mut NDK_QP,
+                    1,
+                    1,
+                    std::ptr::null(),
+                    0,
+                    Some(on_disconnect_ex),
+                    dis_ctx.0 as *mut _,
+                    Some(on_request),
+                    accept_ctx.0 as *mut _,
+                )
+            };
+            assert_eq!(s, STATUS_PENDING);
+        }),
+    );
+    let mut l = std::ptr::null_mut();
+    let s = unsafe {
+        (b.d().NdkCreateListener)(
+            b.adapter,
+            Some(on_connect_event),
+            lctx,
+            None,
+            std::ptr::null_mut(),
+            &mut l,
+        )
+    };
+    assert_eq!(s, STATUS_SUCCESS);
+    let at = b
+        .listen_on(l, "[2001:db8::2]:445".parse().unwrap())
+        .unwrap();
+    let c = a.connector();
+    let cptr = P(c as usize);
+    let complete_ctx = P(a.ctx(30) as usize);
+    let cctx = a.ctx_hook(
+        10,
+        Box::new(move |status| {
+            assert_eq!(NtStatus(status), STATUS_SUCCESS);
+            let c = cptr.0 as *mut NDK_CONNECTOR;
+            let s = unsafe {
+                (conn_d(c).NdkCompleteConnect)(
+                    c,
+                    None,
+                    std::ptr::null_mut(),
+                    Some(on_request),
+                    complete_ctx.0 as *mut _,
+                )
+            };
+            assert_eq!(s, STATUS_SUCCESS);
+        }),
+    );
+    let (d, dn) = sockaddr(at);
+    let (s_, sn) = sockaddr("[2001:db8::1]:0".parse().unwrap());
+    let s = unsafe {
+        (conn_d(c).NdkConnect)(
+            c,
+            a.qp,
+            s_.as_ptr().cast(),
+            sn,
+            d.as_ptr().cast(),
+            dn,
+            1,
+            1,
+            std::ptr::null(),
+            0,
+            Some(on_request),
+            cctx,
+        )
+    };
+    assert_eq!(s, STATUS_PENDING);
+    net.run();
+    assert_eq!(
+        b.completions(20),
+        vec![STATUS_SUCCESS],
+        "accepted from inside the ConnectEvent"
+    );
+    assert_eq!(a.disconnect(c, 40), STATUS_PENDING);
+    net.run();
+    assert_eq!(a.completions(40), vec![STATUS_SUCCESS]);
+    assert_eq!(b.calls(21).len(), 1);
+    teardown(net, &[&a, &b], &[c], &[l]);
+}

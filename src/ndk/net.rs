@@ -774,3 +774,64 @@ fn make_connector(
     }
     Ok((ptr, slot))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::NDK_VERSION;
+    use crate::os::hosted::VirtualPlatform;
+    use crate::wire::mad::MAD_LEN;
+    use crate::wire::PacketRepr;
+    use core::net::Ipv4Addr;
+
+    struct Ignore;
+    impl DatagramSink for Ignore {
+        fn on_datagram(&self, _: &Received<'_>) {}
+    }
+
+    fn at(last: u8) -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)), ROCE_V2_UDP_PORT)
+    }
+
+    #[test]
+    fn receive_demux_counts_each_kind_and_feeds_only_mads_to_the_cm() {
+        let p = VirtualPlatform::new(3);
+        let sim = p.use_simnet(3);
+        let v = NDK_VERSION { Major: 2, Minor: 1 };
+        let core = Arc::new(AdapterCore::new(p.clone(), at(2).ip(), v));
+        core.net.start();
+        let inj = sim.attach(at(1), Arc::new(Ignore)).unwrap();
+        let mad = [0u8; MAD_LEN]; // not a CM Send: the CM drops it as malformed
+        let mut buf = [0u8; MAD_PACKET_LEN];
+        let mut send = |edit: &dyn Fn(&mut PacketRepr<'_>), corrupt: bool| {
+            let mut good = [0u8; MAD_PACKET_LEN];
+            qp1::frame_mad(&mut good, at(1), at(2).ip(), 5, &mad, None).unwrap();
+            let mut r = PacketRepr::parse(&good).unwrap();
+            edit(&mut r);
+            let len = qp1::frame(&mut buf, at(1), at(2).ip(), &r, None).unwrap();
+            if corrupt {
+                buf[30] ^= 0x10;
+            }
+            crate::os::Carrier::send(&inj, at(2), &buf[..len]).unwrap();
+            p.run_pending();
+        };
+        send(&|_| {}, false);
+        send(&|r| r.bth.pkey = 0x8001, false);
+        send(&|r| r.bth.dest_qp = FIRST_QPN, false);
+        send(&|r| r.bth.dest_qp = 0x77, false);
+        send(&|_| {}, true);
+        let s = core.net.stats();
+        assert_eq!(
+            (
+                s.rx_mads,
+                s.rx_bad_pkey,
+                s.rx_no_qp,
+                s.rx_bad_icrc,
+                s.rx_for_qp
+            ),
+            (1, 1, 2, 1, 0)
+        );
+        assert_eq!(core.net.lock().cm.stats().dropped_malformed, 1);
+        core.net.stop();
+    }
+}

@@ -147,21 +147,8 @@ pub(crate) fn classify<'a>(d: &Received<'a>) -> Rx<'a> {
     }
 }
 
-/// Builds into `buf` the UD SEND_ONLY carrying `mad` from our QP1 at
-/// `local` (address; UDP source port = `local.port()`) to the peer's QP1
-/// at `peer`, with `psn`, ICRC included. `tx_ipv4` is what the carrier
-/// stamps into IPv4 headers (`None`: IPv6, or unknown, then ID 0 + DF is
-/// assumed). Returns the UDP payload length ([`MAD_PACKET_LEN`]).
-///
-/// IRQL: <= DISPATCH_LEVEL (no allocation).
-pub(crate) fn frame_mad(
-    buf: &mut [u8; MAD_PACKET_LEN],
-    local: SocketAddr,
-    peer: IpAddr,
-    psn: u32,
-    mad: &[u8; MAD_LEN],
-    tx_ipv4: Option<TxIpv4>,
-) -> Option<usize> {
+/// The BTH and DETH of a MAD from our QP1 to the peer's (rxe's values).
+fn mad_repr(psn: u32, mad: &[u8; MAD_LEN]) -> PacketRepr<'_> {
     let bth = BthRepr {
         opcode: Opcode::UD_SEND_ONLY,
         solicited: false,
@@ -183,7 +170,39 @@ pub(crate) fn frame_mad(
         src_qp: GSI_QPN,
         resv8: 0,
     });
-    let len = repr.emit(&mut buf[..]).ok()?;
+    repr
+}
+
+/// Builds into `buf` the UD SEND_ONLY carrying `mad` from our QP1 at
+/// `local` (address; UDP source port = `local.port()`) to the peer's QP1
+/// at `peer`, with `psn`, ICRC included. `tx_ipv4` is what the carrier
+/// stamps into IPv4 headers (`None`: IPv6, or unknown, then ID 0 + DF is
+/// assumed). Returns the UDP payload length ([`MAD_PACKET_LEN`]).
+///
+/// IRQL: <= DISPATCH_LEVEL (no allocation).
+pub(crate) fn frame_mad(
+    buf: &mut [u8; MAD_PACKET_LEN],
+    local: SocketAddr,
+    peer: IpAddr,
+    psn: u32,
+    mad: &[u8; MAD_LEN],
+    tx_ipv4: Option<TxIpv4>,
+) -> Option<usize> {
+    frame(&mut buf[..], local, peer, &mad_repr(psn, mad), tx_ipv4)
+}
+
+/// Emits `repr` into `buf` and fills its ICRC over the IP and UDP headers
+/// the carrier will send from `local` to `peer`:4791. Returns the length.
+///
+/// IRQL: <= DISPATCH_LEVEL (no allocation).
+pub(crate) fn frame(
+    buf: &mut [u8],
+    local: SocketAddr,
+    peer: IpAddr,
+    repr: &PacketRepr<'_>,
+    tx_ipv4: Option<TxIpv4>,
+) -> Option<usize> {
+    let len = repr.emit(buf).ok()?;
     let ip = match (local.ip(), peer) {
         (IpAddr::V4(src), IpAddr::V4(dst)) => {
             let tx = tx_ipv4.unwrap_or(TxIpv4::ZERO_ID_DF);
@@ -242,6 +261,37 @@ mod tests {
         identification: 0,
         flags_fragment: 0x4000,
     });
+
+    #[test]
+    fn p_key_qpn_and_gsi_rules() {
+        let mad = [0u8; MAD_LEN];
+        let mut buf = [0u8; MAD_PACKET_LEN];
+        let (from, to) = (addr(1), addr(2).ip());
+        let mut r = mad_repr(1, &mad);
+        r.bth.pkey = 0x7FFF;
+        frame(&mut buf, from, to, &r, None).unwrap();
+        assert_eq!(classify(&received(&buf, V4)), Rx::Drop(Dropped::PKey));
+        let mut r = mad_repr(1, &mad);
+        r.bth.dest_qp = 0x11;
+        frame(&mut buf, from, to, &r, None).unwrap();
+        assert_eq!(classify(&received(&buf, V4)), Rx::Qp(0x11));
+        let mut r = mad_repr(1, &mad);
+        r.deth = Some(DethRepr {
+            qkey: 0x1234,
+            src_qp: GSI_QPN,
+            resv8: 0,
+        });
+        frame(&mut buf, from, to, &r, None).unwrap();
+        assert_eq!(classify(&received(&buf, V4)), Rx::Drop(Dropped::NotGsi));
+        let mut r = mad_repr(1, &mad);
+        r.deth = Some(DethRepr {
+            qkey: GSI_QKEY,
+            src_qp: 7,
+            resv8: 0,
+        });
+        frame(&mut buf, from, to, &r, None).unwrap();
+        assert_eq!(classify(&received(&buf, V4)), Rx::Drop(Dropped::NotGsi));
+    }
 
     #[test]
     fn a_framed_mad_classifies_as_a_mad_and_each_fault_drops_it() {
