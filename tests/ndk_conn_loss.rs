@@ -212,3 +212,98 @@ fn a_thousand_cycles_leave_nothing_behind() {
     }
     net.finish();
 }
+
+#[test]
+fn first_traffic_establishes_when_every_rtu_is_lost() {
+    use softroce::wire::{BthRepr, IpRepr, Ipv4Repr, Opcode, PacketRepr};
+    let mut net = Net::new(38);
+    let a = net.adapter("192.0.2.1");
+    let b = net.adapter("192.0.2.2");
+    let (l, at) = b.listen(1, 7000);
+    for n in 1..=16 {
+        net.sim.drop_nth(
+            Some(a.ip),
+            None,
+            n,
+            Box::new(|_, _, p| cm_attr(p) == Some(attr::RTU)),
+        );
+    }
+    let c = a.connector();
+    assert_eq!(a.connect(c, at, b"", 10), STATUS_PENDING);
+    net.run();
+    let p = b.delivered(1)[0];
+    assert_eq!(b.accept_on(p, b.qp, 1, 1, b"", 20), STATUS_PENDING);
+    net.run();
+    assert_eq!(a.complete(c, 30), STATUS_SUCCESS);
+    net.run();
+    assert!(b.completions(20).is_empty(), "the RTU was lost");
+    // A's first SEND reaches B's QP (QPN 0x11, B's first QP): B's accept
+    // completes as the RTU would have made it.
+    let bth = BthRepr {
+        opcode: Opcode::RC_SEND_ONLY,
+        solicited: false,
+        mig_req: false,
+        pad_count: 0,
+        tver: 0,
+        pkey: 0xFFFF,
+        fecn: false,
+        becn: false,
+        resv6: 0,
+        dest_qp: 0x11,
+        ack_req: true,
+        resv7: 0,
+        psn: 1,
+    };
+    let packet_from = |src: [u8; 4]| {
+        let repr = PacketRepr::new(bth, b"data");
+        let mut pkt = vec![0u8; repr.buffer_len()];
+        repr.emit(&mut pkt).unwrap();
+        let ip = IpRepr::V4(Ipv4Repr {
+            src_addr: src,
+            dst_addr: [192, 0, 2, 2],
+            tos: 0,
+            ident: 0,
+            dont_frag: true,
+            ttl: 64,
+            protocol: 17,
+            payload_len: 0,
+        });
+        let mut hdr = [0u8; 28];
+        softroce::wire::ip::emit_roce_headers(&ip, 4791, pkt.len(), &mut hdr).unwrap();
+        softroce::wire::icrc::fill_parts(&hdr[..20], &hdr[20..], &mut pkt).unwrap();
+        pkt
+    };
+    let b_addr: SocketAddr = "192.0.2.2:4791".parse().unwrap();
+    // From someone else first (valid ICRC): counted for the QP, but it does
+    // not establish the connection.
+    net.sim.inject(
+        "192.0.2.7:4791".parse().unwrap(),
+        b_addr,
+        &packet_from([192, 0, 2, 7]),
+    );
+    net.run();
+    assert_eq!(b.stats().rx_for_qp, 1);
+    assert!(
+        b.completions(20).is_empty(),
+        "only the peer's traffic counts"
+    );
+    net.sim.inject(
+        "192.0.2.1:4791".parse().unwrap(),
+        b_addr,
+        &packet_from([192, 0, 2, 1]),
+    );
+    net.run();
+    assert_eq!(b.completions(20), vec![STATUS_SUCCESS]);
+    assert_eq!(b.stats().rx_for_qp, 2);
+    assert_eq!(b.stats().rx_bad_icrc, 0);
+    for x in [c, p] {
+        assert_eq!(close_obj(x, None), STATUS_SUCCESS);
+    }
+    assert_eq!(close_obj(l, None), STATUS_SUCCESS);
+    net.advance(GIVE_UP);
+    for s in [&a, &b] {
+        assert_eq!(s.stats().cm_connections, 0);
+        s.close_objects();
+    }
+    net.finish();
+}

@@ -222,7 +222,7 @@ fn ca_guid(address: IpAddr) -> u64 {
     0x0200_0000_0000_0000 | (fold & 0x00FF_FFFF_FFFF_FFFF)
 }
 
-/// The NTSTATUS of a refused CM request (`docs/CM.md`).
+/// The NTSTATUS of a refused CM request (`docs/CM.md`). IRQL: any.
 pub(crate) fn cm_status(e: CmError) -> NtStatus {
     match e {
         CmError::Port(PortError::SharingViolation) => STATUS_SHARING_VIOLATION,
@@ -393,10 +393,13 @@ impl Net {
                 self.pump(&mut st);
             }
             Rx::Qp(qpn) => {
-                // The data path plugs in here (by destination QPN).
-                let st = self.state.lock();
+                // The data path plugs in here (by destination QPN); until
+                // then the packet is counted and dropped, but it still
+                // tells the CM that the peer is established.
+                let mut st = self.state.lock();
                 if st.qp(qpn).is_some() {
                     bump(&c.rx_for_qp);
+                    self.notify_traffic(&mut st, qpn, d.src.ip());
                 } else {
                     bump(&c.rx_no_qp);
                 }
@@ -406,6 +409,27 @@ impl Net {
             Rx::Drop(Dropped::Unverifiable) => bump(&c.rx_unverifiable),
             Rx::Drop(Dropped::PKey) => bump(&c.rx_bad_pkey),
             Rx::Drop(Dropped::NotGsi) => bump(&c.rx_not_gsi),
+        }
+    }
+
+    /// IB CM "communication established": a valid packet from the peer
+    /// reached QP `qpn` while our REP is outstanding (the RTU was lost or is
+    /// late): the connection is established as if the RTU had come, and
+    /// the pending NdkAccept completes. The data path calls this too.
+    /// IRQL: <= DISPATCH_LEVEL (state lock held).
+    pub(crate) fn notify_traffic(&self, st: &mut NetState, qpn: u32, from: IpAddr) {
+        let conn = st.conns.iter().flatten().find_map(|e| {
+            let bound = e.qp.as_ref().is_some_and(|q| q.0 == qpn);
+            (bound && e.passive && e.accept.is_some())
+                .then_some(e.conn)
+                .flatten()
+        });
+        let Some(conn) = conn else {
+            return;
+        };
+        let from_peer = st.cm.conn_addrs(conn).is_some_and(|(_, r)| r.ip() == from);
+        if from_peer && st.cm.notify_traffic(conn) {
+            self.pump(st);
         }
     }
 
