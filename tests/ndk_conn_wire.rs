@@ -157,3 +157,117 @@ fn corrupted_packets_are_dropped_by_the_icrc_check() {
     }
     net.finish();
 }
+
+/// The RoCE UD SEND_ONLY carrying `mad` from `src`'s QP1 to `dst`'s QP1
+/// (IPv4, ID 0 + DF, ICRC filled): what a peer's CM would send.
+fn mad_packet(src: [u8; 4], dst: [u8; 4], mad: &[u8; MAD_LEN]) -> Vec<u8> {
+    use softroce::wire::{BthRepr, DethRepr};
+    let bth = BthRepr {
+        opcode: Opcode::UD_SEND_ONLY,
+        solicited: false,
+        mig_req: false,
+        pad_count: 0,
+        tver: 0,
+        pkey: 0xFFFF,
+        fecn: false,
+        becn: false,
+        resv6: 0,
+        dest_qp: 1,
+        ack_req: true,
+        resv7: 0,
+        psn: 9,
+    };
+    let mut repr = PacketRepr::new(bth, mad);
+    repr.deth = Some(DethRepr {
+        qkey: 0x8001_0000,
+        src_qp: 1,
+        resv8: 0,
+    });
+    let mut pkt = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut pkt).unwrap();
+    let ip = IpRepr::V4(Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        tos: 0,
+        ident: 0,
+        dont_frag: true,
+        ttl: 64,
+        protocol: 17,
+        payload_len: 0,
+    });
+    let mut hdr = [0u8; 28];
+    softroce::wire::ip::emit_roce_headers(&ip, 4791, pkt.len(), &mut hdr).unwrap();
+    icrc::fill_parts(&hdr[..20], &hdr[20..], &mut pkt).unwrap();
+    pkt
+}
+
+#[test]
+fn complete_connect_after_the_peer_abandoned_is_connection_aborted() {
+    use softroce::wire::cm::{CmMsgRef, CmRejRepr, RejReason};
+    let mut net = Net::new(43);
+    let a = net.adapter("192.0.2.1");
+    let b = net.adapter("192.0.2.2");
+    let (l, at) = b.listen(1, 7000);
+    let reps: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let keep = reps.clone();
+    net.sim.drop_nth(
+        Some(b.ip),
+        None,
+        u64::MAX,
+        Box::new(move |_, _, p| {
+            if cm_attr(p) == Some(attr::REP) {
+                keep.lock().unwrap().push(p.to_vec());
+            }
+            false
+        }),
+    );
+    let c = a.connector();
+    assert_eq!(a.connect(c, at, b"", 10), STATUS_PENDING);
+    net.run();
+    let p = b.delivered(1)[0];
+    assert_eq!(b.accept_on(p, b.qp, 1, 1, b"", 20), STATUS_PENDING);
+    net.run();
+    assert_eq!(a.completions(10), vec![STATUS_SUCCESS]);
+    // The peer (as another CM might) rejects our REP with a reason other
+    // than TIMEOUT before we complete.
+    let rep = reps.lock().unwrap()[0].clone();
+    let CmMessage::Rep(r) = CmMad::parse_bytes(&rep[20..20 + MAD_LEN]).unwrap().message else {
+        panic!("not a REP")
+    };
+    let rej = CmRejRepr {
+        local_comm_id: r.local_comm_id,
+        remote_comm_id: r.remote_comm_id,
+        message_rejected: CmMsgRef::Rep,
+        resv8: 0,
+        ari_length: 0,
+        resv9: 0,
+        reason: RejReason::ConsumerDefined,
+        ari: [0; 72],
+        private_data: [0; 148],
+    };
+    let mut mad = [0u8; MAD_LEN];
+    CmMad::new(0x1234, CmMessage::Rej(rej))
+        .emit(&mut mad)
+        .unwrap();
+    net.sim.inject(
+        "192.0.2.2:4791".parse().unwrap(),
+        "192.0.2.1:4791".parse().unwrap(),
+        &mad_packet([192, 0, 2, 2], [192, 0, 2, 1], &mad),
+    );
+    net.run();
+    assert_eq!(a.complete(c, 30), STATUS_CONNECTION_ABORTED);
+    assert!(a.completions(30).is_empty(), "inline");
+    assert_eq!(a.stats().rx_bad_icrc, 0);
+    assert_eq!(close_obj(c, None), STATUS_SUCCESS);
+    // B's accept is still waiting (the REJ was not B's): closing cancels it.
+    assert_eq!(close_obj(p, None), STATUS_PENDING);
+    net.run();
+    assert_eq!(b.completions(20), vec![STATUS_CANCELLED]);
+    assert_eq!(close_obj(l, None), STATUS_SUCCESS);
+    net.advance(Duration::from_secs(80));
+    for s in [&a, &b] {
+        assert_eq!(s.stats().cm_connections, 0);
+        s.close_objects();
+    }
+    net.finish();
+}
