@@ -351,8 +351,8 @@ fn accept_times_out_when_the_active_side_never_completes() {
     // A never calls CompleteConnect: B's REP retries run out.
     net.advance(Duration::from_secs(70));
     assert_eq!(b.completions(20), vec![STATUS_IO_TIMEOUT]);
-    // B's REJ (TIMEOUT) reached A: establishment timed out.
-    assert_eq!(a.complete(c, 30), STATUS_IO_TIMEOUT);
+    // B's REJ (TIMEOUT) reached A: the peer abandoned the connection.
+    assert_eq!(a.complete(c, 30), STATUS_CONNECTION_ABORTED);
     assert!(a.completions(30).is_empty());
     teardown(net, &[&a, &b], &[c, p], &[l]);
 }

@@ -326,9 +326,6 @@ pub enum CmError {
     InvalidState,
     /// The peer abandoned the connection (STATUS_CONNECTION_ABORTED).
     Aborted,
-    /// The peer gave up waiting for us (its REJ said TIMEOUT): NdkCompleteConnect
-    /// fails with STATUS_IO_TIMEOUT ("establishment timed out").
-    TimedOut,
     /// Private data too long or a field out of range (STATUS_INVALID_PARAMETER).
     InvalidParameter,
     /// The connection or listener table is full (STATUS_INSUFFICIENT_RESOURCES).

@@ -85,8 +85,6 @@ pub struct Conn {
     pub accepted: bool,
     /// The peer gave up before we finished connecting ([`super::api::CmEvent::ConnectAborted`]).
     pub aborted: bool,
-    /// The peer's REJ said TIMEOUT (it gave up waiting for our RTU).
-    pub peer_timed_out: bool,
     /// The listener the REQ came through (passive).
     pub listener: Option<ListenerId>,
     /// The REQ is counted in the listener's backlog (not yet answered).
@@ -139,7 +137,6 @@ impl Conn {
             open: true,
             timewait_over: false,
             aborted: false,
-            peer_timed_out: false,
             accepted: false,
             listener: None,
             in_backlog: false,

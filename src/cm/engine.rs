@@ -418,9 +418,6 @@ impl CmEngine {
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn complete_connect(&mut self, conn: ConnId) -> Result<(), CmError> {
         let c = open_conn(&mut self.conns, conn)?;
-        if c.aborted && c.peer_timed_out {
-            return Err(CmError::TimedOut);
-        }
         if c.aborted {
             return Err(CmError::Aborted);
         }

@@ -367,7 +367,6 @@ impl CmEngine {
             State::RepRcvd | State::ReqRcvd | State::RepSent => {
                 c.state = State::Done(Ended::Aborted);
                 c.aborted = true;
-                c.peer_timed_out = rej.reason == RejReason::Timeout;
                 c.private_data = PrivateData::new(&rej.private_data);
                 CmEvent::ConnectAborted { conn }
             }

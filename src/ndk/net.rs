@@ -233,7 +233,6 @@ pub(crate) fn cm_status(e: CmError) -> NtStatus {
         CmError::InvalidHandle => STATUS_INVALID_HANDLE,
         CmError::InvalidState => STATUS_CONNECTION_INVALID,
         CmError::Aborted => STATUS_CONNECTION_ABORTED,
-        CmError::TimedOut => STATUS_IO_TIMEOUT,
         CmError::InvalidParameter => STATUS_INVALID_PARAMETER,
     }
 }
