@@ -7,9 +7,10 @@
 //! carrier), drain `poll_event` (each becomes a callback queued to the
 //! object's own DPC: never a consumer call here), re-arm the timer.
 //!
-//! Also holds the tables that tie CM handles to NDK objects: connector
-//! slots ([`ConnEntry`]), listener slots ([`ListenerEntry`]) and QPs by QPN
-//! (the receive demux where the data path plugs in).
+//! Its parts: `net/events.rs` (CM events -> queued callbacks) and
+//! `net/tables.rs` (connector slots [`ConnEntry`], listener slots
+//! [`ListenerEntry`], QPs by QPN: the receive demux where the data path
+//! plugs in).
 //!
 //! Owns that state and its single lock (`state`; order: state -> carrier /
 //! timer -> object event queues -> QP/CQ locks). Must not call the consumer
@@ -20,25 +21,23 @@ use alloc::boxed::Box;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::abi::*;
-use crate::cm::{
-    CmConfig, CmEngine, CmError, CmEvent, ConnId, ConnectRequest, ListenerId, PortError,
-};
+use crate::cm::{CmConfig, CmEngine, CmError, PortError};
 use crate::os::{
     Carrier, DatagramSink, DeferredRoutine, Instant, Platform, Received, SpinLock, SpinLockGuard,
     Timer,
 };
-use crate::wire::cm::RejReason;
 use crate::wire::ROCE_V2_UDP_PORT;
 
-use super::connector::Connector;
-use super::core::AdapterCore;
-use super::object::{create, DisconnectCallback, Events, NewObject, StatusCallback};
-use super::qp::{Qp, QpLinkState};
 use super::qp1::{self, Dropped, Rx, MAD_PACKET_LEN};
+
+mod events;
+mod tables;
+
+use tables::QpEntry;
+pub(crate) use tables::{ConnEntry, ListenerEntry, Pending};
 
 /// Connector slots per adapter (connected or not).
 pub const MAX_CONNECTORS: usize = 512;
@@ -58,64 +57,6 @@ pub const PATH_MTU: u8 = 3;
 /// Transport and RNR retry counts we ask the peer to use (rdma_cm's 7).
 pub const RETRY_COUNT: u8 = 7;
 
-/// A pending request's completion callback and context.
-pub(crate) type Pending = (StatusCallback, usize);
-
-/// The NDK side of one connector.
-pub(crate) struct ConnEntry {
-    pub events: Arc<Events>,
-    /// The CM connection once connecting (active) or from birth (passive);
-    /// `None` again after close.
-    pub conn: Option<ConnId>,
-    /// Born from a listener's ConnectEvent.
-    pub passive: bool,
-    /// NdkConnect / NdkConnectWithSharedEndpoint was called (once only).
-    pub used: bool,
-    pub connect: Option<Pending>,
-    pub accept: Option<Pending>,
-    pub disconnect: Option<Pending>,
-    pub on_disconnect: Option<DisconnectCallback>,
-    /// The QP bound by Connect/Accept (by QPN) and its events (a parent).
-    pub qp: Option<(u32, Arc<Events>)>,
-    /// The shared endpoint connected from (a parent).
-    pub se: Option<Arc<Events>>,
-    /// The REQ (passive side), for the QP record at accept.
-    pub request: Option<ConnectRequest>,
-    /// What we sent as Starting PSN.
-    pub recv_psn: u32,
-}
-
-/// The NDK side of one listener.
-pub(crate) struct ListenerEntry {
-    pub events: Arc<Events>,
-    pub core: Arc<AdapterCore>,
-    pub connect_event: (NDK_FN_CONNECT_EVENT_CALLBACK, usize),
-    pub id: Option<ListenerId>,
-    pub paused: bool,
-}
-
-/// A QP in the demux table.
-pub(crate) struct QpEntry {
-    qp: Option<QpPtr>,
-}
-
-/// A QP's address. Valid while in the table: the QP removes itself (under
-/// the state lock) in its `Drop`, before its memory is freed.
-struct QpPtr(NonNull<Qp>);
-// SAFETY: see `QpPtr`; the QP's shared state is behind its own locks.
-#[allow(unsafe_code)]
-unsafe impl Send for QpPtr {}
-
-impl QpPtr {
-    fn get(&self) -> &Qp {
-        // SAFETY: see `QpPtr` (only reached under the state lock).
-        #[allow(unsafe_code)]
-        unsafe {
-            self.0.as_ref()
-        }
-    }
-}
-
 /// Everything under the runtime's lock.
 pub(crate) struct NetState {
     pub cm: CmEngine,
@@ -124,20 +65,6 @@ pub(crate) struct NetState {
     qps: Vec<Option<QpEntry>>,
     tx_psn: u32,
     tx_buf: [u8; MAD_PACKET_LEN],
-}
-
-impl NetState {
-    /// The connector slot that owns `conn`.
-    pub fn slot_of(&self, conn: ConnId) -> Option<usize> {
-        self.conns
-            .iter()
-            .position(|e| e.as_ref().is_some_and(|e| e.conn == Some(conn)))
-    }
-
-    /// The QP of QPN `qpn`, if attached.
-    pub fn qp(&self, qpn: u32) -> Option<&Qp> {
-        qp_ref(&self.qps, qpn)
-    }
 }
 
 /// Counters of the receive and send paths.
@@ -501,308 +428,13 @@ impl Net {
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
-
-    /// One CM event -> the callback it becomes, queued to its object.
-    fn dispatch(&self, st: &mut NetState, ev: CmEvent) {
-        if let CmEvent::ConnectRequest(r) = ev {
-            self.deliver_request(st, r);
-            return;
-        }
-        // ListenerClosed: the object framework tracks the listener's children.
-        let Some(conn) = ev.conn() else {
-            return;
-        };
-        let Some(slot) = st.slot_of(conn) else {
-            return;
-        };
-        let addrs = st.cm.conn_addrs(conn);
-        let NetState { conns, qps, .. } = st;
-        let Some(Some(e)) = conns.get_mut(slot) else {
-            return;
-        };
-        let qp = e.qp.as_ref().and_then(|(q, _)| qp_ref(qps, *q));
-        let events = e.events.clone();
-        let done = |p: Option<Pending>, status: NtStatus| {
-            if let Some((f, ctx)) = p {
-                let queued = events.complete(f, ctx, status);
-                debug_assert!(
-                    queued,
-                    "a connector has at most 3 requests and 1 event queued"
-                );
-            }
-        };
-        match ev {
-            CmEvent::ConnectReply(r) => {
-                if let (Some(qp), Some((local, remote))) = (qp, addrs) {
-                    if let Some(mut c) = qp.connection() {
-                        c.local = local;
-                        c.remote = remote;
-                        c.remote_qpn = r.remote_qpn;
-                        c.send_psn = r.send_psn;
-                        c.inbound_read_limit = r.inbound_read_limit;
-                        c.outbound_read_limit = r.outbound_read_limit;
-                        c.rnr_retry_count = r.rnr_retry_count;
-                        qp.set_connection(Some(c));
-                    }
-                }
-                done(e.connect.take(), STATUS_SUCCESS);
-            }
-            CmEvent::ConnectRejected { reason, .. } => {
-                let status = if reason == RejReason::Timeout {
-                    STATUS_IO_TIMEOUT
-                } else {
-                    STATUS_CONNECTION_REFUSED
-                };
-                done(e.connect.take(), status);
-            }
-            CmEvent::ConnectTimedOut { .. } => done(e.connect.take(), STATUS_IO_TIMEOUT),
-            CmEvent::ConnectAborted { .. } | CmEvent::AcceptTimedOut { .. } => {
-                if let Some(qp) = qp {
-                    qp.set_link_state(QpLinkState::Down);
-                }
-                let status = if matches!(ev, CmEvent::AcceptTimedOut { .. }) {
-                    STATUS_IO_TIMEOUT
-                } else {
-                    STATUS_CONNECTION_ABORTED
-                };
-                done(e.accept.take(), status);
-            }
-            CmEvent::Established { .. } => {
-                if let Some(qp) = qp {
-                    qp.set_link_state(QpLinkState::Connected);
-                }
-                done(e.accept.take(), STATUS_SUCCESS);
-            }
-            CmEvent::Disconnected { .. } => {
-                // Once per connection (the CM reports it once). The data path
-                // stops sending, but nothing is flushed merely because of the
-                // indication (NDKPI §5.6).
-                if let Some(qp) = qp {
-                    qp.set_link_state(QpLinkState::Down);
-                }
-                if let Some(cb) = e.on_disconnect {
-                    let queued = events.disconnect_event(cb);
-                    debug_assert!(queued);
-                }
-            }
-            CmEvent::DisconnectDone { timed_out, .. } => {
-                // The implicit flush after NdkDisconnect, before its completion.
-                if let Some(qp) = qp {
-                    qp.set_link_state(QpLinkState::Down);
-                    qp.flush();
-                }
-                let status = if timed_out {
-                    STATUS_IO_TIMEOUT
-                } else {
-                    STATUS_SUCCESS
-                };
-                done(e.disconnect.take(), status);
-            }
-            CmEvent::ConnectRequest(_) | CmEvent::ListenerClosed { .. } => {}
-        }
-    }
-
-    /// A REQ matched a listener: a new connector (child of the listener)
-    /// goes to the listener's ConnectEvent, queued to its DPC. If the
-    /// listener is gone or the connector cannot be made, the request is
-    /// refused (REJ) as a closed connector would.
-    fn deliver_request(&self, st: &mut NetState, r: ConnectRequest) {
-        let now = self.now();
-        let found = st
-            .listeners
-            .iter()
-            .flatten()
-            .find(|l| l.id == Some(r.listener));
-        let Some(l) = found else {
-            let _ = st.cm.close_conn(now, r.conn);
-            return;
-        };
-        let (core, levents, (f, ctx)) = (l.core.clone(), l.events.clone(), l.connect_event);
-        let new = NewObject::of(&core).child_of(&levents);
-        let Ok((ptr, slot)) = make_connector(st, &core, new) else {
-            let _ = st.cm.close_conn(now, r.conn);
-            return;
-        };
-        if let Some(Some(e)) = st.conns.get_mut(slot) {
-            e.conn = Some(r.conn);
-            e.passive = true;
-            e.used = true;
-            e.request = Some(r);
-        }
-        // At most LISTEN_BACKLOG ConnectEvents wait (the CM refuses REQs
-        // beyond the backlog), below the queue's size: this cannot fail.
-        let queued = levents.connect_event(f, ctx, ptr.as_ptr().cast());
-        debug_assert!(queued, "listener queue holds the backlog");
-    }
-
-    // ----- object tables ------------------------------------------------
-
-    /// NdkCreateConnector: a new connector and its slot.
-    /// IRQL: <= DISPATCH_LEVEL.
-    pub(crate) fn new_connector(
-        &self,
-        core: &Arc<AdapterCore>,
-    ) -> Result<NonNull<Connector>, NtStatus> {
-        let mut st = self.state.lock();
-        make_connector(&mut st, core, NewObject::of(core)).map(|(p, _)| p)
-    }
-
-    /// Frees a connector slot (the connector's drop): its QP and shared
-    /// endpoint stop being its parents. IRQL: <= DISPATCH_LEVEL.
-    pub(crate) fn free_connector(&self, slot: usize) {
-        let entry = self.state.lock().conns.get_mut(slot).and_then(Option::take);
-        if let Some(e) = entry {
-            if let Some((_, q)) = e.qp {
-                q.child_closed();
-            }
-            if let Some(se) = e.se {
-                se.child_closed();
-            }
-        }
-    }
-
-    /// NdkCloseConnector: the CM finishes on its own (REJ, DREQ, timewait);
-    /// every request still pending completes with STATUS_CANCELLED (queued
-    /// before the close completion).
-    /// IRQL: <= DISPATCH_LEVEL.
-    pub(crate) fn close_connector(&self, slot: usize) {
-        let now = self.now();
-        let mut st = self.state.lock();
-        let conn = st.conns.get_mut(slot).and_then(|e| e.as_mut()?.conn.take());
-        if let Some(conn) = conn {
-            let _ = st.cm.close_conn(now, conn);
-        }
-        let qpn = st
-            .conns
-            .get(slot)
-            .and_then(|e| e.as_ref()?.qp.as_ref().map(|q| q.0));
-        if let Some(qp) = qpn.and_then(|q| st.qp(q)) {
-            qp.set_link_state(QpLinkState::Down);
-        }
-        if let Some(Some(e)) = st.conns.get_mut(slot) {
-            e.on_disconnect = None;
-            for p in [e.connect.take(), e.accept.take(), e.disconnect.take()]
-                .into_iter()
-                .flatten()
-            {
-                let _ = e.events.complete(p.0, p.1, STATUS_CANCELLED);
-            }
-        }
-        self.pump(&mut st);
-    }
-
-    /// NdkCloseListener: new REQs are refused at once (the port is released).
-    /// IRQL: <= DISPATCH_LEVEL.
-    pub(crate) fn close_listener(&self, slot: usize) {
-        let mut st = self.state.lock();
-        let id = st
-            .listeners
-            .get_mut(slot)
-            .and_then(|e| e.as_mut()?.id.take());
-        if let Some(id) = id {
-            let _ = st.cm.close_listener(id);
-        }
-        self.pump(&mut st);
-    }
-
-    /// Frees a listener slot (the listener's drop). IRQL: <= DISPATCH_LEVEL.
-    pub(crate) fn free_listener(&self, slot: usize) {
-        let entry = self
-            .state
-            .lock()
-            .listeners
-            .get_mut(slot)
-            .and_then(Option::take);
-        drop(entry);
-    }
-
-    /// A QPN for a new QP (its slot reserved until `attach_qp`).
-    /// IRQL: <= DISPATCH_LEVEL.
-    pub(crate) fn reserve_qpn(&self) -> Result<u32, NtStatus> {
-        let mut st = self.state.lock();
-        let i = st
-            .qps
-            .iter()
-            .position(Option::is_none)
-            .ok_or(STATUS_INSUFFICIENT_RESOURCES)?;
-        if let Some(s) = st.qps.get_mut(i) {
-            *s = Some(QpEntry { qp: None });
-        }
-        u32::try_from(i)
-            .ok()
-            .and_then(|i| i.checked_add(FIRST_QPN))
-            .ok_or(STATUS_INSUFFICIENT_RESOURCES)
-    }
-
-    /// Enters a created QP under its QPN. IRQL: <= DISPATCH_LEVEL.
-    pub(crate) fn attach_qp(&self, qpn: u32, qp: NonNull<Qp>) {
-        let mut st = self.state.lock();
-        if let Some(Some(e)) = qpn_index(qpn).and_then(|i| st.qps.get_mut(i)) {
-            e.qp = Some(QpPtr(qp));
-        }
-    }
-
-    /// Removes a QP (its drop, or a failed create). IRQL: <= DISPATCH_LEVEL.
-    pub(crate) fn unregister_qp(&self, qpn: u32) {
-        let mut st = self.state.lock();
-        if let Some(s) = qpn_index(qpn).and_then(|i| st.qps.get_mut(i)) {
-            *s = None;
-        }
-    }
-}
-
-fn qpn_index(qpn: u32) -> Option<usize> {
-    usize::try_from(qpn.checked_sub(FIRST_QPN)?).ok()
-}
-
-fn qp_ref(qps: &[Option<QpEntry>], qpn: u32) -> Option<&Qp> {
-    qps.get(qpn_index(qpn)?)?
-        .as_ref()?
-        .qp
-        .as_ref()
-        .map(QpPtr::get)
-}
-
-/// Creates a connector object in a free slot (state lock held; `create`
-/// does not touch the runtime).
-fn make_connector(
-    st: &mut NetState,
-    core: &Arc<AdapterCore>,
-    new: NewObject<'_>,
-) -> Result<(NonNull<Connector>, usize), NtStatus> {
-    let slot = st
-        .conns
-        .iter()
-        .position(Option::is_none)
-        .ok_or(STATUS_INSUFFICIENT_RESOURCES)?;
-    let mut events = None;
-    let ptr = create(new, |base| {
-        events = Some(base.events.clone());
-        Connector::new(core, base, slot)
-    })?;
-    if let (Some(s), Some(events)) = (st.conns.get_mut(slot), events) {
-        *s = Some(ConnEntry {
-            events,
-            conn: None,
-            passive: false,
-            used: false,
-            connect: None,
-            accept: None,
-            disconnect: None,
-            on_disconnect: None,
-            qp: None,
-            se: None,
-            request: None,
-            recv_psn: 0,
-        });
-    }
-    Ok((ptr, slot))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::abi::NDK_VERSION;
+    use crate::ndk::core::AdapterCore;
     use crate::os::hosted::VirtualPlatform;
     use crate::wire::mad::MAD_LEN;
     use crate::wire::PacketRepr;
