@@ -6,7 +6,8 @@
 //! the adapter object (`adapter`, `core`, `open`) and its table
 //! (`adapter_dispatch`, `query_adapter_info`, `extension`), the object
 //! framework (`object`, `object_alloc`), the objects (`pd`, `cq`, `qp`,
-//! `srq`, `mr`, `mw`, `listener`, `connector`, `shared_endpoint`, with
+//! `srq`, `mr`, `mw`, `listener`, `connector` (+ `connector_active`,
+//! `connector_passive`), `shared_endpoint`, with
 //! `endpoint` for their addresses), the network runtime (`net`: CM engine,
 //! carrier, timer, receive demux; `qp1`: RoCEv2 framing of CM MADs), LAMs (`lam`), MDL chains (`mdl`), SGE
 //! checks (`sge`) and the data path's memory access (`memory_access`).
@@ -14,6 +15,8 @@
 pub mod adapter;
 pub mod adapter_dispatch;
 pub mod connector;
+mod connector_active;
+mod connector_passive;
 pub mod core;
 pub mod cq;
 mod endpoint;
