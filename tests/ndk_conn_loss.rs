@@ -215,7 +215,7 @@ fn a_thousand_cycles_leave_nothing_behind() {
 
 #[test]
 fn first_traffic_establishes_when_every_rtu_is_lost() {
-    use softroce::wire::{BthRepr, IpRepr, Ipv4Repr, Opcode, PacketRepr};
+    use softroce::wire::{BthRepr, Opcode, PacketRepr};
     let mut net = Net::new(38);
     let a = net.adapter("192.0.2.1");
     let b = net.adapter("192.0.2.2");
@@ -254,25 +254,8 @@ fn first_traffic_establishes_when_every_rtu_is_lost() {
         resv7: 0,
         psn: 1,
     };
-    let packet_from = |src: [u8; 4]| {
-        let repr = PacketRepr::new(bth, b"data");
-        let mut pkt = vec![0u8; repr.buffer_len()];
-        repr.emit(&mut pkt).unwrap();
-        let ip = IpRepr::V4(Ipv4Repr {
-            src_addr: src,
-            dst_addr: [192, 0, 2, 2],
-            tos: 0,
-            ident: 0,
-            dont_frag: true,
-            ttl: 64,
-            protocol: 17,
-            payload_len: 0,
-        });
-        let mut hdr = [0u8; 28];
-        softroce::wire::ip::emit_roce_headers(&ip, 4791, pkt.len(), &mut hdr).unwrap();
-        softroce::wire::icrc::fill_parts(&hdr[..20], &hdr[20..], &mut pkt).unwrap();
-        pkt
-    };
+    let repr = PacketRepr::new(bth, b"data");
+    let packet_from = |src: [u8; 4]| roce_v4(src, [192, 0, 2, 2], &repr);
     let b_addr: SocketAddr = "192.0.2.2:4791".parse().unwrap();
     // From someone else first (valid ICRC): counted for the QP, but it does
     // not establish the connection.

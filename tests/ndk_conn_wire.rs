@@ -183,22 +183,7 @@ fn mad_packet(src: [u8; 4], dst: [u8; 4], mad: &[u8; MAD_LEN]) -> Vec<u8> {
         src_qp: 1,
         resv8: 0,
     });
-    let mut pkt = vec![0u8; repr.buffer_len()];
-    repr.emit(&mut pkt).unwrap();
-    let ip = IpRepr::V4(Ipv4Repr {
-        src_addr: src,
-        dst_addr: dst,
-        tos: 0,
-        ident: 0,
-        dont_frag: true,
-        ttl: 64,
-        protocol: 17,
-        payload_len: 0,
-    });
-    let mut hdr = [0u8; 28];
-    softroce::wire::ip::emit_roce_headers(&ip, 4791, pkt.len(), &mut hdr).unwrap();
-    icrc::fill_parts(&hdr[..20], &hdr[20..], &mut pkt).unwrap();
-    pkt
+    roce_v4(src, dst, &repr)
 }
 
 #[test]

@@ -39,6 +39,28 @@ pub fn cm_attr(payload: &[u8]) -> Option<u16> {
     Some(u16::from_be_bytes([b[0], b[1]]))
 }
 
+/// The UDP payload of `repr` sent from `src` to `dst` (IPv4, ID 0 + DF,
+/// UDP 4791 -> 4791), ICRC filled: what a peer would put on the wire.
+pub fn roce_v4(src: [u8; 4], dst: [u8; 4], repr: &softroce::wire::PacketRepr<'_>) -> Vec<u8> {
+    use softroce::wire::{IpRepr, Ipv4Repr};
+    let mut pkt = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut pkt).unwrap();
+    let ip = IpRepr::V4(Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        tos: 0,
+        ident: 0,
+        dont_frag: true,
+        ttl: 64,
+        protocol: 17,
+        payload_len: 0,
+    });
+    let mut hdr = [0u8; 28];
+    softroce::wire::ip::emit_roce_headers(&ip, 4791, pkt.len(), &mut hdr).unwrap();
+    softroce::wire::icrc::fill_parts(&hdr[..20], &hdr[20..], &mut pkt).unwrap();
+    pkt
+}
+
 /// One recorded callback of the connection tests.
 pub fn rec(p: *mut c_void, what: &'static str, status: i32, object: usize) {
     let c = unsafe { &*(p as *const Ctx) };
