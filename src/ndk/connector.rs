@@ -138,6 +138,41 @@ pub(super) unsafe fn private_data<'a>(
     Ok(unsafe { core::slice::from_raw_parts(data.cast::<u8>(), len as usize) })
 }
 
+/// What NdkConnect(WithSharedEndpoint) and NdkAccept(Ex) check first.
+pub(super) struct Request<'a> {
+    pub conn: &'a Connector,
+    pub qp: &'a Qp,
+    pub completion: NDK_FN_REQUEST_COMPLETION,
+    pub data: &'a [u8],
+}
+
+/// The connector and the QP (their statuses), a RequestCompletion (NULL ->
+/// STATUS_INVALID_PARAMETER) and the private data (at most `max` bytes).
+///
+/// # Safety
+/// NDKPI contract for every pointer.
+pub(super) unsafe fn request<'a>(
+    c: *mut NDK_CONNECTOR,
+    qp: *mut NDK_QP,
+    completion: Option<NDK_FN_REQUEST_COMPLETION>,
+    data: (*const c_void, u32),
+    max: u32,
+) -> Result<Request<'a>, NtStatus> {
+    // SAFETY: forwarded contract.
+    let conn = unsafe { recover::<Connector>(c.cast()) }?;
+    // SAFETY: forwarded contract.
+    let qp = unsafe { recover::<Qp>(qp.cast()) }?;
+    let completion = completion.ok_or(STATUS_INVALID_PARAMETER)?;
+    // SAFETY: forwarded contract.
+    let data = unsafe { private_data(data.0, data.1, max) }?;
+    Ok(Request {
+        conn,
+        qp,
+        completion,
+        data,
+    })
+}
+
 /// A read limit capped at the adapter's maximum (NDKPI: effective =
 /// min(request, local max, peer's)).
 pub(super) fn cap(limit: u32, max: u32) -> u8 {

@@ -11,12 +11,12 @@ use crate::abi::*;
 use crate::cm::{ConnectParams, LocalEndpoint};
 use crate::os::{irql, Irql};
 
-use super::connector::{bind_qp, cap, private_data, qp_bound, Connector};
+use super::connector::{bind_qp, cap, qp_bound, request, Connector, Request};
 use super::endpoint::read_sockaddr;
 use super::limits::{MAX_CALLER_DATA, MAX_INBOUND_READ_LIMIT, MAX_OUTBOUND_READ_LIMIT};
 use super::net::{cm_status, PATH_MTU, RETRY_COUNT};
 use super::object::{finish_request, recover, DisconnectCallback, Object};
-use super::qp::{Qp, QpConnection, QpLinkState};
+use super::qp::{QpConnection, QpLinkState};
 use super::shared_endpoint::SharedEndpoint;
 
 /// Where an active connection comes from.
@@ -63,17 +63,14 @@ unsafe fn connect(
     context: *mut c_void,
 ) -> NtStatus {
     // SAFETY: forwarded contract.
-    let conn = match unsafe { recover::<Connector>(c.cast()) } {
-        Ok(x) => x,
+    let Request {
+        conn,
+        qp,
+        completion,
+        data: user,
+    } = match unsafe { request(c, qp, completion, (data, data_len), MAX_CALLER_DATA) } {
+        Ok(r) => r,
         Err(e) => return e,
-    };
-    // SAFETY: forwarded contract.
-    let qp = match unsafe { recover::<Qp>(qp.cast()) } {
-        Ok(x) => x,
-        Err(e) => return e,
-    };
-    let Some(completion) = completion else {
-        return STATUS_INVALID_PARAMETER;
     };
     let core = &conn.base.core;
     let from = match from() {
@@ -83,11 +80,6 @@ unsafe fn connect(
     // SAFETY: forwarded contract.
     let remote = match unsafe { read_sockaddr(dst, dst_len) } {
         Ok((ip, port)) => SocketAddr::new(ip.to_canonical(), port),
-        Err(e) => return e,
-    };
-    // SAFETY: forwarded contract.
-    let user = match unsafe { private_data(data, data_len, MAX_CALLER_DATA) } {
-        Ok(d) => d,
         Err(e) => return e,
     };
     let (local, se_events) = match from {

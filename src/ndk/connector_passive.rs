@@ -10,11 +10,11 @@ use crate::abi::*;
 use crate::cm::AcceptParams;
 use crate::os::{irql, Irql};
 
-use super::connector::{bind_qp, cap, private_data, qp_bound, Connector};
+use super::connector::{bind_qp, cap, qp_bound, request, Request};
 use super::limits::{MAX_CALLEE_DATA, MAX_INBOUND_READ_LIMIT, MAX_OUTBOUND_READ_LIMIT};
 use super::net::{cm_status, RETRY_COUNT};
-use super::object::{recover, DisconnectCallback};
-use super::qp::{Qp, QpConnection, QpLinkState};
+use super::object::DisconnectCallback;
+use super::qp::{QpConnection, QpLinkState};
 
 /// NdkAccept(Ex): the REP with the capped read limits and private data;
 /// STATUS_PENDING, then SUCCESS when the RTU (or first traffic) arrives,
@@ -38,21 +38,13 @@ unsafe fn accept(
     context: *mut c_void,
 ) -> NtStatus {
     // SAFETY: forwarded contract.
-    let conn = match unsafe { recover::<Connector>(c.cast()) } {
-        Ok(x) => x,
-        Err(e) => return e,
-    };
-    // SAFETY: forwarded contract.
-    let qp = match unsafe { recover::<Qp>(qp.cast()) } {
-        Ok(x) => x,
-        Err(e) => return e,
-    };
-    let Some(completion) = completion else {
-        return STATUS_INVALID_PARAMETER;
-    };
-    // SAFETY: forwarded contract.
-    let user = match unsafe { private_data(data, data_len, MAX_CALLEE_DATA) } {
-        Ok(d) => d,
+    let Request {
+        conn,
+        qp,
+        completion,
+        data: user,
+    } = match unsafe { request(c, qp, completion, (data, data_len), MAX_CALLEE_DATA) } {
+        Ok(r) => r,
         Err(e) => return e,
     };
     let net = &conn.base.core.net;

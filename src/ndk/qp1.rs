@@ -55,43 +55,69 @@ pub(crate) enum Rx<'a> {
     Drop(Dropped),
 }
 
+/// Writes into `out` the IP header the ICRC covers (its masked fields 0)
+/// of a UDP datagram between `src` and `dst` with `payload_len` bytes after
+/// the IP header; IPv4 with identification and DF `v4`. Returns its length.
+fn ip_header(
+    src: IpAddr,
+    dst: IpAddr,
+    v4: TxIpv4,
+    payload_len: usize,
+    out: &mut [u8; 40],
+) -> Option<usize> {
+    let ip = match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => crate::wire::IpRepr::V4(Ipv4Repr {
+            src_addr: src.octets(),
+            dst_addr: dst.octets(),
+            tos: 0,
+            ident: v4.identification,
+            dont_frag: v4.flags_fragment != 0,
+            ttl: 0,
+            protocol: UDP_PROTOCOL,
+            payload_len,
+        }),
+        (IpAddr::V6(src), IpAddr::V6(dst)) => crate::wire::IpRepr::V6(Ipv6Repr {
+            src_addr: src.octets(),
+            dst_addr: dst.octets(),
+            traffic_class: 0,
+            flow_label: 0,
+            next_header: UDP_PROTOCOL,
+            hop_limit: 0,
+            payload_len,
+        }),
+        _ => return None,
+    };
+    let hl = ip.header_len();
+    ip.emit(out.get_mut(..hl)?).ok()?;
+    Some(hl)
+}
+
 /// The IP header the ICRC covers, rebuilt from what the carrier reports.
 fn rx_ip_header(d: &Received<'_>, out: &mut [u8; 40]) -> Result<usize, Dropped> {
-    let ip = match (d.ip, d.src.ip(), d.dst.ip()) {
-        (RxIp::V4(f), IpAddr::V4(src), IpAddr::V4(dst)) => {
+    let (v4, payload_len) = match d.ip {
+        RxIp::V4(f) => {
             // Fragments and options never carry RoCE we can check.
             if f.ihl != 5 || f.flags_fragment & !TxIpv4::ZERO_ID_DF.flags_fragment != 0 {
                 return Err(Dropped::BadIcrc);
             }
-            crate::wire::IpRepr::V4(Ipv4Repr {
-                src_addr: src.octets(),
-                dst_addr: dst.octets(),
-                tos: 0,
-                ident: f.identification,
-                dont_frag: f.flags_fragment != 0,
-                ttl: 0,
-                protocol: UDP_PROTOCOL,
-                payload_len: usize::from(f.total_length).saturating_sub(20),
-            })
+            let v4 = TxIpv4 {
+                identification: f.identification,
+                flags_fragment: f.flags_fragment,
+            };
+            (v4, usize::from(f.total_length).saturating_sub(20))
         }
-        (RxIp::V6 { payload_length }, IpAddr::V6(src), IpAddr::V6(dst)) => {
-            crate::wire::IpRepr::V6(Ipv6Repr {
-                src_addr: src.octets(),
-                dst_addr: dst.octets(),
-                traffic_class: 0,
-                flow_label: 0,
-                next_header: UDP_PROTOCOL,
-                hop_limit: 0,
-                payload_len: usize::from(payload_length),
-            })
-        }
-        (RxIp::V4Unverifiable, _, _) => return Err(Dropped::Unverifiable),
-        _ => return Err(Dropped::Malformed),
+        RxIp::V6 { payload_length } => (TxIpv4::ZERO_ID_DF, usize::from(payload_length)),
+        RxIp::V4Unverifiable => return Err(Dropped::Unverifiable),
     };
-    let hl = ip.header_len();
-    ip.emit(out.get_mut(..hl).ok_or(Dropped::Malformed)?)
-        .map_err(|_| Dropped::Malformed)?;
-    Ok(hl)
+    let (src, dst) = (d.src.ip(), d.dst.ip());
+    let family_ok = matches!(
+        (d.ip, src),
+        (RxIp::V4(_), IpAddr::V4(_)) | (RxIp::V6 { .. }, IpAddr::V6(_))
+    );
+    if !family_ok {
+        return Err(Dropped::Malformed);
+    }
+    ip_header(src, dst, v4, payload_len, out).ok_or(Dropped::Malformed)
 }
 
 /// The UDP header of a datagram, as the ICRC covers it (checksum masked).
@@ -203,34 +229,9 @@ pub(crate) fn frame(
     tx_ipv4: Option<TxIpv4>,
 ) -> Option<usize> {
     let len = repr.emit(buf).ok()?;
-    let ip = match (local.ip(), peer) {
-        (IpAddr::V4(src), IpAddr::V4(dst)) => {
-            let tx = tx_ipv4.unwrap_or(TxIpv4::ZERO_ID_DF);
-            crate::wire::IpRepr::V4(Ipv4Repr {
-                src_addr: src.octets(),
-                dst_addr: dst.octets(),
-                tos: 0,
-                ident: tx.identification,
-                dont_frag: tx.flags_fragment != 0,
-                ttl: 64,
-                protocol: UDP_PROTOCOL,
-                payload_len: len.checked_add(8)?,
-            })
-        }
-        (IpAddr::V6(src), IpAddr::V6(dst)) => crate::wire::IpRepr::V6(Ipv6Repr {
-            src_addr: src.octets(),
-            dst_addr: dst.octets(),
-            traffic_class: 0,
-            flow_label: 0,
-            next_header: UDP_PROTOCOL,
-            hop_limit: 64,
-            payload_len: len.checked_add(8)?,
-        }),
-        _ => return None,
-    };
     let mut hdr = [0u8; 40];
-    let hl = ip.header_len();
-    ip.emit(hdr.get_mut(..hl)?).ok()?;
+    let v4 = tx_ipv4.unwrap_or(TxIpv4::ZERO_ID_DF);
+    let hl = ip_header(local.ip(), peer, v4, len.checked_add(8)?, &mut hdr)?;
     let udp = udp_header(local.port(), ROCE_V2_UDP_PORT, len).ok()?;
     icrc::fill_parts(hdr.get(..hl)?, &udp, buf.get_mut(..len)?).ok()?;
     Some(len)
