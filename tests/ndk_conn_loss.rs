@@ -290,3 +290,47 @@ fn first_traffic_establishes_when_every_rtu_is_lost() {
     }
     net.finish();
 }
+
+#[test]
+fn a_slow_passive_consumer_is_covered_by_mra() {
+    let mut net = Net::new(39);
+    let a = net.adapter("192.0.2.1");
+    let b = net.adapter("192.0.2.2");
+    let (l, at) = b.listen(1, 7000);
+    let mras = net.sim.drop_nth(
+        Some(b.ip),
+        None,
+        u64::MAX,
+        Box::new(|_, _, p| cm_attr(p) == Some(attr::MRA)),
+    );
+    let c = a.connector();
+    assert_eq!(a.connect(c, at, b"", 10), STATUS_PENDING);
+    net.run();
+    let p = b.delivered(1)[0];
+    // B's consumer takes 75 s to answer, longer than A's REQ retries last
+    // (68.7 s): the repeated REQs get MRAs and A keeps waiting.
+    net.advance(Duration::from_secs(75));
+    assert!(net.sim.filter_hit(mras) >= 1, "B sent MRA");
+    assert!(a.completions(10).is_empty());
+    assert_eq!(
+        b.delivered(1).len(),
+        1,
+        "a repeated REQ is not a new request"
+    );
+    assert_eq!(b.accept_on(p, b.qp, 1, 1, b"", 20), STATUS_PENDING);
+    net.run();
+    assert_eq!(a.completions(10), vec![STATUS_SUCCESS]);
+    assert_eq!(a.complete(c, 30), STATUS_SUCCESS);
+    net.run();
+    assert_eq!(b.completions(20), vec![STATUS_SUCCESS]);
+    for x in [c, p] {
+        assert_eq!(close_obj(x, None), STATUS_SUCCESS);
+    }
+    assert_eq!(close_obj(l, None), STATUS_SUCCESS);
+    net.advance(GIVE_UP);
+    for s in [&a, &b] {
+        assert_eq!(s.stats().cm_connections, 0);
+        s.close_objects();
+    }
+    net.finish();
+}
