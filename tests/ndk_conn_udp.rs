@@ -1,7 +1,8 @@
 //! A connection over real UDP loopback: two hosted adapters on a real-time
-//! platform, 127.0.0.1 and 127.0.0.2 (both :4791), in a private network
-//! namespace, with the carrier's raw IPv4 receive path so the ICRC is
-//! checked over the IP header each packet really had. Needs root (network
+//! platform, 127.0.0.1 and 127.0.0.2 (both :4791), and fd00::1 / fd00::2
+//! added to lo, in a private network namespace, with the carrier's raw IPv4
+//! receive path so the ICRC is checked over the IP header each packet
+//! really had (IPv6: payload length and PKTINFO destination). Needs root (network
 //! namespace, raw socket): without it the test says so and passes without
 //! running (CI runs as root). Waits are bounded polls, not protocol timing.
 
@@ -27,14 +28,40 @@ fn wait(platform: *mut std::ffi::c_void, what: &str, done: impl Fn() -> bool) {
 }
 
 #[test]
-fn connect_and_disconnect_over_udp_loopback() {
+fn connect_and_disconnect_over_udp_loopback_ipv4() {
     if let Err(e) = softroce::os::hosted::netns::isolate_current_thread() {
         eprintln!("skipped: needs root for a network namespace ({e})");
         return;
     }
+    exchange("127.0.0.1", "127.0.0.2");
+}
+
+#[test]
+fn connect_and_disconnect_over_udp_loopback_ipv6() {
+    if let Err(e) = softroce::os::hosted::netns::isolate_current_thread() {
+        eprintln!("skipped: needs root for a network namespace ({e})");
+        return;
+    }
+    // Two IPv6 addresses on the namespace's lo (`ip` runs in this thread's
+    // namespace: a child inherits it).
+    for a in ["fd00::1/128", "fd00::2/128"] {
+        let ok = std::process::Command::new("ip")
+            .args(["-6", "addr", "add", a, "dev", "lo", "nodad"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: could not add {a} to lo (no iproute2?)");
+            return;
+        }
+    }
+    exchange("fd00::1", "fd00::2");
+}
+
+/// Connect, exchange private data and read limits, disconnect, close.
+fn exchange(a_ip: &str, b_ip: &str) {
     let platform = unsafe { softroce_platform_real() };
-    let a = Side::open_on(platform, "127.0.0.1");
-    let b = Side::open_on(platform, "127.0.0.2");
+    let a = Side::open_on(platform, a_ip);
+    let b = Side::open_on(platform, b_ip);
     assert!(
         a.stats().online && b.stats().online,
         "carriers open on 4791"
