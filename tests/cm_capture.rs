@@ -5,9 +5,12 @@
 //! messages drive our engine on both sides; and REQ variants derived from the
 //! real one get the REJ reasons Linux gives.
 
+mod rping_capture;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use pcap_file::pcap::PcapReader;
+use rping_capture::capture_mads;
+
 use softroce::cm::{
     AcceptParams, CmConfig, CmEngine, CmEvent, ConnId, ConnectParams, Instant, LocalEndpoint, State,
 };
@@ -21,24 +24,6 @@ const CLIENT_GUID: u64 = 0x5054_00ff_fe99_0012;
 const SERVER_GUID: u64 = 0x5054_00ff_fe99_0011;
 /// The client's source port in the capture's CMA header.
 const CLIENT_PORT: u16 = 0xc716;
-
-/// The five QP1 MADs of the capture (IPv4, no VLAN: the MAD starts after
-/// Ethernet 14 + IPv4 20 + UDP 8 + BTH 12 + DETH 8 = 62 bytes).
-fn capture_mads() -> Vec<CmMad> {
-    let path = format!("{}/tests/data/rxe-rping.pcap", env!("CARGO_MANIFEST_DIR"));
-    let bytes = std::fs::read(&path).expect("capture");
-    let mut r = PcapReader::new(&bytes[..]).expect("pcap");
-    let mut out = Vec::new();
-    while let Some(p) = r.next_packet() {
-        let data = p.expect("packet").data.to_vec();
-        // UD SEND_ONLY to QP1.
-        if data.get(42) == Some(&0x64) && data.get(47..50) == Some(&[0, 0, 1][..]) {
-            out.push(CmMad::parse_bytes(&data[62..62 + MAD_LEN]).expect("MAD parses"));
-        }
-    }
-    assert_eq!(out.len(), 5);
-    out
-}
 
 fn engine(guid: u64, addr: IpAddr) -> CmEngine {
     CmEngine::new(CmConfig::new(guid, &[addr], [9; 32]))

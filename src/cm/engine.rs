@@ -286,6 +286,12 @@ impl CmEngine {
         }
     }
 
+    /// Narrows the ephemeral ports that port 0 picks from to `first..=last`
+    /// (see `PortSpace::set_ephemeral_range`). IRQL: <= DISPATCH_LEVEL.
+    pub fn set_ephemeral_range(&mut self, first: u16, last: u16) -> bool {
+        self.ports.set_ephemeral_range(first, last)
+    }
+
     // ----- shared endpoints ---------------------------------------------
 
     /// NdkCreateSharedEndpoint + bind: an endpoint several connectors can

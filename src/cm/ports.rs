@@ -59,6 +59,8 @@ pub struct PortSpace {
     /// Endpoints holding each ephemeral port, on any address.
     ephemeral_users: Vec<u16>,
     next_ephemeral: u16,
+    /// The part of the ephemeral range port 0 picks from (offsets into it).
+    ephemeral_window: (u16, u16),
     tuples: Vec<(SocketAddr, SocketAddr)>,
     tuple_capacity: usize,
 }
@@ -89,6 +91,7 @@ impl PortSpace {
             endpoints: TokenTable::with_capacity(endpoints.min(u32::from(u16::MAX))),
             ephemeral_users,
             next_ephemeral: start % EPHEMERAL_COUNT as u16,
+            ephemeral_window: (0, (EPHEMERAL_COUNT - 1) as u16),
             tuples: Vec::with_capacity(tuples as usize),
             tuple_capacity: tuples as usize,
         }
@@ -158,12 +161,25 @@ impl PortSpace {
         Ok((token, port))
     }
 
+    /// Narrows the ports that port 0 picks from to `first..=last` (inside
+    /// 49152-65535; a configuration and test knob, e.g. to exhaust the range).
+    /// False (nothing changed) if the range is empty or outside.
+    pub fn set_ephemeral_range(&mut self, first: u16, last: u16) -> bool {
+        if first < EPHEMERAL_FIRST || last < first {
+            return false;
+        }
+        self.ephemeral_window = (first - EPHEMERAL_FIRST, last - EPHEMERAL_FIRST);
+        self.next_ephemeral = 0;
+        true
+    }
+
     fn pick_ephemeral(&mut self) -> Result<u16, PortError> {
-        let count = EPHEMERAL_COUNT as u16;
+        let (lo, hi) = self.ephemeral_window;
+        let count = hi.saturating_sub(lo).saturating_add(1);
         for step in 0..count {
-            let off = self.next_ephemeral.wrapping_add(step) % count;
+            let off = lo.saturating_add(self.next_ephemeral.wrapping_add(step) % count);
             if self.ephemeral_users.get(usize::from(off)) == Some(&0) {
-                self.next_ephemeral = off.wrapping_add(1) % count;
+                self.next_ephemeral = off.saturating_sub(lo).wrapping_add(1) % count;
                 return Ok(EPHEMERAL_FIRST.saturating_add(off));
             }
         }

@@ -64,6 +64,21 @@ impl Adapter {
         &self.core
     }
 
+    /// The network runtime's counters and CM occupancy (tests, diagnostics).
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn net_stats(&self) -> super::net::NetStats {
+        self.core.net.stats()
+    }
+
+    /// Narrows the ephemeral ND ports (port 0) to `first..=last` within
+    /// 49152-65535 (a configuration / test knob). False if out of range.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn set_ephemeral_range(&self, first: u16, last: u16) -> bool {
+        self.core.net.lock().cm.set_ephemeral_range(first, last)
+    }
+
     /// What NdkQueryAdapterInfo reports.
     ///
     /// IRQL: any.

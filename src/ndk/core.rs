@@ -1,8 +1,8 @@
 //! The state one adapter instance shares with every object created from it:
 //! the platform (clock, DPCs, pool books, MDL mapping), the memory table
 //! (MRs, MWs, privileged tokens), the LAM table, the token CSPRNG, the count
-//! of live descendants (adapter close waits for them) and the test knob that
-//! makes completions deferred. Owns that state; the objects live in their
+//! of live descendants (adapter close waits for them), the network runtime
+//! (`net.rs`) and the test knob that makes completions deferred. Owns that state; the objects live in their
 //! own files. Must not call the consumer.
 
 use alloc::sync::Arc;
@@ -15,6 +15,8 @@ use crate::os::{Platform, PoolTag, SpinLock};
 use crate::verbs::lam::{Lam, LamTable, Mapping};
 use crate::verbs::memory::{MemoryTable, Region};
 use crate::verbs::token::{TableFull, TokenRng};
+
+use super::net::Net;
 
 /// Regions (registered + fast + one privileged token per PD) per adapter.
 pub const MAX_REGIONS: u32 = 1024;
@@ -38,6 +40,7 @@ pub mod tags {
     pub const CONNECTOR: PoolTag = PoolTag::new(*b"SRco");
     pub const SHARED_ENDPOINT: PoolTag = PoolTag::new(*b"SRse");
     pub const FRMR_PAGES: PoolTag = PoolTag::new(*b"SRfp");
+    pub const NET: PoolTag = PoolTag::new(*b"SRnt");
 }
 
 /// What backs a region in the memory table.
@@ -63,7 +66,8 @@ pub struct AdapterCore {
     live: AtomicUsize,
     next_pd: AtomicU32,
     deferred: AtomicBool,
-    pub(crate) ports: SpinLock<Vec<u16>>,
+    /// The network runtime: CM engine, carrier, timer, object tables.
+    pub(crate) net: Arc<Net>,
 }
 
 impl core::fmt::Debug for AdapterCore {
@@ -91,7 +95,6 @@ impl AdapterCore {
         let mut seed = [0u8; 32];
         platform.fill_random(&mut seed);
         Self {
-            platform,
             version,
             address,
             memory: SpinLock::new(MemoryTable::new(MAX_REGIONS, MAX_WINDOWS)),
@@ -100,7 +103,8 @@ impl AdapterCore {
             live: AtomicUsize::new(0),
             next_pd: AtomicU32::new(1),
             deferred: AtomicBool::new(false),
-            ports: SpinLock::new(Vec::new()),
+            net: Arc::new(Net::new(platform.clone(), address)),
+            platform,
         }
     }
 

@@ -1,20 +1,17 @@
 //! What listeners, connectors and shared endpoints share: reading and
 //! writing AF_INET / AF_INET6 SOCKADDRs (with the GetLocalAddress size
-//! protocol) and the adapter's ND port bookkeeping for bound endpoints.
-//! Must not hold connection state (the connection manager's).
+//! protocol) and the check of a local address against the adapter's. The
+//! port space itself is the CM engine's (`cm::ports`). Must not hold
+//! connection state.
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::abi::{
     NtStatus, AF_INET, AF_INET6, SOCKADDR, SOCKADDR_IN, SOCKADDR_IN6, STATUS_BUFFER_TOO_SMALL,
-    STATUS_INVALID_ADDRESS, STATUS_INVALID_PARAMETER, STATUS_SHARING_VIOLATION, STATUS_SUCCESS,
-    STATUS_TOO_MANY_ADDRESSES,
+    STATUS_INVALID_ADDRESS, STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
 };
 
 use super::core::AdapterCore;
-
-/// The first ND port of the ephemeral range.
-const EPHEMERAL_FIRST: u16 = 49152;
 
 /// Reads an AF_INET / AF_INET6 SOCKADDR of `len` bytes.
 ///
@@ -102,32 +99,22 @@ pub(crate) unsafe fn write_sockaddr(
     STATUS_SUCCESS
 }
 
-/// Binds `(ip, port)` on the adapter for a shared endpoint: the IP must be
-/// the adapter's (or unspecified: the adapter's), port 0 picks a free
-/// ephemeral port.
-pub(crate) fn bind_port(
-    core: &AdapterCore,
-    ip: IpAddr,
-    port: u16,
-) -> Result<(IpAddr, u16), NtStatus> {
+/// The local IP of a listen or bind: the adapter's address, or (with
+/// `wildcard`) the unspecified address of its family; the unspecified
+/// address otherwise means the adapter's. Another address or family ->
+/// STATUS_INVALID_ADDRESS.
+///
+/// IRQL: any.
+pub(crate) fn local_ip(core: &AdapterCore, ip: IpAddr, wildcard: bool) -> Result<IpAddr, NtStatus> {
     let ip = ip.to_canonical();
-    let same_family = ip.is_ipv4() == core.address.is_ipv4();
-    if !same_family || (!ip.is_unspecified() && ip != core.address) {
+    if ip.is_ipv4() != core.address.is_ipv4() {
         return Err(STATUS_INVALID_ADDRESS);
     }
-    let mut ports = core.ports.lock();
-    let port = if port == 0 {
-        (EPHEMERAL_FIRST..=u16::MAX)
-            .find(|p| !ports.contains(p))
-            .ok_or(STATUS_TOO_MANY_ADDRESSES)?
-    } else if ports.contains(&port) {
-        return Err(STATUS_SHARING_VIOLATION);
-    } else {
-        port
-    };
-    if ports.try_reserve(1).is_err() {
-        return Err(crate::abi::STATUS_INSUFFICIENT_RESOURCES);
+    if ip.is_unspecified() {
+        return Ok(if wildcard { ip } else { core.address });
     }
-    ports.push(port);
-    Ok((core.address, port))
+    if ip != core.address {
+        return Err(STATUS_INVALID_ADDRESS);
+    }
+    Ok(ip)
 }

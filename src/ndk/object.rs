@@ -21,10 +21,11 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use crate::abi::{
-    NtStatus, NDK_ADAPTER, NDK_FN_CLOSE_COMPLETION, NDK_FN_CREATE_COMPLETION,
-    NDK_FN_REQUEST_COMPLETION, NDK_OBJECT_HEADER, NDK_OBJECT_HEADER_RESERVED_BLOCK, NDK_PD,
-    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_PENDING,
-    STATUS_SUCCESS,
+    NtStatus, NDK_ADAPTER, NDK_CONNECTOR, NDK_FN_CLOSE_COMPLETION, NDK_FN_CONNECT_EVENT_CALLBACK,
+    NDK_FN_CREATE_COMPLETION, NDK_FN_DISCONNECT_EVENT_CALLBACK,
+    NDK_FN_DISCONNECT_EVENT_CALLBACK_EX, NDK_FN_REQUEST_COMPLETION, NDK_OBJECT_HEADER,
+    NDK_OBJECT_HEADER_RESERVED_BLOCK, NDK_PD, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_HANDLE,
+    STATUS_INVALID_PARAMETER, STATUS_PENDING, STATUS_SUCCESS,
 };
 use crate::os::{consumer_call, DeferredRoutine, Dpc, Instant, PoolTag, SpinLock};
 
@@ -114,6 +115,22 @@ enum Item {
         ctx: usize,
         status: NtStatus,
     },
+    /// A listener's ConnectEvent with a new connector.
+    Connect {
+        f: NDK_FN_CONNECT_EVENT_CALLBACK,
+        ctx: usize,
+        connector: usize,
+    },
+    /// A connector's DisconnectEvent (2.0 shape or Ex with a reason).
+    Disconnect(DisconnectCallback),
+}
+
+/// The disconnect callback a connector registered (CompleteConnect(Ex) or
+/// Accept(Ex)) and its context.
+#[derive(Clone, Copy)]
+pub(crate) enum DisconnectCallback {
+    Plain(NDK_FN_DISCONNECT_EVENT_CALLBACK, usize),
+    Ex(NDK_FN_DISCONNECT_EVENT_CALLBACK_EX, usize),
 }
 
 struct EvState {
@@ -242,6 +259,34 @@ impl Events {
         true
     }
 
+    /// Queues a request completion with `status` (also errors and
+    /// STATUS_CANCELLED); `false` if the queue is full.
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn complete(&self, f: StatusCallback, ctx: usize, status: NtStatus) -> bool {
+        self.push(Item::Status { f, ctx, status })
+    }
+
+    /// Queues a ConnectEvent callback delivering `connector`; `false` if the
+    /// queue is full. IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn connect_event(
+        &self,
+        f: NDK_FN_CONNECT_EVENT_CALLBACK,
+        ctx: usize,
+        connector: *mut NDK_CONNECTOR,
+    ) -> bool {
+        self.push(Item::Connect {
+            f,
+            ctx,
+            connector: connector as usize,
+        })
+    }
+
+    /// Queues a DisconnectEvent callback; `false` if the queue is full.
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn disconnect_event(&self, cb: DisconnectCallback) -> bool {
+        self.push(Item::Disconnect(cb))
+    }
+
     fn next_step(&self) -> Step {
         let mut s = self.state.lock();
         if let Some(item) = s.pop_item() {
@@ -293,6 +338,26 @@ impl DeferredRoutine for Events {
                     consumer_call("NDK_FN_REQUEST_COMPLETION", || {
                         // SAFETY: a consumer callback called as NDKPI defines it.
                         unsafe { f(ctx as *mut c_void, status) }
+                    })
+                }
+                Step::Item(Item::Connect { f, ctx, connector }) => {
+                    consumer_call("NDK_FN_CONNECT_EVENT_CALLBACK", || {
+                        // SAFETY: a consumer callback called as NDKPI
+                        // defines it, with a connector the consumer now owns.
+                        unsafe { f(ctx as *mut c_void, connector as *mut NDK_CONNECTOR) }
+                    })
+                }
+                Step::Item(Item::Disconnect(DisconnectCallback::Plain(f, ctx))) => {
+                    consumer_call("NDK_FN_DISCONNECT_EVENT_CALLBACK", || {
+                        // SAFETY: a consumer callback called as NDKPI defines it.
+                        unsafe { f(ctx as *mut c_void) }
+                    })
+                }
+                Step::Item(Item::Disconnect(DisconnectCallback::Ex(f, ctx))) => {
+                    consumer_call("NDK_FN_DISCONNECT_EVENT_CALLBACK_EX", || {
+                        // SAFETY: a consumer callback called as NDKPI defines
+                        // it; reason 0: none / not supported.
+                        unsafe { f(ctx as *mut c_void, 0) }
                     })
                 }
                 Step::Note(f, ctx, status) => consumer_call("NDK notification callback", || {

@@ -36,7 +36,7 @@ pub fn adapter_address(address: IpAddr) -> Result<IpAddr, NtStatus> {
 
 /// Bytes an open adapter charges under `SRad`.
 fn adapter_bytes() -> usize {
-    core::mem::size_of::<Adapter>() + core_bytes()
+    core::mem::size_of::<Adapter>() + core_bytes() + super::net::net_bytes()
 }
 
 /// Opens a new adapter instance bound to `address`, running on `platform`.
@@ -59,10 +59,12 @@ pub fn open_adapter(
         .charge(tags::ADAPTER, adapter_bytes())
         .map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
     let core = Arc::new(AdapterCore::new(platform.clone(), address, version));
-    match try_box(Adapter::new(core)) {
+    core.net.start();
+    match try_box(Adapter::new(core.clone())) {
         // `Adapter` is `#[repr(C)]` with its NDK_ADAPTER at offset 0.
         Ok(adapter) => Ok(adapter.cast::<NDK_ADAPTER>()),
         Err(_) => {
+            core.net.stop();
             platform.pool().release(tags::ADAPTER, adapter_bytes());
             Err(STATUS_INSUFFICIENT_RESOURCES)
         }
@@ -91,14 +93,18 @@ pub unsafe fn close_adapter(adapter: NonNull<NDK_ADAPTER>) -> Result<(), NtStatu
         return Err(STATUS_INVALID_HANDLE);
     };
     let core = a.core().clone();
-    loop {
+    let settle = || loop {
         let before = core.live();
         core.platform.flush_deferred();
         let after = core.live();
         if after == 0 || after == before {
             break;
         }
-    }
+    };
+    settle();
+    // No datagram or CM timer reaches the adapter after this.
+    core.net.stop();
+    settle();
     let platform = core.platform.clone();
     drop(core);
     // SAFETY: `from_ndk` proved this is one of our adapters, and every one of

@@ -17,7 +17,7 @@ use crate::abi::{
     NDK_SGE, NDK_SRQ, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_REQUEST,
     STATUS_INVALID_DEVICE_STATE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
 };
-use crate::os::{irql, Instant, Irql, PoolTag};
+use crate::os::{irql, Instant, Irql, PoolTag, SpinLock};
 use crate::verbs::memory::Access;
 use crate::verbs::wq::{Sge, MAX_SGE};
 use crate::wire::PacketRepr;
@@ -79,6 +79,96 @@ pub(crate) struct Qp {
     srq: Option<Parent<SrqObject>>,
     /// The engine, queues and timer (`datapath`), allocated at create.
     pub(crate) datapath: Arc<Datapath>,
+    /// Our QP number (the adapter's receive demux routes packets by it).
+    qpn: u32,
+    /// What the connector recorded for the data path (see [`QpConnection`]).
+    connection: SpinLock<Option<QpConnection>>,
+}
+
+/// Where a QP's connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QpLinkState {
+    /// NdkConnect / NdkAccept is under way (the peer's values may be partial).
+    Connecting,
+    /// CompleteConnect sent the RTU (active) or the RTU arrived (passive):
+    /// the data path may send.
+    Connected,
+    /// Disconnected (by us or the peer) or the connector closed.
+    Down,
+}
+
+/// What the data path needs once the QP is connected: the connector records
+/// it here (`Qp::set_connection`); the transport integration reads it with
+/// [`Qp::connection`] to build its RC QP (RTR with `recv_psn`, RTS with
+/// `send_psn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QpConnection {
+    pub state: QpLinkState,
+    pub local: core::net::SocketAddr,
+    pub remote: core::net::SocketAddr,
+    pub remote_qpn: u32,
+    /// The PSN we send from (the peer's REQ/REP Starting PSN).
+    pub send_psn: u32,
+    /// The PSN we expect first (what we sent as Starting PSN).
+    pub recv_psn: u32,
+    /// IB MTU enum (1=256 .. 5=4096).
+    pub path_mtu: u8,
+    /// Effective incoming RDMA reads allowed at once.
+    pub inbound_read_limit: u8,
+    /// Effective RDMA reads we may issue at once.
+    pub outbound_read_limit: u8,
+    /// Transport retry count for our requests (3 bits, 7 = infinite).
+    pub retry_count: u8,
+    /// RNR retry count for our requests (3 bits, 7 = infinite).
+    pub rnr_retry_count: u8,
+    /// Local ACK timeout exponent (4.096 us x 2^n).
+    pub local_ack_timeout: u8,
+}
+
+impl Qp {
+    /// Whether the QP receives from an SRQ. IRQL: any.
+    pub(crate) fn has_srq(&self) -> bool {
+        self.srq.is_some()
+    }
+
+    /// Our QP number. IRQL: any.
+    pub(crate) fn qpn(&self) -> u32 {
+        self.qpn
+    }
+
+    /// The connection record (None until NdkConnect / NdkAccept).
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn connection(&self) -> Option<QpConnection> {
+        *self.connection.lock()
+    }
+
+    /// Replaces the connection record. The data-path integration hooks here
+    /// (start / stop its RC engine on `state` changes).
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn set_connection(&self, c: Option<QpConnection>) {
+        *self.connection.lock() = c;
+    }
+
+    /// Updates the state of the connection record, if any.
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn set_link_state(&self, state: QpLinkState) {
+        if let Some(c) = self.connection.lock().as_mut() {
+            c.state = state;
+        }
+    }
+
+    /// NdkFlush's work, also the implicit flush after NdkDisconnect: every
+    /// outstanding request on both queues completes with STATUS_CANCELLED.
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn flush(&self) {
+        self.datapath.flush();
+    }
+}
+
+impl Drop for Qp {
+    fn drop(&mut self) {
+        self.base.core.net.unregister_qp(self.qpn);
+    }
 }
 const _: () = assert!(core::mem::offset_of!(Qp, ndk) == 0);
 
@@ -223,7 +313,8 @@ unsafe fn create_qp(
         if let Some(s) = srq {
             new = new.child_of(&s.base_ref().events);
         }
-        create(new, |base| Qp {
+        let qpn = core.net.reserve_qpn()?;
+        let made = create(new, |base| Qp {
             ndk: NDK_QP {
                 Header: header(core, NdkObjectTypeQp),
                 Dispatch: &QP_DISPATCH,
@@ -236,7 +327,19 @@ unsafe fn create_qp(
             initiator_cq: Parent(NonNull::from(icq)),
             srq: srq.map(|s| Parent(NonNull::from(s))),
             datapath,
-        })
+            qpn,
+            connection: SpinLock::new(None),
+        });
+        match made {
+            Ok(ptr) => {
+                core.net.attach_qp(qpn, ptr);
+                Ok(ptr)
+            }
+            Err(e) => {
+                core.net.unregister_qp(qpn);
+                Err(e)
+            }
+        }
     };
     // SAFETY: forwarded contract.
     unsafe { child_create(pd.cast(), pp_qp, create_completion, request_context, make) }
@@ -356,7 +459,7 @@ unsafe extern "system" fn ndk_flush(qp: *mut NDK_QP) {
     let Ok(qp) = (unsafe { recover::<Qp>(qp.cast()) }) else {
         return;
     };
-    qp.datapath.flush();
+    qp.flush();
 }
 
 /// NDK_FN_RECEIVE: queues a receive. A QP using an SRQ ->

@@ -1,19 +1,22 @@
 //! The shared endpoint object: NdkCreateSharedEndpoint (adapter table) and
 //! NDK_SHARED_ENDPOINT_DISPATCH (close, QueryExtension, GetLocalAddress).
-//! Owns the bound address:port for its lifetime; must not connect (the
-//! connector's, with the connection work).
+//! Owns its binding in the CM engine's port space (created here, released
+//! at close; connectors that used it keep the port until they are gone).
+//! Must not connect (the connector's).
 
 use alloc::sync::Arc;
 use core::ffi::c_void;
-use core::net::IpAddr;
+use core::net::{IpAddr, SocketAddr};
 
 use crate::abi::*;
 use crate::os::{irql, Irql, PoolTag};
 
 use super::core::{tags, AdapterCore};
-use super::endpoint::{bind_port, read_sockaddr, write_sockaddr};
+use super::endpoint::{local_ip, read_sockaddr, write_sockaddr};
 use super::extension::ndk_query_extension;
+use super::net::cm_status;
 use super::object::{adapter_create, create, header, ndk_close, recover, Base, NewObject, Object};
+use crate::cm::SharedEndpointId;
 
 /// A shared endpoint: a bound local address:port that connectors share.
 #[repr(C)]
@@ -21,6 +24,7 @@ pub(crate) struct SharedEndpoint {
     ndk: NDK_SHARED_ENDPOINT,
     base: Base,
     address: (IpAddr, u16),
+    pub(crate) id: SharedEndpointId,
 }
 const _: () = assert!(core::mem::offset_of!(SharedEndpoint, ndk) == 0);
 
@@ -34,11 +38,21 @@ impl Object for SharedEndpoint {
     fn base(&self) -> &Base {
         &self.base
     }
+    /// The endpoint closes; its address:port stays bound while connectors
+    /// that connected through it hold a reference (NDKPI §5.9).
+    fn on_close(&self) {
+        let net = &self.base.core.net;
+        let mut st = net.lock();
+        let _ = st.cm.close_shared_endpoint(self.id);
+        net.pump(&mut st);
+    }
 }
 
-impl Drop for SharedEndpoint {
-    fn drop(&mut self) {
-        self.base.core.ports.lock().retain(|&p| p != self.address.1);
+impl SharedEndpoint {
+    /// Its bound address and port. IRQL: any.
+    #[allow(dead_code)]
+    pub(crate) fn address(&self) -> (IpAddr, u16) {
+        self.address
     }
 }
 
@@ -49,10 +63,12 @@ pub static SHARED_ENDPOINT_DISPATCH: NDK_SHARED_ENDPOINT_DISPATCH = NDK_SHARED_E
     NdkGetSharedEndpointLocalAddress: ndk_get_shared_endpoint_local_address,
 };
 
-/// NDK_FN_CREATE_SHARED_ENDPOINT: binds the address. Bad SOCKADDR ->
-/// STATUS_INVALID_PARAMETER; another family or not the adapter's IP ->
-/// STATUS_INVALID_ADDRESS; port taken -> STATUS_SHARING_VIOLATION; port 0
-/// and no ephemeral port free -> STATUS_TOO_MANY_ADDRESSES.
+/// NDK_FN_CREATE_SHARED_ENDPOINT: binds the address (unspecified = the
+/// adapter's). Bad SOCKADDR -> STATUS_INVALID_PARAMETER; another family or
+/// not the adapter's IP -> STATUS_INVALID_ADDRESS; port taken ->
+/// STATUS_SHARING_VIOLATION; port 0 and no ephemeral port free ->
+/// STATUS_TOO_MANY_ADDRESSES; endpoint table full ->
+/// STATUS_INSUFFICIENT_RESOURCES.
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 ///
@@ -70,16 +86,25 @@ pub(crate) unsafe extern "system" fn ndk_create_shared_endpoint(
     let make = |core: &Arc<AdapterCore>| {
         // SAFETY: forwarded contract.
         let (ip, port) = unsafe { read_sockaddr(address, address_length) }?;
-        let bound = bind_port(core, ip, port)?;
+        let ip = local_ip(core, ip, false)?;
+        let (id, port) = core
+            .net
+            .lock()
+            .cm
+            .create_shared_endpoint(SocketAddr::new(ip, port))
+            .map_err(cm_status)?;
         create(NewObject::of(core), |base| SharedEndpoint {
             ndk: NDK_SHARED_ENDPOINT {
                 Header: header(core, NdkObjectTypeSharedEndpoint),
                 Dispatch: &SHARED_ENDPOINT_DISPATCH,
             },
             base,
-            address: bound,
+            address: (ip, port),
+            id,
         })
-        .inspect_err(|_| core.ports.lock().retain(|&p| p != bound.1))
+        .inspect_err(|_| {
+            let _ = core.net.lock().cm.close_shared_endpoint(id);
+        })
     };
     // SAFETY: forwarded contract.
     unsafe { adapter_create(adapter, pp, create_completion, request_context, make) }

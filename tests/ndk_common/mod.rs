@@ -63,6 +63,12 @@ impl Log {
     pub fn count(&self, what: &str) -> usize {
         self.calls().iter().filter(|c| c.what == what).count()
     }
+    pub fn clear(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+    pub fn retain(&self, keep: impl Fn(&Call) -> bool) {
+        self.calls.lock().unwrap().retain(|c| keep(c));
+    }
     pub fn record(&self, call: Call) {
         assert_eq!(
             current_irql(),

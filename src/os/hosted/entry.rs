@@ -182,6 +182,31 @@ pub unsafe extern "C" fn softroce_set_deferred_completions(
     }
 }
 
+/// Narrows the ND ports an adapter hands out for port 0 to `first..=last`
+/// (within 49152-65535), e.g. to exhaust them in a test. Out of range ->
+/// STATUS_INVALID_PARAMETER; foreign adapter -> STATUS_INVALID_HANDLE.
+///
+/// IRQL: <= DISPATCH_LEVEL.
+///
+/// # Safety
+/// `adapter` is NULL or an open adapter.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_set_ephemeral_ports(
+    adapter: *mut NDK_ADAPTER,
+    first: u16,
+    last: u16,
+) -> NtStatus {
+    if adapter.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: non-null, an adapter header by contract.
+    match unsafe { Adapter::from_ndk(adapter) } {
+        Some(a) if a.set_ephemeral_range(first, last) => STATUS_SUCCESS,
+        Some(_) => STATUS_INVALID_PARAMETER,
+        None => STATUS_INVALID_HANDLE,
+    }
+}
+
 /// A new virtual-clock platform: DPCs run only inside
 /// [`softroce_platform_run_pending`] / [`softroce_platform_advance_ns`] (on
 /// the calling thread, at DISPATCH_LEVEL), randomness is seeded by `seed`.

@@ -145,6 +145,12 @@ impl SimNet {
         self.lock().filters.get(id.0).map_or(0, |f| f.seen)
     }
 
+    /// Sends `datagram` from `src` to `dst` as if a carrier at `src` had:
+    /// tests inject packets no adapter would build (knobs and filters apply).
+    pub fn inject(&self, src: SocketAddr, dst: SocketAddr, datagram: &[u8]) {
+        self.transmit(src, dst, datagram);
+    }
+
     /// Attaches a carrier at `local`; datagrams to it go to `sink`.
     pub(crate) fn attach(
         &self,

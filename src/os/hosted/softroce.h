@@ -452,6 +452,8 @@ NTSTATUS softroce_open_adapter_on(const softroce_platform *platform, const char 
 /* on != 0: entries with a completion callback answer STATUS_PENDING on
  * success and complete later from the object's DPC (default: inline). */
 NTSTATUS softroce_set_deferred_completions(NDK_ADAPTER *adapter, int on);
+/* Port 0 binds pick from first..last only (within 49152-65535). */
+NTSTATUS softroce_set_ephemeral_ports(NDK_ADAPTER *adapter, uint16_t first, uint16_t last);
 /* IRQL rule breaks logged by the hosted IRQL books (process-wide). */
 size_t softroce_irql_violations(void);
 void softroce_irql_clear(void);
