@@ -257,15 +257,17 @@ fn first_traffic_establishes_when_every_rtu_is_lost() {
     let repr = PacketRepr::new(bth, b"data");
     let packet_from = |src: [u8; 4]| roce_v4(src, [192, 0, 2, 2], &repr);
     let b_addr: SocketAddr = "192.0.2.2:4791".parse().unwrap();
-    // From someone else first (valid ICRC): counted for the QP, but it does
-    // not establish the connection.
+    // From someone else first (valid ICRC): dropped as not from the QP's
+    // peer (as rxe checks the address vector); it does not establish the
+    // connection.
     net.sim.inject(
         "192.0.2.7:4791".parse().unwrap(),
         b_addr,
         &packet_from([192, 0, 2, 7]),
     );
     net.run();
-    assert_eq!(b.stats().rx_for_qp, 1);
+    assert_eq!(b.stats().rx_for_qp, 0);
+    assert_eq!(b.stats().rx_wrong_peer, 1);
     assert!(
         b.completions(20).is_empty(),
         "only the peer's traffic counts"
@@ -277,7 +279,8 @@ fn first_traffic_establishes_when_every_rtu_is_lost() {
     );
     net.run();
     assert_eq!(b.completions(20), vec![STATUS_SUCCESS]);
-    assert_eq!(b.stats().rx_for_qp, 2);
+    assert_eq!(b.stats().rx_for_qp, 1);
+    assert_eq!(b.stats().rx_wrong_peer, 1);
     assert_eq!(b.stats().rx_bad_icrc, 0);
     for x in [c, p] {
         assert_eq!(close_obj(x, None), STATUS_SUCCESS);

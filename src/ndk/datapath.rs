@@ -47,13 +47,14 @@ use super::srq::SrqObject;
 
 /// Where a QP's packets go: the adapter runtime over its carrier (or the
 /// test pairing hook). `udp_payload` is BTH through a zeroed 4-byte ICRC,
-/// which the sink fills (it knows the IP header).
+/// which the sink fills in place (it knows the IP header), so no copy is
+/// made on the way out.
 pub(crate) trait PacketSink: Send + Sync {
     /// Sends one UDP payload to `dst`:4791. A refusal loses the packet (the
     /// engine retransmits on its timer).
     ///
     /// IRQL: <= DISPATCH_LEVEL.
-    fn send(&self, dst: IpAddr, udp_payload: &[u8]) -> Result<(), SendError>;
+    fn send(&self, dst: IpAddr, udp_payload: &mut [u8]) -> Result<(), SendError>;
 }
 
 /// What the connection work hands the data path when a QP becomes
@@ -582,7 +583,7 @@ impl Datapath {
                 for i in 0..n {
                     let len = ob.lens.get(i).copied().unwrap_or(0);
                     let start = i * self.packet_len;
-                    if let Some(p) = ob.bufs.get(start..start + len) {
+                    if let Some(p) = ob.bufs.get_mut(start..start + len) {
                         if sink.send(dst, p).is_err() {
                             refused += 1;
                         }

@@ -26,11 +26,12 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use crate::abi::*;
 use crate::cm::{CmConfig, CmEngine, CmError, PortError};
 use crate::os::{
-    Carrier, DatagramSink, DeferredRoutine, Instant, Platform, Received, SpinLock, SpinLockGuard,
-    Timer,
+    Carrier, DatagramSink, DeferredRoutine, Instant, Platform, Received, SendError, SpinLock,
+    SpinLockGuard, Timer,
 };
 use crate::wire::ROCE_V2_UDP_PORT;
 
+use super::datapath::PacketSink;
 use super::qp1::{self, Dropped, Rx, MAD_PACKET_LEN};
 
 mod events;
@@ -80,6 +81,10 @@ pub struct NetCounters {
     pub rx_for_qp: AtomicU64,
     /// Packets for a QPN we do not have.
     pub rx_no_qp: AtomicU64,
+    /// Packets for a connected QP of ours from an address that is not its peer.
+    pub rx_wrong_peer: AtomicU64,
+    /// Data-path packets sent.
+    pub tx_packets: AtomicU64,
     pub tx_mads: AtomicU64,
     pub tx_errors: AtomicU64,
 }
@@ -95,6 +100,8 @@ pub struct NetStats {
     pub rx_not_gsi: u64,
     pub rx_for_qp: u64,
     pub rx_no_qp: u64,
+    pub rx_wrong_peer: u64,
+    pub tx_packets: u64,
     pub tx_mads: u64,
     pub tx_errors: u64,
     /// CM table occupancy: connections (incl. timewait), listeners, endpoints.
@@ -275,6 +282,8 @@ impl Net {
             rx_not_gsi: ld(&c.rx_not_gsi),
             rx_for_qp: ld(&c.rx_for_qp),
             rx_no_qp: ld(&c.rx_no_qp),
+            rx_wrong_peer: ld(&c.rx_wrong_peer),
+            tx_packets: ld(&c.tx_packets),
             tx_mads: ld(&c.tx_mads),
             tx_errors: ld(&c.tx_errors),
             cm_connections: cm.connections,
@@ -319,16 +328,36 @@ impl Net {
                 st.cm.handle_mad(now, peer, mad);
                 self.pump(&mut st);
             }
-            Rx::Qp(qpn) => {
-                // The data path plugs in here (by destination QPN); until
-                // then the packet is counted and dropped, but it still
-                // tells the CM that the peer is established.
-                let mut st = self.state.lock();
-                if st.qp(qpn).is_some() {
-                    bump(&c.rx_for_qp);
-                    self.notify_traffic(&mut st, qpn, d.src.ip());
-                } else {
-                    bump(&c.rx_no_qp);
+            Rx::Qp(pkt) => {
+                // Demux by destination QPN. Only the QP's peer may talk to
+                // it (as rxe checks the AV). A valid packet also tells the
+                // CM that the peer is established (a lost RTU), which
+                // connects the data path before the packet is delivered.
+                let qpn = pkt.bth.dest_qp;
+                let from = d.src.ip();
+                let datapath = {
+                    let mut st = self.state.lock();
+                    let peer = st.qp(qpn).map(|qp| qp.connection().map(|c| c.remote.ip()));
+                    match peer {
+                        None => {
+                            bump(&c.rx_no_qp);
+                            None
+                        }
+                        Some(Some(peer)) if peer != from => {
+                            bump(&c.rx_wrong_peer);
+                            None
+                        }
+                        Some(_) => {
+                            bump(&c.rx_for_qp);
+                            self.notify_traffic(&mut st, qpn, from);
+                            st.qp(qpn).map(|qp| Arc::clone(&qp.datapath))
+                        }
+                    }
+                };
+                // Delivered with the runtime's lock released: the data path
+                // takes its own locks and may send through `self`.
+                if let Some(dp) = datapath {
+                    dp.deliver(self.now(), &pkt);
                 }
             }
             Rx::Drop(Dropped::Malformed) => bump(&c.rx_malformed),
@@ -427,6 +456,33 @@ impl Net {
             None => &self.counters.tx_errors,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The data path's packets go out through the adapter's carrier: the ICRC
+/// is sealed in place over the IP and UDP headers the carrier will send
+/// (the same framing as the MADs, `qp1::seal`). `Arc<Net>` coerces to the
+/// QP's `Arc<dyn PacketSink>` without an allocation.
+impl PacketSink for Net {
+    /// IRQL: <= DISPATCH_LEVEL (the carrier's send never blocks).
+    fn send(&self, dst: IpAddr, udp_payload: &mut [u8]) -> Result<(), SendError> {
+        let carrier = self.carrier.lock();
+        let result = match carrier.as_ref() {
+            None => Err(SendError::Closed),
+            Some(carrier) => {
+                let local = SocketAddr::new(self.address, ROCE_V2_UDP_PORT);
+                match qp1::seal(udp_payload, local, dst, carrier.tx_ipv4()) {
+                    None => Err(SendError::TooBig),
+                    Some(()) => carrier.send(SocketAddr::new(dst, ROCE_V2_UDP_PORT), udp_payload),
+                }
+            }
+        };
+        let counter = match result {
+            Ok(()) => &self.counters.tx_packets,
+            Err(_) => &self.counters.tx_errors,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
     }
 }
 

@@ -18,6 +18,7 @@ use crate::abi::{
     STATUS_INVALID_DEVICE_STATE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
 };
 use crate::os::{irql, Instant, Irql, PoolTag, SpinLock};
+use crate::transport::Mtu;
 use crate::verbs::memory::Access;
 use crate::verbs::wq::{Sge, MAX_SGE};
 use crate::wire::PacketRepr;
@@ -85,6 +86,10 @@ pub(crate) struct Qp {
     connection: SpinLock<Option<QpConnection>>,
 }
 
+/// The RNR NAK timer we advertise (IB encoding 12 = 0.64 ms): short, since
+/// NDK consumers such as SMB Direct keep receives posted by credits.
+pub(crate) const MIN_RNR_TIMER: u8 = 12;
+
 /// Where a QP's connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum QpLinkState {
@@ -149,12 +154,50 @@ impl Qp {
         *self.connection.lock() = c;
     }
 
-    /// Updates the state of the connection record, if any.
+    /// Updates the state of the connection record, if any. The transition
+    /// to `Connected` (CompleteConnect on the active side; the RTU or the
+    /// first packet on the passive side) starts the data path with the
+    /// recorded parameters, sending through the adapter's carrier.
     /// IRQL: <= DISPATCH_LEVEL.
     pub(crate) fn set_link_state(&self, state: QpLinkState) {
-        if let Some(c) = self.connection.lock().as_mut() {
+        let start = {
+            let mut record = self.connection.lock();
+            let Some(c) = record.as_mut() else { return };
+            let was = c.state;
             c.state = state;
+            (state == QpLinkState::Connected && was != QpLinkState::Connected).then_some(*c)
+        };
+        if let Some(c) = start {
+            self.start_datapath(&c);
         }
+    }
+
+    /// Connects the data path (once per QP; a QP is connected at most once
+    /// in the NDK). Parameters the consumer cannot choose use softroce's
+    /// defaults: our RNR NAK timer [`MIN_RNR_TIMER`].
+    /// IRQL: <= DISPATCH_LEVEL.
+    fn start_datapath(&self, c: &QpConnection) {
+        let Some(path_mtu) = Mtu::from_ib_enum(c.path_mtu) else {
+            return;
+        };
+        let params = ConnectParams {
+            local_qpn: self.qpn,
+            remote: c.remote.ip(),
+            remote_qpn: c.remote_qpn,
+            send_psn: c.send_psn,
+            recv_psn: c.recv_psn,
+            path_mtu,
+            inbound_read_limit: c.inbound_read_limit,
+            outbound_read_limit: c.outbound_read_limit,
+            local_ack_timeout: c.local_ack_timeout,
+            retry_count: c.retry_count,
+            rnr_retry: c.rnr_retry_count,
+            min_rnr_timer: MIN_RNR_TIMER,
+        };
+        let sink: Arc<dyn PacketSink> = self.base.core.net.clone();
+        // Already connected (the record moved back to Connected) or closed:
+        // nothing to start.
+        let _ = self.datapath.connect(&params, sink);
     }
 
     /// NdkFlush's work, also the implicit flush after NdkDisconnect: every

@@ -45,12 +45,12 @@ pub(crate) enum Dropped {
 }
 
 /// Where a received datagram goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Rx<'a> {
     /// A MAD for the CM (QP1), from the peer's IP.
     Mad(IpAddr, &'a [u8]),
-    /// A packet for another QP (the data path).
-    Qp(u32),
+    /// A packet for another QP (the data path), already parsed and checked.
+    Qp(PacketRepr<'a>),
     /// Dropped, and why.
     Drop(Dropped),
 }
@@ -159,7 +159,7 @@ pub(crate) fn classify<'a>(d: &Received<'a>) -> Rx<'a> {
         return Rx::Drop(Dropped::PKey);
     }
     if repr.bth.dest_qp != GSI_QPN {
-        return Rx::Qp(repr.bth.dest_qp);
+        return Rx::Qp(repr);
     }
     match repr.deth {
         Some(deth)
@@ -229,12 +229,28 @@ pub(crate) fn frame(
     tx_ipv4: Option<TxIpv4>,
 ) -> Option<usize> {
     let len = repr.emit(buf).ok()?;
+    seal(buf.get_mut(..len)?, local, peer, tx_ipv4)?;
+    Some(len)
+}
+
+/// Fills the ICRC of an emitted UDP payload (BTH through the 4 ICRC
+/// bytes) over the IP and UDP headers the carrier will send from `local`
+/// to `peer`:4791 (IPv4: identification and DF as `tx_ipv4` says, else
+/// ID 0 + DF). Used for MADs and for the data path's RC packets alike.
+///
+/// IRQL: <= DISPATCH_LEVEL (no allocation).
+pub(crate) fn seal(
+    udp_payload: &mut [u8],
+    local: SocketAddr,
+    peer: IpAddr,
+    tx_ipv4: Option<TxIpv4>,
+) -> Option<()> {
+    let len = udp_payload.len();
     let mut hdr = [0u8; 40];
     let v4 = tx_ipv4.unwrap_or(TxIpv4::ZERO_ID_DF);
     let hl = ip_header(local.ip(), peer, v4, len.checked_add(8)?, &mut hdr)?;
     let udp = udp_header(local.port(), ROCE_V2_UDP_PORT, len).ok()?;
-    icrc::fill_parts(hdr.get(..hl)?, &udp, buf.get_mut(..len)?).ok()?;
-    Some(len)
+    icrc::fill_parts(hdr.get(..hl)?, &udp, udp_payload).ok()
 }
 
 #[cfg(test)]
@@ -275,7 +291,7 @@ mod tests {
         let mut r = mad_repr(1, &mad);
         r.bth.dest_qp = 0x11;
         frame(&mut buf, from, to, &r, None).unwrap();
-        assert_eq!(classify(&received(&buf, V4)), Rx::Qp(0x11));
+        assert!(matches!(classify(&received(&buf, V4)), Rx::Qp(p) if p.bth.dest_qp == 0x11));
         let mut r = mad_repr(1, &mad);
         r.deth = Some(DethRepr {
             qkey: 0x1234,

@@ -61,7 +61,7 @@ struct Arrive(Weak<Direction>);
 
 impl PacketSink for Direction {
     /// IRQL: <= DISPATCH_LEVEL.
-    fn send(&self, _dst: core::net::IpAddr, udp_payload: &[u8]) -> Result<(), SendError> {
+    fn send(&self, _dst: core::net::IpAddr, udp_payload: &mut [u8]) -> Result<(), SendError> {
         let now = t::Instant(self.platform.now().as_nanos());
         let next = {
             let mut link = self.link.lock().map_err(|_| SendError::Closed)?;
