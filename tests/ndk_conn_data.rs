@@ -97,12 +97,17 @@ fn starting_psn(packets: &[Vec<u8>], rep: bool) -> u32 {
         .expect("the CM message was captured")
 }
 
-/// The PSN of the first request packet (not an ACK) to an RC QP.
+/// The PSN of the first request packet (SEND, WRITE or READ request; not
+/// an ACK or a READ response, which carry the peer's PSNs) to an RC QP.
 fn first_request_psn(packets: &[Vec<u8>]) -> u32 {
     packets
         .iter()
         .filter_map(|p| PacketRepr::parse(p).ok())
-        .find(|p| p.bth.dest_qp != 1 && p.bth.opcode != Opcode::RC_ACKNOWLEDGE)
+        .find(|p| {
+            let op = p.bth.opcode;
+            p.bth.dest_qp != 1
+                && (op.is_send() || op.is_write() || op == Opcode::RC_RDMA_READ_REQUEST)
+        })
         .map(|p| p.bth.psn)
         .expect("a data packet was captured")
 }
