@@ -144,8 +144,8 @@ fn replay(file: &str, conn: Conn) -> (usize, Vec<Completion>) {
             wr_id: 1000 + i,
             sges: &[Sge {
                 lkey: 1,
-                addr: 0x7000_0000 + i * 4096,
-                len: 4096,
+                addr: 0x7000_0000 + i * 65536,
+                len: 65536,
             }],
         })
         .unwrap();
@@ -363,5 +363,26 @@ fn perftest_read_bw_64k_reads_match_rxe_both_sides() {
             .filter(|c| c.opcode == WcOpcode::RdmaRead && c.byte_len == 65536)
             .count(),
         5
+    );
+}
+
+#[test]
+fn perftest_send_bw_64k_sends_are_acked_like_rxe() {
+    // ib_send_bw from frame 175: 64 KiB SENDs (FIRST, 62 MIDDLE, LAST with AckReq);
+    // our responder's ACKs (PSN, MSN 1..8) must be rxe's. The capture is cut mid-message.
+    let c = Conn {
+        me: SERVER,
+        my_qpn: 0x15,
+        peer_qpn: 0x16,
+        first_frame: 175,
+        truncated: true,
+    };
+    let (n, cs) = replay(VERBS, c);
+    assert_eq!(n, 8, "eight ACKs compared");
+    assert_eq!(cs.len(), 8);
+    assert!(
+        cs.iter()
+            .all(|c| c.status == WcStatus::Success && c.byte_len == 65536),
+        "{cs:?}"
     );
 }
