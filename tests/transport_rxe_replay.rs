@@ -386,3 +386,128 @@ fn perftest_send_bw_64k_sends_are_acked_like_rxe() {
         "{cs:?}"
     );
 }
+
+/// Replays one side's UD datagrams to `dest_qpn` (or from the peer to `qpn`):
+/// ours must be byte-identical to rxe's; theirs must be received intact.
+fn replay_ud(
+    file: &str,
+    me: [u8; 4],
+    qpn: u32,
+    dest_qpn: u32,
+    qkey: u32,
+    first: usize,
+    last: usize,
+) -> (usize, usize) {
+    let mut frames = Vec::new();
+    for f in read_capture(file)
+        .into_iter()
+        .skip(first - 1)
+        .take(last + 1 - first)
+    {
+        let ip = frame::ip_packet(f.link, &f.data).unwrap();
+        let d = RoceDatagram::parse(ip).unwrap();
+        let from: [u8; 4] = ip[12..16].try_into().unwrap();
+        frames.push((from, d.roce.to_vec()));
+    }
+    let mine: Vec<_> = frames
+        .iter()
+        .filter(|(from, r)| *from == me && PacketRepr::parse(r).unwrap().bth.dest_qp == dest_qpn)
+        .collect();
+    let Some(first_psn) = mine
+        .first()
+        .map(|(_, r)| PacketRepr::parse(r).unwrap().bth.psn)
+    else {
+        panic!("no datagram of ours");
+    };
+    let cfg = UdConfig {
+        qpn,
+        qkey,
+        mtu: Mtu::Mtu4096,
+        sq_depth: 4,
+        rq_depth: 64,
+        max_sge: 1,
+        send_psn: first_psn,
+    };
+    let mut qp = UdQp::new(cfg);
+    let mut mem = AnyMemory::default();
+    for i in 0..64u64 {
+        qp.post_recv(&RecvRequest {
+            wr_id: i,
+            sges: &[Sge {
+                lkey: 1,
+                addr: 0x5000_0000 + i * 8192,
+                len: 8192,
+            }],
+        })
+        .unwrap();
+    }
+    let mut buf = vec![0u8; qp.max_packet_len()];
+    let (mut sent, mut received) = (0, 0);
+    for (from, roce) in &frames {
+        let p = PacketRepr::parse(roce).unwrap();
+        if *from != me {
+            if p.bth.dest_qp == qpn {
+                qp.handle_packet(&p, 7, &mut mem);
+                let c = qp.poll_completion().unwrap();
+                assert_eq!(
+                    (c.completion.status, c.completion.byte_len),
+                    (WcStatus::Success, p.payload.len() as u32)
+                );
+                let mut got = vec![0u8; p.payload.len()];
+                mem.get(0x5000_0000 + c.completion.wr_id * 8192, &mut got);
+                assert_eq!(got, p.payload);
+                received += 1;
+            }
+            continue;
+        }
+        if p.bth.dest_qp != dest_qpn {
+            continue;
+        }
+        mem.put(0x6000_0000, p.payload);
+        let sge = [Sge {
+            lkey: 1,
+            addr: 0x6000_0000,
+            len: p.payload.len() as u32,
+        }];
+        let deth = p.deth.unwrap();
+        qp.post_send(&UdSendRequest {
+            wr_id: 0,
+            ah: 9,
+            dest_qpn,
+            dest_qkey: deth.qkey,
+            imm: p.imm,
+            sges: &sge,
+            signaled: false,
+        })
+        .unwrap();
+        let tx = qp.poll_transmit(&mem, &mut buf).unwrap();
+        assert_eq!(tx.ah, 9);
+        assert_eq!(
+            &buf[..tx.len - ICRC_LEN],
+            &roce[..roce.len() - ICRC_LEN],
+            "ours {} vs rxe {p}",
+            PacketRepr::parse(&buf[..tx.len]).unwrap()
+        );
+        sent += 1;
+    }
+    (sent, received)
+}
+
+#[test]
+fn qp1_mads_and_ud_pingpong_match_rxe() {
+    // rping's CM exchange on QP1 (frames 1..65), both sides.
+    for me in [CLIENT, SERVER] {
+        let (sent, received) = replay_ud(RPING, me, 1, 1, softroce::wire::GSI_QKEY, 1, 65);
+        assert!(sent >= 2 && received >= 2, "{sent} {received}");
+    }
+    // ucmatose/rdma_server CM on QP1 (frames 121..174), both sides.
+    for me in [CLIENT, SERVER] {
+        let (sent, received) = replay_ud(VERBS, me, 1, 1, softroce::wire::GSI_QKEY, 121, 174);
+        assert!(sent >= 4 && received >= 4, "{sent} {received}");
+    }
+    // ibv_ud_pingpong (frames 101..120): QPN 0x13 on .12 and 0x12 on .11, Q_Key 0x11111111.
+    let (sent, received) = replay_ud(VERBS, CLIENT, 0x13, 0x12, 0x1111_1111, 101, 120);
+    assert_eq!((sent, received), (10, 10));
+    let (sent, received) = replay_ud(VERBS, SERVER, 0x12, 0x13, 0x1111_1111, 101, 120);
+    assert_eq!((sent, received), (10, 10));
+}
