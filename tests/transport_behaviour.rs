@@ -767,7 +767,7 @@ fn misaligned_atomic_is_an_invalid_request() {
 }
 
 #[test]
-fn at_most_128_unacked_psns_in_flight() {
+fn the_requester_stalls_beyond_128_unacked_psns() {
     let (mut a, mut b) = cfgs();
     a.path_mtu = Mtu::Mtu256;
     b.path_mtu = Mtu::Mtu256;
@@ -779,14 +779,15 @@ fn at_most_128_unacked_psns_in_flight() {
         .post_send(&wr(1, write(&dst, 0, None), &[src.sge(0, 300 * 256)]))
         .unwrap();
     let mut sent = Vec::new();
-    // No ACK ever comes back: the requester must stop at 128 PSNs.
+    // No ACK ever comes back: like rxe (req.psn > comp.psn + 128 stalls) the
+    // requester sends PSNs comp..=comp+128 and stops.
     run_filtered(&mut p, &mut |d, pkt| {
         if d == Dir::AtoB {
             sent.push(pkt.bth.psn - PSN_A);
         }
         d == Dir::AtoB
     });
-    assert_eq!(sent, (0..128).collect::<Vec<u32>>());
+    assert_eq!(sent, (0..=128).collect::<Vec<u32>>());
     assert_eq!(
         statuses(&drain(&mut p.a.qp)),
         [(1, WcStatus::RetryExceeded)]

@@ -59,9 +59,10 @@ fn qp1_exchanges_256_byte_mads() {
         );
         let pkt = PacketRepr::parse(&buf[..tx.len]).unwrap();
         assert_eq!(pkt.bth.opcode, Opcode::UD_SEND_ONLY);
+        // AckReq is set on QP1 datagrams, as rxe does (tests/data captures).
         assert_eq!(
             (pkt.bth.dest_qp, pkt.bth.pkey, pkt.bth.ack_req),
-            (1, 0xFFFF, false)
+            (1, 0xFFFF, true)
         );
         let deth = pkt.deth.unwrap();
         assert_eq!((deth.qkey, deth.src_qp), (GSI_QKEY, 1));
@@ -113,6 +114,7 @@ fn wrong_qkey_qpn_or_size_is_refused() {
         sq_depth: 4,
         rq_depth: 4,
         max_sge: 1,
+        send_psn: 0,
     });
     a.post_recv(&RecvRequest {
         wr_id: 1,

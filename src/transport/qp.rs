@@ -16,7 +16,10 @@ use super::wr::{
 };
 use crate::wire::{BthRepr, Opcode, PacketRepr, Service, DEFAULT_PKEY, ICRC_LEN};
 
-/// Most unacknowledged PSNs in flight (rxe's RXE_MAX_UNACKED_PSNS; ROCE-FACTS §1.7).
+/// rxe's RXE_MAX_UNACKED_PSNS (ROCE-FACTS §1.7): the requester stalls when the
+/// next PSN is *more than* this beyond the oldest unacknowledged one (so a
+/// packet at exactly +128 still goes; a real rxe capture shows a third 64-PSN
+/// READ sent with 128 PSNs outstanding).
 pub const MAX_UNACKED_PSNS: i32 = 128;
 /// AckReq is also set inside a long message after this many packets without one.
 pub const MAX_PKTS_PER_ACK: u32 = 64;

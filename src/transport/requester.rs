@@ -78,7 +78,7 @@ impl RcQp {
             return None;
         }
         let mut w: SendWqe = *self.sq.get(self.req_idx)?;
-        if self.next_psn.diff(self.comp_psn) >= MAX_UNACKED_PSNS {
+        if self.next_psn.diff(self.comp_psn) > MAX_UNACKED_PSNS {
             return None;
         }
         let mtu = self.cfg.path_mtu.bytes();

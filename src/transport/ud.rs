@@ -27,6 +27,8 @@ pub struct UdConfig {
     pub sq_depth: u16,
     pub rq_depth: u16,
     pub max_sge: u8,
+    /// The PSN of the first datagram (rxe's QP1 starts at 0; receivers do not check it).
+    pub send_psn: u32,
 }
 
 impl UdConfig {
@@ -39,6 +41,7 @@ impl UdConfig {
             sq_depth,
             rq_depth,
             max_sge: 2,
+            send_psn: 0,
         }
     }
 }
@@ -100,7 +103,7 @@ impl UdQp {
         let rq = usize::from(cfg.rq_depth.max(1));
         UdQp {
             cfg,
-            psn: Psn::new(0),
+            psn: Psn::new(cfg.send_psn),
             sq: WqeQueue::new(sq, usize::from(cfg.max_sge.max(1))),
             rq: WqeQueue::new(rq, usize::from(cfg.max_sge.max(1))),
             cq: Cq::new(sq + rq),
@@ -174,13 +177,16 @@ impl UdQp {
         loop {
             let w = *self.sq.front()?;
             let plen = w.len as usize;
+            // rxe sets AckReq on every QP1 datagram (its GSI QP type is not
+            // "UD", so the UD exception in its AckReq rule does not apply) and
+            // never on other UD QPs: both are what the rxe captures show.
+            let gsi = self.cfg.qpn == GSI_QPN;
             let opcode = if w.imm.is_some() {
                 Opcode::UD_SEND_ONLY_WITH_IMMEDIATE
             } else {
                 Opcode::UD_SEND_ONLY
             };
-            let mut pkt =
-                PacketRepr::new(make_bth(w.dest_qpn, opcode, self.psn, false, false), &[]);
+            let mut pkt = PacketRepr::new(make_bth(w.dest_qpn, opcode, self.psn, gsi, false), &[]);
             let qkey = if self.cfg.qpn == GSI_QPN {
                 GSI_QKEY
             } else {
