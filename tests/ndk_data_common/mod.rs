@@ -152,6 +152,29 @@ impl Side {
         }
     }
 
+    /// NdkBind: binds `mw` to `len` bytes of `mr` at `va`.
+    pub fn bind(
+        &self,
+        ctx: usize,
+        mr: *mut NDK_MR,
+        mw: *mut NDK_MW,
+        va: u64,
+        len: usize,
+        flags: u32,
+    ) -> NtStatus {
+        unsafe {
+            (self.q().NdkBind)(
+                self.qp,
+                ctx as *mut c_void,
+                mr,
+                mw,
+                va as *mut c_void,
+                len,
+                flags,
+            )
+        }
+    }
+
     pub fn receive(&self, ctx: usize, sges: &[NDK_SGE]) -> NtStatus {
         receive(self.qp, ctx, sges)
     }
