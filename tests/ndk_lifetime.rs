@@ -84,8 +84,7 @@ fn parent_close_pends_until_the_last_child_closes() {
     let pd = env.pd();
     let mut buf = vec![0u8; 4096];
     let (mr, _mdl) = registered_mr(pd, &mut buf, 0);
-    let mut mw = null_mut();
-    unsafe { (pd_d(pd).NdkCreateMw)(pd, None, null_mut(), &mut mw) };
+    let mw = create_mw(pd);
     let pdc = Ctx::new(&log, 1);
     assert_eq!(close_obj(pd, Some(&pdc)), STATUS_PENDING);
     env.run();
@@ -257,8 +256,7 @@ fn adapter_close_delivers_pending_close_completions_before_returning() {
     let env = Env::new();
     let log = Log::default();
     let pd = env.pd();
-    let mut mw = null_mut();
-    unsafe { (pd_d(pd).NdkCreateMw)(pd, None, null_mut(), &mut mw) };
+    let mw = create_mw(pd);
     let c = Ctx::new(&log, 3);
     assert_eq!(close_obj(pd, Some(&c)), STATUS_PENDING);
     assert_eq!(close_obj(mw, None), STATUS_SUCCESS);
@@ -282,8 +280,7 @@ fn real_platform_pending_close_from_the_dpc_thread() {
     let log = Log::default();
     let mut pd = null_mut();
     unsafe { (d.NdkCreatePd)(adapter, None, null_mut(), &mut pd) };
-    let mut mw = null_mut();
-    unsafe { (pd_d(pd).NdkCreateMw)(pd, None, null_mut(), &mut mw) };
+    let mw = create_mw(pd);
     let c = Ctx::new(&log, 5);
     let thread = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let t2 = thread.clone();
