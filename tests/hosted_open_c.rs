@@ -6,13 +6,12 @@
 
 use core::mem::size_of;
 use core::ptr::null_mut;
-use std::process::Command;
 
 use softroce::abi::*;
 
 mod c_build;
 mod hosted_open_common;
-use c_build::{cdylib, compile_c};
+use c_build::run_c_consumer;
 use hosted_open_common::*;
 
 const V21: NDK_VERSION = NDK_VERSION { Major: 2, Minor: 1 };
@@ -70,21 +69,7 @@ fn rust_info_line(ip: &core::ffi::CStr) -> String {
 
 #[test]
 fn c_consumer_opens_queries_and_closes() {
-    let lib = cdylib();
-    let exe = compile_c(&lib, "tests/c/open_adapter.c");
-    let lib_dir = lib.parent().expect("lib dir");
-    let output = Command::new(&exe)
-        .env("LD_LIBRARY_PATH", lib_dir)
-        .output()
-        .expect("run the C test");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let _ = std::fs::remove_dir_all(exe.parent().expect("out dir"));
-    assert!(
-        output.status.success(),
-        "C test failed ({}):\n{stdout}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_c_consumer("tests/c/open_adapter.c");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.last(), Some(&"PASS"), "{stdout}");
     assert!(!stdout.contains("FAIL"), "{stdout}");

@@ -7,23 +7,8 @@
 
 mod c_build;
 
-use std::process::Command;
-
 #[test]
 fn c_consumer_drives_the_objects() {
-    let lib = c_build::cdylib();
-    let exe = c_build::compile_c(&lib, "tests/c/ndk_objects.c");
-    let output = Command::new(&exe)
-        .env("LD_LIBRARY_PATH", lib.parent().expect("lib dir"))
-        .output()
-        .expect("run the C test");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let _ = std::fs::remove_dir_all(exe.parent().expect("out dir"));
-    assert!(
-        output.status.success(),
-        "C test failed ({}):\n{stdout}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = c_build::run_c_consumer("tests/c/ndk_objects.c");
     assert_eq!(stdout.lines().last(), Some("PASS"), "{stdout}");
 }

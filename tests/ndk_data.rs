@@ -348,24 +348,17 @@ fn bind_window_and_write_through_it() {
     let mut b_buf = vec![0u8; 1024];
     let b_mr = p.b.mr(&mut b_buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
     let ba = b_buf.as_ptr() as u64;
-    let mut mw = null_mut();
-    assert_eq!(
-        unsafe { (pd_d(p.b.pd).NdkCreateMw)(p.b.pd, None, null_mut(), &mut mw) },
-        STATUS_SUCCESS
+    let mw = create_mw(p.b.pd);
+    let s = p.b.bind(
+        0xB7,
+        b_mr.mr,
+        mw,
+        ba + 100,
+        200,
+        NDK_OP_FLAG_ALLOW_REMOTE_WRITE,
     );
-    let s = unsafe {
-        (p.b.q().NdkBind)(
-            p.b.qp,
-            0xB7 as *mut c_void,
-            b_mr.mr,
-            mw,
-            (ba + 100) as *mut c_void,
-            200,
-            NDK_OP_FLAG_ALLOW_REMOTE_WRITE,
-        )
-    };
     assert_eq!(s, STATUS_SUCCESS);
-    let rt = unsafe { ((*(*mw).Dispatch).NdkGetRemoteTokenFromMw)(mw) };
+    let rt = mw_remote_token(mw);
     assert_ne!(rt, 0);
     p.settle(1);
     check(
@@ -434,24 +427,17 @@ fn send_and_invalidate_reports_the_token() {
     let mut b_buf = vec![0u8; 512];
     let b_mr = p.b.mr(&mut b_buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
     let ba = b_buf.as_ptr() as u64;
-    let mut mw = null_mut();
-    assert_eq!(
-        unsafe { (pd_d(p.b.pd).NdkCreateMw)(p.b.pd, None, null_mut(), &mut mw) },
-        STATUS_SUCCESS
+    let mw = create_mw(p.b.pd);
+    let s = p.b.bind(
+        0xB1,
+        b_mr.mr,
+        mw,
+        ba + 256,
+        256,
+        NDK_OP_FLAG_ALLOW_REMOTE_WRITE | NDK_OP_FLAG_SILENT_SUCCESS,
     );
-    let s = unsafe {
-        (p.b.q().NdkBind)(
-            p.b.qp,
-            0xB1 as *mut c_void,
-            b_mr.mr,
-            mw,
-            (ba + 256) as *mut c_void,
-            256,
-            NDK_OP_FLAG_ALLOW_REMOTE_WRITE | NDK_OP_FLAG_SILENT_SUCCESS,
-        )
-    };
     assert_eq!(s, STATUS_SUCCESS);
-    let rt = unsafe { ((*(*mw).Dispatch).NdkGetRemoteTokenFromMw)(mw) };
+    let rt = mw_remote_token(mw);
     assert_eq!(
         p.b.receive(0xB2, &[sge(ba, 64, b_mr.local())]),
         STATUS_SUCCESS
@@ -725,38 +711,9 @@ fn read_with_local_invalidate() {
 #[test]
 fn receives_from_an_srq() {
     let mut p = Pair::unpaired(11);
-    let mut srq = null_mut();
-    let s = unsafe {
-        (pd_d(p.b.pd).NdkCreateSrq)(
-            p.b.pd,
-            8,
-            2,
-            0,
-            None,
-            null_mut(),
-            null_mut(),
-            None,
-            null_mut(),
-            &mut srq,
-        )
-    };
+    let (s, srq) = create_srq(p.b.pd, 8, 2);
     assert_eq!(s, STATUS_SUCCESS);
-    let mut sq = null_mut();
-    let s = unsafe {
-        (pd_d(p.b.pd).NdkCreateQpWithSrq)(
-            p.b.pd,
-            p.b.cq,
-            p.b.cq,
-            srq,
-            0x5050 as *mut c_void,
-            4,
-            2,
-            0,
-            None,
-            null_mut(),
-            &mut sq,
-        )
-    };
+    let (s, sq) = create_qp_with_srq(p.b.pd, p.b.cq, srq, 0x5050, 4, 2);
     assert_eq!(s, STATUS_SUCCESS);
     p.keep(srq);
     p.keep(sq);

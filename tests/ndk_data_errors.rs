@@ -162,27 +162,14 @@ fn flush_cancels_everything_in_order() {
     let b_mr = p.b.mr(&mut b_buf, NDK_MR_FLAG_ALLOW_REMOTE_READ);
     let (aa, ba) = (a_buf.as_ptr() as u64, b_buf.as_ptr() as u64);
     let at = a_mr.local();
-    let mut mw = null_mut();
-    assert_eq!(
-        unsafe { (pd_d(p.a.pd).NdkCreateMw)(p.a.pd, None, null_mut(), &mut mw) },
-        STATUS_SUCCESS
-    );
+    let mw = create_mw(p.a.pd);
     assert_eq!(p.a.send(1, &[sge(aa, 100, at)], 0), STATUS_SUCCESS);
     assert_eq!(
         p.a.read(2, &[sge(aa + 512, 100, at)], ba, b_mr.remote(), 0),
         STATUS_SUCCESS
     );
-    let s = unsafe {
-        (p.a.q().NdkBind)(
-            p.a.qp,
-            3 as *mut c_void,
-            a_mr.mr,
-            mw,
-            aa as *mut c_void,
-            64,
-            NDK_OP_FLAG_ALLOW_REMOTE_READ,
-        )
-    };
+    let s =
+        p.a.bind(3, a_mr.mr, mw, aa, 64, NDK_OP_FLAG_ALLOW_REMOTE_READ);
     assert_eq!(s, STATUS_SUCCESS);
     assert_eq!(p.a.receive(0x51, &[sge(aa, 8, at)]), STATUS_SUCCESS);
     assert_eq!(p.a.receive(0x52, &[sge(aa + 8, 8, at)]), STATUS_SUCCESS);
@@ -285,11 +272,7 @@ fn posts_on_an_unconnected_qp() {
     let sg = [sge(a, 8, t)];
     let q = p.a.q();
     let ctx = 9 as *mut c_void;
-    let mut mw = null_mut();
-    assert_eq!(
-        unsafe { (pd_d(p.a.pd).NdkCreateMw)(p.a.pd, None, null_mut(), &mut mw) },
-        STATUS_SUCCESS
-    );
+    let mw = create_mw(p.a.pd);
     let page = 0i64;
     unsafe {
         assert_eq!(
@@ -328,11 +311,7 @@ fn posts_on_an_unconnected_qp() {
     assert_eq!(p.a.receive(0x61, &sg), STATUS_SUCCESS);
     p.settle(1);
     assert!(p.a.results().is_empty());
-    assert_eq!(
-        unsafe { ((*(*mw).Dispatch).NdkGetRemoteTokenFromMw)(mw) },
-        0,
-        "not bound"
-    );
+    assert_eq!(mw_remote_token(mw), 0, "not bound");
     // Once paired, the queued receive takes B's send.
     assert_eq!(p.connect(None), STATUS_SUCCESS);
     assert_eq!(p.connect(None), STATUS_CONNECTION_ACTIVE);
@@ -390,11 +369,7 @@ fn bad_arguments_change_nothing() {
         unsafe { (mr_d(fast).NdkInitializeFastRegisterMr)(fast, 1, 0, None, null_mut()) },
         STATUS_SUCCESS
     );
-    let mut mw = null_mut();
-    assert_eq!(
-        unsafe { (pd_d(p.a.pd).NdkCreateMw)(p.a.pd, None, null_mut(), &mut mw) },
-        STATUS_SUCCESS
-    );
+    let mw = create_mw(p.a.pd);
     assert_eq!(
         p.b.receive(0xB1, &[sge(ba, 512, b_mr.local())]),
         STATUS_SUCCESS
@@ -540,10 +515,7 @@ fn bad_arguments_change_nothing() {
     assert!(p.a.results().is_empty(), "a failed post completes nothing");
     assert!(p.b.results().is_empty());
     assert!(b_buf.iter().all(|&x| x == 0));
-    assert_eq!(
-        unsafe { ((*(*mw).Dispatch).NdkGetRemoteTokenFromMw)(mw) },
-        0
-    );
+    assert_eq!(mw_remote_token(mw), 0);
     // The QP is unharmed.
     assert_eq!(p.a.send(2, &one, 0), STATUS_SUCCESS);
     p.settle(2);

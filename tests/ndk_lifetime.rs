@@ -16,44 +16,11 @@ fn every_object_creates_and_closes_inline_with_a_proper_header() {
     let (cq, _cqc) = env.cq(16, &log, 1);
     let mut buf = vec![0u8; 8192];
     let (mr, _mdl) = registered_mr(pd, &mut buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
-    let mut mw = null_mut();
-    assert_eq!(
-        unsafe { (pd_d(pd).NdkCreateMw)(pd, None, null_mut(), &mut mw) },
-        STATUS_SUCCESS
-    );
-    let mut srq = null_mut();
-    let s = unsafe {
-        (pd_d(pd).NdkCreateSrq)(
-            pd,
-            8,
-            2,
-            0,
-            None,
-            null_mut(),
-            null_mut(),
-            None,
-            null_mut(),
-            &mut srq,
-        )
-    };
+    let mw = create_mw(pd);
+    let (s, srq) = create_srq(pd, 8, 2);
     assert_eq!(s, STATUS_SUCCESS);
     let qp1 = qp(pd, cq, 0x51, 8, 8).unwrap();
-    let mut qp2 = null_mut();
-    let s = unsafe {
-        (pd_d(pd).NdkCreateQpWithSrq)(
-            pd,
-            cq,
-            cq,
-            srq,
-            null_mut(),
-            8,
-            2,
-            0,
-            None,
-            null_mut(),
-            &mut qp2,
-        )
-    };
+    let (s, qp2) = create_qp_with_srq(pd, cq, srq, 0, 8, 2);
     assert_eq!(s, STATUS_SUCCESS);
     let mut listener = null_mut();
     let s = unsafe {
@@ -117,8 +84,7 @@ fn parent_close_pends_until_the_last_child_closes() {
     let pd = env.pd();
     let mut buf = vec![0u8; 4096];
     let (mr, _mdl) = registered_mr(pd, &mut buf, 0);
-    let mut mw = null_mut();
-    unsafe { (pd_d(pd).NdkCreateMw)(pd, None, null_mut(), &mut mw) };
+    let mw = create_mw(pd);
     let pdc = Ctx::new(&log, 1);
     assert_eq!(close_obj(pd, Some(&pdc)), STATUS_PENDING);
     env.run();
@@ -156,37 +122,8 @@ fn nested_pending_closes_complete_children_first() {
     let pd = env.pd();
     let (cq, _c) = env.cq(8, &log, 100);
     let q = qp(pd, cq, 0, 4, 4).unwrap();
-    let mut srq = null_mut();
-    unsafe {
-        (pd_d(pd).NdkCreateSrq)(
-            pd,
-            4,
-            1,
-            0,
-            None,
-            null_mut(),
-            null_mut(),
-            None,
-            null_mut(),
-            &mut srq,
-        )
-    };
-    let mut q2 = null_mut();
-    unsafe {
-        (pd_d(pd).NdkCreateQpWithSrq)(
-            pd,
-            cq,
-            cq,
-            srq,
-            null_mut(),
-            4,
-            1,
-            0,
-            None,
-            null_mut(),
-            &mut q2,
-        )
-    };
+    let (_, srq) = create_srq(pd, 4, 1);
+    let (_, q2) = create_qp_with_srq(pd, cq, srq, 0, 4, 1);
     let (cqc, pdc, srqc, q2c) = (
         Ctx::new(&log, 1),
         Ctx::new(&log, 2),
@@ -319,8 +256,7 @@ fn adapter_close_delivers_pending_close_completions_before_returning() {
     let env = Env::new();
     let log = Log::default();
     let pd = env.pd();
-    let mut mw = null_mut();
-    unsafe { (pd_d(pd).NdkCreateMw)(pd, None, null_mut(), &mut mw) };
+    let mw = create_mw(pd);
     let c = Ctx::new(&log, 3);
     assert_eq!(close_obj(pd, Some(&c)), STATUS_PENDING);
     assert_eq!(close_obj(mw, None), STATUS_SUCCESS);
@@ -344,8 +280,7 @@ fn real_platform_pending_close_from_the_dpc_thread() {
     let log = Log::default();
     let mut pd = null_mut();
     unsafe { (d.NdkCreatePd)(adapter, None, null_mut(), &mut pd) };
-    let mut mw = null_mut();
-    unsafe { (pd_d(pd).NdkCreateMw)(pd, None, null_mut(), &mut mw) };
+    let mw = create_mw(pd);
     let c = Ctx::new(&log, 5);
     let thread = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let t2 = thread.clone();

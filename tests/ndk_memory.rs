@@ -258,11 +258,7 @@ fn memory_windows_start_unbound() {
     let env = Env::new();
     let log = Log::default();
     let pd = env.pd();
-    let mut mw = null_mut();
-    assert_eq!(
-        unsafe { (pd_d(pd).NdkCreateMw)(pd, None, null_mut(), &mut mw) },
-        STATUS_SUCCESS
-    );
+    let mw = create_mw(pd);
     let d = unsafe { &*(*mw).Dispatch };
     assert_eq!(unsafe { (d.NdkGetRemoteTokenFromMw)(mw) }, 0);
     assert_eq!(unsafe { (d.NdkGetRemoteTokenFromMw)(null_mut()) }, 0);

@@ -105,70 +105,13 @@ fn unconnected_qp_posts_and_srq_rules() {
     unsafe { (d.NdkFlush)(q) };
     assert!(results_ex(cq, 8).is_empty(), "failed posts completed");
 
-    let mut srq = null_mut();
-    let s = unsafe {
-        (pd_d(other).NdkCreateSrq)(
-            other,
-            8,
-            2,
-            0,
-            None,
-            null_mut(),
-            null_mut(),
-            None,
-            null_mut(),
-            &mut srq,
-        )
-    };
+    let (s, srq) = create_srq(other, 8, 2);
     assert_eq!(s, STATUS_SUCCESS);
-    let mut qs = null_mut();
-    let s = unsafe {
-        (pd_d(pd).NdkCreateQpWithSrq)(
-            pd,
-            cq,
-            cq,
-            srq,
-            null_mut(),
-            4,
-            1,
-            0,
-            None,
-            null_mut(),
-            &mut qs,
-        )
-    };
+    let (s, _) = create_qp_with_srq(pd, cq, srq, 0, 4, 1);
     assert_eq!(s, STATUS_INVALID_PARAMETER, "SRQ of another PD");
-    let s = unsafe {
-        (pd_d(pd).NdkCreateQpWithSrq)(
-            pd,
-            cq,
-            cq,
-            null_mut(),
-            null_mut(),
-            4,
-            1,
-            0,
-            None,
-            null_mut(),
-            &mut qs,
-        )
-    };
+    let (s, _) = create_qp_with_srq(pd, cq, null_mut(), 0, 4, 1);
     assert_eq!(s, STATUS_INVALID_PARAMETER, "NULL SRQ");
-    let s = unsafe {
-        (pd_d(other).NdkCreateQpWithSrq)(
-            other,
-            cq,
-            cq,
-            srq,
-            null_mut(),
-            4,
-            1,
-            0,
-            None,
-            null_mut(),
-            &mut qs,
-        )
-    };
+    let (s, qs) = create_qp_with_srq(other, cq, srq, 0, 4, 1);
     assert_eq!(s, STATUS_SUCCESS);
     assert_eq!(receive(qs, 1, &[]), STATUS_INVALID_DEVICE_REQUEST);
     for o in [qs.cast::<NDK_PD>(), q.cast(), srq.cast()] {

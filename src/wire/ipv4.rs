@@ -53,25 +53,12 @@ pub fn internet_checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// A read/write view of an IPv4 packet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ipv4Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+view_skeleton!(
+    /// A read/write view of an IPv4 packet.
+    Ipv4Packet
+);
 
 impl<T: AsRef<[u8]>> Ipv4Packet<T> {
-    /// Wraps a buffer without checks; accessors then never panic but may read zeros.
-    pub const fn new_unchecked(buffer: T) -> Ipv4Packet<T> {
-        Ipv4Packet { buffer }
-    }
-
-    /// Wraps a buffer after [`check_len`](Self::check_len).
-    pub fn new_checked(buffer: T) -> Result<Ipv4Packet<T>> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the version is 4 (`Malformed`), that the header and the
     /// total length fit the buffer (`Truncated`), and that IHL >= 5 and the
     /// total length covers the header (`Malformed`). Bytes past the total
@@ -88,10 +75,6 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
             return Err(Error::Malformed);
         }
         check_len(data, total)
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     fn data(&self) -> &[u8] {
@@ -298,14 +281,7 @@ impl fmt::Display for Ipv4Repr {
     }
 }
 
-impl<T: AsRef<[u8]>> fmt::Display for Ipv4Packet<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match Ipv4Repr::parse(&Ipv4Packet::new_unchecked(self.buffer.as_ref())) {
-            Ok(repr) => write!(f, "{repr}"),
-            Err(err) => write!(f, "IPv4 ({err})"),
-        }
-    }
-}
+repr_display!(Ipv4Packet, Ipv4Repr, "IPv4");
 
 #[cfg(test)]
 mod tests {

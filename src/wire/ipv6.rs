@@ -28,25 +28,12 @@ pub const HOP_LIMIT_OFFSET: usize = field::HOP_LIMIT;
 
 const FLOW_MASK: u32 = 0x000F_FFFF;
 
-/// A read/write view of an IPv6 packet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ipv6Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+view_skeleton!(
+    /// A read/write view of an IPv6 packet.
+    Ipv6Packet
+);
 
 impl<T: AsRef<[u8]>> Ipv6Packet<T> {
-    /// Wraps a buffer without checks; accessors then never panic but may read zeros.
-    pub const fn new_unchecked(buffer: T) -> Ipv6Packet<T> {
-        Ipv6Packet { buffer }
-    }
-
-    /// Wraps a buffer after [`check_len`](Self::check_len).
-    pub fn new_checked(buffer: T) -> Result<Ipv6Packet<T>> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks the version (`Malformed`) and that the header and payload
     /// length fit the buffer (`Truncated`); trailing bytes are allowed.
     pub fn check_len(&self) -> Result<()> {
@@ -56,10 +43,6 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
             return Err(Error::Malformed);
         }
         check_len(data, HEADER_LEN + usize::from(self.payload_len()))
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     fn word0(&self) -> u32 {
@@ -207,14 +190,7 @@ fn write_v6(f: &mut fmt::Formatter<'_>, addr: &[u8; 16]) -> fmt::Result {
     Ok(())
 }
 
-impl<T: AsRef<[u8]>> fmt::Display for Ipv6Packet<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match Ipv6Repr::parse(&Ipv6Packet::new_unchecked(self.buffer.as_ref())) {
-            Ok(repr) => write!(f, "{repr}"),
-            Err(err) => write!(f, "IPv6 ({err})"),
-        }
-    }
-}
+repr_display!(Ipv6Packet, Ipv6Repr, "IPv6");
 
 #[cfg(test)]
 mod tests {

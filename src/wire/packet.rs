@@ -30,26 +30,12 @@ pub const fn pad_len(len: usize) -> usize {
     len.wrapping_neg() & 3
 }
 
-/// A view of a RoCEv2 UDP payload (BTH through ICRC).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RocePacket<T: AsRef<[u8]>> {
-    buffer: T,
-}
+view_skeleton!(
+    /// A view of a RoCEv2 UDP payload (BTH through ICRC).
+    RocePacket
+);
 
 impl<T: AsRef<[u8]>> RocePacket<T> {
-    /// Wraps a buffer without checking it; accessors then return empty slices
-    /// or zeros rather than panic.
-    pub const fn new_unchecked(buffer: T) -> RocePacket<T> {
-        RocePacket { buffer }
-    }
-
-    /// Wraps a buffer after [`check_len`](Self::check_len).
-    pub fn new_checked(buffer: T) -> Result<RocePacket<T>> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks the framing (see the module doc): after success, `header_len()`,
     /// `payload()`, `pad()` and `icrc()` describe disjoint in-bounds ranges.
     pub fn check_len(&self) -> Result<()> {
@@ -70,11 +56,6 @@ impl<T: AsRef<[u8]>> RocePacket<T> {
             return Err(Error::Malformed);
         }
         Ok(())
-    }
-
-    /// The underlying buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// A view of the BTH.

@@ -21,23 +21,12 @@ pub const HEADER_LEN: usize = 8;
 /// Offset of the checksum (masked by the ICRC).
 pub const CHECKSUM_OFFSET: usize = field::CHECKSUM.start;
 
-/// A read/write view of a UDP datagram.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UdpPacket<T: AsRef<[u8]>> {
-    buffer: T,
-}
+view_skeleton!(
+    /// A read/write view of a UDP datagram.
+    UdpPacket
+);
 
 impl<T: AsRef<[u8]>> UdpPacket<T> {
-    pub const fn new_unchecked(buffer: T) -> UdpPacket<T> {
-        UdpPacket { buffer }
-    }
-
-    pub fn new_checked(buffer: T) -> Result<UdpPacket<T>> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the header fits and the length field is at least 8
     /// (`Malformed`) and within the buffer (`Truncated`).
     pub fn check_len(&self) -> Result<()> {
@@ -48,10 +37,6 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
             return Err(Error::Malformed);
         }
         check_len(data, len)
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     pub fn src_port(&self) -> u16 {
@@ -148,14 +133,7 @@ impl fmt::Display for UdpRepr {
     }
 }
 
-impl<T: AsRef<[u8]>> fmt::Display for UdpPacket<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match UdpRepr::parse(&UdpPacket::new_unchecked(self.buffer.as_ref())) {
-            Ok(repr) => write!(f, "{repr}"),
-            Err(err) => write!(f, "UDP ({err})"),
-        }
-    }
-}
+repr_display!(UdpPacket, UdpRepr, "UDP");
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,13 @@
-//! The `fixed_view!` macro: the shared skeleton of every fixed-length header
-//! view (struct, `new_unchecked`, `new_checked`, `check_len`, `into_inner`,
-//! `Display` through the repr). Owns no layout; must not grow field logic.
+//! The view macros: `view_skeleton!` (the struct, `new_unchecked`,
+//! `new_checked`, `into_inner` every smoltcp-style view has), `repr_display!`
+//! (`Display` through the repr) and `fixed_view!` (both, plus the `check_len`
+//! of a fixed-length header). Owns no layout; must not grow field logic.
 
-/// Declares `pub struct $view<T: AsRef<[u8]>>` over a header of `$len` bytes
-/// whose repr is `$repr` (with `parse(&$view<&T>) -> Result<$repr>` and `Display`).
-macro_rules! fixed_view {
-    ($(#[$meta:meta])* $view:ident, $repr:ident, $len:expr, $name:expr) => {
+/// Declares `pub struct $view<T: AsRef<[u8]>>` with `new_unchecked`,
+/// `new_checked` (through the view's own `check_len`, which the caller
+/// defines) and `into_inner`.
+macro_rules! view_skeleton {
+    ($(#[$meta:meta])* $view:ident) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $view<T: AsRef<[u8]>> {
@@ -13,8 +15,9 @@ macro_rules! fixed_view {
         }
 
         impl<T: AsRef<[u8]>> $view<T> {
-            /// Wraps a buffer without checking its length; accessors then read
-            /// zeros past the end (and setters drop writes) instead of panicking.
+            /// Wraps a buffer without checking it; accessors then read zeros
+            /// (or empty slices) past the end and setters drop writes instead
+            /// of panicking.
             pub const fn new_unchecked(buffer: T) -> Self {
                 Self { buffer }
             }
@@ -26,17 +29,19 @@ macro_rules! fixed_view {
                 Ok(view)
             }
 
-            /// `Err(Truncated)` if the buffer is shorter than the header.
-            pub fn check_len(&self) -> $crate::wire::Result<()> {
-                $crate::wire::bytes::check_len(self.buffer.as_ref(), $len)
-            }
-
             /// The underlying buffer.
             pub fn into_inner(self) -> T {
                 self.buffer
             }
         }
+    };
+}
 
+/// `Display` for `$view` through its repr `$repr` (with
+/// `parse(&$view<&T>) -> Result<$repr>` and `Display`); `$name (error)` when
+/// the buffer does not parse.
+macro_rules! repr_display {
+    ($view:ident, $repr:ident, $name:expr) => {
         impl<T: AsRef<[u8]>> core::fmt::Display for $view<T> {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 match $repr::parse(&$view::new_unchecked(self.buffer.as_ref())) {
@@ -45,5 +50,22 @@ macro_rules! fixed_view {
                 }
             }
         }
+    };
+}
+
+/// Declares `pub struct $view<T: AsRef<[u8]>>` over a header of `$len` bytes
+/// whose repr is `$repr` (with `parse(&$view<&T>) -> Result<$repr>` and `Display`).
+macro_rules! fixed_view {
+    ($(#[$meta:meta])* $view:ident, $repr:ident, $len:expr, $name:expr) => {
+        view_skeleton!($(#[$meta])* $view);
+
+        impl<T: AsRef<[u8]>> $view<T> {
+            /// `Err(Truncated)` if the buffer is shorter than the header.
+            pub fn check_len(&self) -> $crate::wire::Result<()> {
+                $crate::wire::bytes::check_len(self.buffer.as_ref(), $len)
+            }
+        }
+
+        repr_display!($view, $repr, $name);
     };
 }

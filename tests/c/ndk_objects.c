@@ -6,6 +6,7 @@
  * after adapter close. Prints "PASS" last; exit 0 only if every check held.
  */
 #include "softroce.h"
+#include "check.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -36,26 +37,6 @@ _Static_assert(sizeof(NDK_LISTENER_DISPATCH) == 0x28, "listener table");
 _Static_assert(sizeof(NDK_CONNECTOR_DISPATCH) == 0x68, "connector table");
 _Static_assert(sizeof(NDK_SHARED_ENDPOINT_DISPATCH) == 0x18, "SE table");
 #endif
-
-static int failures;
-
-#define CHECK(cond)                                                    \
-    do {                                                               \
-        if (!(cond)) {                                                 \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
-            failures++;                                                \
-        }                                                              \
-    } while (0)
-
-#define CHECK_STATUS(expr, want)                                               \
-    do {                                                                       \
-        NTSTATUS got_ = (expr);                                                \
-        if (got_ != (want)) {                                                  \
-            printf("FAIL %s:%d: %s = 0x%08X, want 0x%08X\n", __FILE__, __LINE__, \
-                   #expr, (unsigned)got_, (unsigned)(want));                   \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
 
 static int notifications, closes;
 static NTSTATUS last_note = -1;
@@ -138,10 +119,5 @@ int main(void) {
     CHECK(softroce_irql_violations() == 0);
     softroce_platform_release(p);
 
-    if (failures != 0) {
-        printf("%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("PASS\n");
-    return 0;
+    return check_report();
 }

@@ -6,6 +6,7 @@
  * "PASS" last. Exit status 0 only if every check held.
  */
 #include "softroce.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -68,31 +69,6 @@ _Static_assert(sizeof(NDK_ADAPTER_INFO) == 0x68, "NDK_ADAPTER_INFO");
      NDK_ADAPTER_FLAG_RDMA_READ_LOCAL_INVALIDATE_SUPPORTED |                     \
      NDK_ADAPTER_FLAG_CQ_RESIZE_SUPPORTED |                                      \
      NDK_ADAPTER_FLAG_LOOPBACK_CONNECTIONS_SUPPORTED)
-
-static int failures;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
-
-static const char *name(NTSTATUS s) {
-    const char *n = softroce_status_name(s);
-    return n ? n : "?";
-}
-
-#define CHECK_STATUS(expr, want)                                                 \
-    do {                                                                         \
-        NTSTATUS got_ = (expr);                                                  \
-        if (got_ != (want)) {                                                    \
-            printf("FAIL %s:%d: %s = %s (0x%08X), want %s\n", __FILE__, __LINE__, \
-                   #expr, name(got_), (unsigned)got_, name(want));               \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
 
 static NDK_VERSION version(USHORT major, USHORT minor) {
     NDK_VERSION v;
@@ -234,7 +210,7 @@ int main(void) {
 
     print_layout();
     CHECK(ours.Major == 2 && ours.Minor == 1);
-    CHECK(strcmp(name(STATUS_BUFFER_TOO_SMALL), "STATUS_BUFFER_TOO_SMALL") == 0);
+    CHECK(strcmp(status_name(STATUS_BUFFER_TOO_SMALL), "STATUS_BUFFER_TOO_SMALL") == 0);
     CHECK(softroce_status_name((NTSTATUS)0x12345678) == NULL);
 
     exercise("127.0.0.1", version(2, 1), &a4);
@@ -260,10 +236,5 @@ int main(void) {
     softroce_close_adapter(a6);
     softroce_close_adapter(NULL);
 
-    if (failures != 0) {
-        printf("%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("PASS\n");
-    return 0;
+    return check_report();
 }

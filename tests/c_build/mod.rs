@@ -78,3 +78,24 @@ pub fn compile_c(lib: &Path, source: &str) -> PathBuf {
     );
     exe
 }
+
+/// Builds `source` against the cdylib, runs it with the library on its path,
+/// removes its build folder and asserts it exited successfully; returns its
+/// stdout.
+pub fn run_c_consumer(source: &str) -> String {
+    let lib = cdylib();
+    let exe = compile_c(&lib, source);
+    let output = Command::new(&exe)
+        .env("LD_LIBRARY_PATH", lib.parent().expect("lib dir"))
+        .output()
+        .expect("run the C test");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let _ = std::fs::remove_dir_all(exe.parent().expect("out dir"));
+    assert!(
+        output.status.success(),
+        "C test failed ({}):\n{stdout}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

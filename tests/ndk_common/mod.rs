@@ -310,6 +310,72 @@ pub fn qp(
     }
 }
 
+/// Creates an SRQ of `pd` (`depth` receives of up to `sges` SGEs, no limit
+/// notification) and returns the status with the SRQ.
+pub fn create_srq(pd: *mut NDK_PD, depth: u32, sges: u32) -> (NtStatus, *mut NDK_SRQ) {
+    let mut srq = std::ptr::null_mut();
+    let s = unsafe {
+        (pd_d(pd).NdkCreateSrq)(
+            pd,
+            depth,
+            sges,
+            0,
+            None,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            None,
+            std::ptr::null_mut(),
+            &mut srq,
+        )
+    };
+    (s, srq)
+}
+
+/// Creates a QP of `pd` on `cq` (both queues) whose receives come from
+/// `srq` (`sq` initiator requests of up to `sges` SGEs, no inline data) and
+/// returns the status with the QP.
+pub fn create_qp_with_srq(
+    pd: *mut NDK_PD,
+    cq: *mut NDK_CQ,
+    srq: *mut NDK_SRQ,
+    ctx: usize,
+    sq: u32,
+    sges: u32,
+) -> (NtStatus, *mut NDK_QP) {
+    let mut qp = std::ptr::null_mut();
+    let s = unsafe {
+        (pd_d(pd).NdkCreateQpWithSrq)(
+            pd,
+            cq,
+            cq,
+            srq,
+            ctx as *mut c_void,
+            sq,
+            sges,
+            0,
+            None,
+            std::ptr::null_mut(),
+            &mut qp,
+        )
+    };
+    (s, qp)
+}
+
+/// Creates an MW of `pd`; asserts it succeeded.
+pub fn create_mw(pd: *mut NDK_PD) -> *mut NDK_MW {
+    let mut mw = std::ptr::null_mut();
+    assert_eq!(
+        unsafe { (pd_d(pd).NdkCreateMw)(pd, None, std::ptr::null_mut(), &mut mw) },
+        STATUS_SUCCESS
+    );
+    mw
+}
+
+/// The remote token of `mw` (NdkGetRemoteTokenFromMw).
+pub fn mw_remote_token(mw: *mut NDK_MW) -> u32 {
+    unsafe { ((*(*mw).Dispatch).NdkGetRemoteTokenFromMw)(mw) }
+}
+
 pub fn sge(addr: u64, len: u32, token: u32) -> NDK_SGE {
     NDK_SGE {
         Anonymous: NDK_SGE_ADDRESS {

@@ -125,8 +125,26 @@ impl Side {
     }
 
     pub fn write(&self, ctx: usize, sges: &[NDK_SGE], va: u64, token: u32, flags: u32) -> NtStatus {
+        self.rdma(self.q().NdkWrite, ctx, sges, va, token, flags)
+    }
+
+    pub fn read(&self, ctx: usize, sges: &[NDK_SGE], va: u64, token: u32, flags: u32) -> NtStatus {
+        self.rdma(self.q().NdkRead, ctx, sges, va, token, flags)
+    }
+
+    /// Posts an RDMA request through `op` (NdkRead and NdkWrite share one
+    /// signature) against `va` through `token`.
+    fn rdma(
+        &self,
+        op: NDK_FN_WRITE,
+        ctx: usize,
+        sges: &[NDK_SGE],
+        va: u64,
+        token: u32,
+        flags: u32,
+    ) -> NtStatus {
         unsafe {
-            (self.q().NdkWrite)(
+            op(
                 self.qp,
                 ctx as *mut c_void,
                 sges.as_ptr(),
@@ -138,15 +156,24 @@ impl Side {
         }
     }
 
-    pub fn read(&self, ctx: usize, sges: &[NDK_SGE], va: u64, token: u32, flags: u32) -> NtStatus {
+    /// NdkBind: binds `mw` to `len` bytes of `mr` at `va`.
+    pub fn bind(
+        &self,
+        ctx: usize,
+        mr: *mut NDK_MR,
+        mw: *mut NDK_MW,
+        va: u64,
+        len: usize,
+        flags: u32,
+    ) -> NtStatus {
         unsafe {
-            (self.q().NdkRead)(
+            (self.q().NdkBind)(
                 self.qp,
                 ctx as *mut c_void,
-                sges.as_ptr(),
-                sges.len() as u32,
-                va,
-                token,
+                mr,
+                mw,
+                va as *mut c_void,
+                len,
                 flags,
             )
         }

@@ -37,21 +37,38 @@ unsafe fn map_hosted_mdl(mdl: NonNull<MDL>) -> Result<NonNull<u8>, OsError> {
     NonNull::new(va.cast::<u8>()).ok_or(OsError::InsufficientResources)
 }
 
+/// Where a platform's `fill_random` draws from.
+enum Randomness {
+    /// The OS generator (the real-time platform).
+    Os,
+    /// A seeded stream (the virtual-clock platform), reproducible from its seed.
+    Seeded(SeededRng),
+}
+
 /// Shared by both platforms.
 struct Common {
     engine: Arc<Engine>,
+    random: Randomness,
     pool: PoolBooks,
     net: Mutex<Option<SimNet>>,
     raw: Mutex<RawReceive>,
 }
 
 impl Common {
-    fn new(engine: Arc<Engine>) -> Self {
+    fn new(engine: Arc<Engine>, random: Randomness) -> Self {
         Common {
             engine,
+            random,
             pool: PoolBooks::new(),
             net: Mutex::new(None),
             raw: Mutex::new(RawReceive::Auto),
+        }
+    }
+
+    fn fill_random(&self, buf: &mut [u8]) {
+        match &self.random {
+            Randomness::Os => os_fill(buf),
+            Randomness::Seeded(rng) => rng.fill(buf),
         }
     }
 
@@ -78,6 +95,8 @@ impl Common {
     }
 }
 
+/// The inherent knobs, the [`Platform`] impl and `Drop` of a platform that
+/// keeps its state in a `common: Common` field.
 macro_rules! common_platform_impl {
     ($ty:ty) => {
         impl $ty {
@@ -91,6 +110,42 @@ macro_rules! common_platform_impl {
             /// (default: yes, falling back when not permitted).
             pub fn set_raw_receive(&self, raw: RawReceive) {
                 *self.common.raw.lock().unwrap_or_else(|p| p.into_inner()) = raw;
+            }
+        }
+
+        impl Platform for $ty {
+            fn now(&self) -> Instant {
+                self.common.engine.now()
+            }
+            fn fill_random(&self, buf: &mut [u8]) {
+                self.common.fill_random(buf);
+            }
+            fn pool(&self) -> &PoolBooks {
+                &self.common.pool
+            }
+            fn new_dpc(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Dpc>, OsError> {
+                Ok(self.common.engine.new_dpc(routine))
+            }
+            fn new_timer(
+                &self,
+                routine: Arc<dyn DeferredRoutine>,
+            ) -> Result<Box<dyn Timer>, OsError> {
+                Ok(self.common.engine.new_timer(routine))
+            }
+            fn open_carrier(
+                &self,
+                local: SocketAddr,
+                sink: Arc<dyn DatagramSink>,
+            ) -> Result<Box<dyn Carrier>, CarrierError> {
+                self.common.open_carrier(local, sink)
+            }
+            fn flush_deferred(&self) {
+                irql::assert_passive("Platform::flush_deferred");
+                self.common.engine.flush();
+            }
+            unsafe fn map_mdl(&self, mdl: NonNull<MDL>) -> Result<NonNull<u8>, OsError> {
+                // SAFETY: forwarded contract.
+                unsafe { map_hosted_mdl(mdl) }
             }
         }
 
@@ -117,50 +172,16 @@ impl HostedPlatform {
     /// A platform with its own DPC worker thread named `<name>-dpc`.
     pub fn new(name: &str) -> Arc<HostedPlatform> {
         Arc::new(HostedPlatform {
-            common: Common::new(Engine::real(name)),
+            common: Common::new(Engine::real(name), Randomness::Os),
         })
     }
 }
 
 common_platform_impl!(HostedPlatform);
 
-impl Platform for HostedPlatform {
-    fn now(&self) -> Instant {
-        self.common.engine.now()
-    }
-    fn fill_random(&self, buf: &mut [u8]) {
-        os_fill(buf);
-    }
-    fn pool(&self) -> &PoolBooks {
-        &self.common.pool
-    }
-    fn new_dpc(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Dpc>, OsError> {
-        Ok(self.common.engine.new_dpc(routine))
-    }
-    fn new_timer(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Timer>, OsError> {
-        Ok(self.common.engine.new_timer(routine))
-    }
-    fn open_carrier(
-        &self,
-        local: SocketAddr,
-        sink: Arc<dyn DatagramSink>,
-    ) -> Result<Box<dyn Carrier>, CarrierError> {
-        self.common.open_carrier(local, sink)
-    }
-    fn flush_deferred(&self) {
-        irql::assert_passive("Platform::flush_deferred");
-        self.common.engine.flush();
-    }
-    unsafe fn map_mdl(&self, mdl: NonNull<MDL>) -> Result<NonNull<u8>, OsError> {
-        // SAFETY: forwarded contract.
-        unsafe { map_hosted_mdl(mdl) }
-    }
-}
-
 /// The deterministic virtual-clock platform for tests.
 pub struct VirtualPlatform {
     common: Common,
-    rng: SeededRng,
 }
 
 impl std::fmt::Debug for VirtualPlatform {
@@ -176,8 +197,10 @@ impl VirtualPlatform {
     /// [`super::VIRTUAL_EPOCH`].
     pub fn new(seed: u64) -> Arc<VirtualPlatform> {
         Arc::new(VirtualPlatform {
-            common: Common::new(Engine::virtual_clock()),
-            rng: SeededRng::new(seed),
+            common: Common::new(
+                Engine::virtual_clock(),
+                Randomness::Seeded(SeededRng::new(seed)),
+            ),
         })
     }
 
@@ -201,36 +224,3 @@ impl VirtualPlatform {
 }
 
 common_platform_impl!(VirtualPlatform);
-
-impl Platform for VirtualPlatform {
-    fn now(&self) -> Instant {
-        self.common.engine.now()
-    }
-    fn fill_random(&self, buf: &mut [u8]) {
-        self.rng.fill(buf);
-    }
-    fn pool(&self) -> &PoolBooks {
-        &self.common.pool
-    }
-    fn new_dpc(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Dpc>, OsError> {
-        Ok(self.common.engine.new_dpc(routine))
-    }
-    fn new_timer(&self, routine: Arc<dyn DeferredRoutine>) -> Result<Box<dyn Timer>, OsError> {
-        Ok(self.common.engine.new_timer(routine))
-    }
-    fn open_carrier(
-        &self,
-        local: SocketAddr,
-        sink: Arc<dyn DatagramSink>,
-    ) -> Result<Box<dyn Carrier>, CarrierError> {
-        self.common.open_carrier(local, sink)
-    }
-    fn flush_deferred(&self) {
-        irql::assert_passive("Platform::flush_deferred");
-        self.common.engine.flush();
-    }
-    unsafe fn map_mdl(&self, mdl: NonNull<MDL>) -> Result<NonNull<u8>, OsError> {
-        // SAFETY: forwarded contract.
-        unsafe { map_hosted_mdl(mdl) }
-    }
-}

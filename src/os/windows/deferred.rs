@@ -128,13 +128,71 @@ struct DpcBlock {
     routine: Arc<dyn DeferredRoutine>,
 }
 
-/// A timer block: the KTIMER queues the KDPC when it expires.
+impl DpcBlock {
+    /// A block whose KDPC is not initialised yet (see [`DpcBlock::init`]);
+    /// `free` is the destructor of the boxed block that starts with it.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    fn new(routine: Arc<dyn DeferredRoutine>, free: unsafe fn(*mut Grave)) -> Self {
+        DpcBlock {
+            grave: Grave {
+                next: ptr::null_mut(),
+                free,
+            },
+            kdpc: KDPC::zeroed(),
+            routine,
+        }
+    }
+
+    /// Initialises the KDPC to run [`run_routine`] on this block's routine.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    ///
+    /// # Safety
+    /// `block` is a boxed (nonpaged) block that stays put until the graveyard
+    /// frees it after a flush.
+    unsafe fn init(block: *mut DpcBlock) {
+        // SAFETY: by the caller's contract the KDPC and the routine slot live
+        // until the graveyard frees them.
+        unsafe {
+            KeInitializeDpc(
+                ptr::addr_of_mut!((*block).kdpc),
+                Some(run_routine),
+                ptr::addr_of_mut!((*block).routine).cast(),
+            )
+        };
+    }
+}
+
+/// A timer block: the KTIMER queues the block's KDPC when it expires.
 #[repr(C)]
 struct TimerBlock {
-    grave: Grave,
-    kdpc: KDPC,
+    dpc: DpcBlock,
     ktimer: KTIMER,
-    routine: Arc<dyn DeferredRoutine>,
+}
+
+/// A handle's hold on its block: the block, and the graveyard it is buried in
+/// when the handle drops.
+struct BlockRef<B> {
+    block: *mut B,
+    graveyard: Arc<Graveyard>,
+}
+
+// SAFETY: the block is only touched through Ke* calls, which are safe from
+// any processor, and through the immutable routine.
+unsafe impl<B> Send for BlockRef<B> {}
+// SAFETY: as above; the handles take `&self` and the kernel serialises the
+// KDPC and KTIMER.
+unsafe impl<B> Sync for BlockRef<B> {}
+
+impl<B> BlockRef<B> {
+    /// Hands the block to the graveyard; call once, from the handle's drop,
+    /// after the timer is cancelled and the DPC dequeued.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    fn bury(&self) {
+        self.graveyard.bury(self.block.cast());
+    }
 }
 
 /// The KDPC routine of both kinds: `context` is the block's routine slot.
@@ -160,21 +218,15 @@ unsafe fn free_dpc_block(g: *mut Grave) {
 
 /// IRQL: <= DISPATCH_LEVEL.
 unsafe fn free_timer_block(g: *mut Grave) {
-    // SAFETY: `g` is the first field of a TimerBlock made by Box::into_raw.
+    // SAFETY: `g` starts (through its DpcBlock) a TimerBlock made by
+    // Box::into_raw.
     drop(unsafe { Box::from_raw(g.cast::<TimerBlock>()) });
 }
 
 /// `os::Dpc` over a KDPC.
 pub struct KernelDpc {
-    block: *mut DpcBlock,
-    graveyard: Arc<Graveyard>,
+    r: BlockRef<DpcBlock>,
 }
-
-// SAFETY: the block is only touched through Ke* calls, which are safe from
-// any processor, and through the immutable routine.
-unsafe impl Send for KernelDpc {}
-// SAFETY: as above; `queue` takes `&self` and the kernel serialises the KDPC.
-unsafe impl Sync for KernelDpc {}
 
 impl core::fmt::Debug for KernelDpc {
     /// IRQL: any.
@@ -188,24 +240,13 @@ impl KernelDpc {
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn new(routine: Arc<dyn DeferredRoutine>, graveyard: Arc<Graveyard>) -> Self {
-        let block = Box::into_raw(Box::new(DpcBlock {
-            grave: Grave {
-                next: ptr::null_mut(),
-                free: free_dpc_block,
-            },
-            kdpc: KDPC::zeroed(),
-            routine,
-        }));
-        // SAFETY: `block` is a fresh nonpaged block; the KDPC and the routine
-        // slot live until the graveyard frees them after a flush.
-        unsafe {
-            KeInitializeDpc(
-                ptr::addr_of_mut!((*block).kdpc),
-                Some(run_routine),
-                ptr::addr_of_mut!((*block).routine).cast(),
-            )
-        };
-        KernelDpc { block, graveyard }
+        let block = Box::into_raw(Box::new(DpcBlock::new(routine, free_dpc_block)));
+        // SAFETY: `block` is a fresh nonpaged block, freed only through the
+        // graveyard.
+        unsafe { DpcBlock::init(block) };
+        KernelDpc {
+            r: BlockRef { block, graveyard },
+        }
     }
 }
 
@@ -215,7 +256,7 @@ impl Dpc for KernelDpc {
         // SAFETY: the KDPC is initialised and live while the handle exists.
         unsafe {
             KeInsertQueueDpc(
-                ptr::addr_of_mut!((*self.block).kdpc),
+                ptr::addr_of_mut!((*self.r.block).kdpc),
                 ptr::null_mut(),
                 ptr::null_mut(),
             ) != 0
@@ -227,21 +268,15 @@ impl Drop for KernelDpc {
     /// IRQL: <= DISPATCH_LEVEL.
     fn drop(&mut self) {
         // SAFETY: live KDPC; removing a queued DPC is allowed at any IRQL.
-        unsafe { KeRemoveQueueDpc(ptr::addr_of_mut!((*self.block).kdpc)) };
-        self.graveyard.bury(self.block.cast());
+        unsafe { KeRemoveQueueDpc(ptr::addr_of_mut!((*self.r.block).kdpc)) };
+        self.r.bury();
     }
 }
 
 /// `os::Timer` over a KTIMER + KDPC.
 pub struct KernelTimer {
-    block: *mut TimerBlock,
-    graveyard: Arc<Graveyard>,
+    r: BlockRef<TimerBlock>,
 }
-
-// SAFETY: as for KernelDpc: only Ke* calls and the immutable routine.
-unsafe impl Send for KernelTimer {}
-// SAFETY: as above.
-unsafe impl Sync for KernelTimer {}
 
 impl core::fmt::Debug for KernelTimer {
     /// IRQL: any.
@@ -256,24 +291,17 @@ impl KernelTimer {
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn new(routine: Arc<dyn DeferredRoutine>, graveyard: Arc<Graveyard>) -> Self {
         let block = Box::into_raw(Box::new(TimerBlock {
-            grave: Grave {
-                next: ptr::null_mut(),
-                free: free_timer_block,
-            },
-            kdpc: KDPC::zeroed(),
+            dpc: DpcBlock::new(routine, free_timer_block),
             ktimer: KTIMER::zeroed(),
-            routine,
         }));
         // SAFETY: fresh nonpaged block, freed only through the graveyard.
         unsafe {
-            KeInitializeDpc(
-                ptr::addr_of_mut!((*block).kdpc),
-                Some(run_routine),
-                ptr::addr_of_mut!((*block).routine).cast(),
-            );
+            DpcBlock::init(ptr::addr_of_mut!((*block).dpc));
             KeInitializeTimerEx(ptr::addr_of_mut!((*block).ktimer), NOTIFICATION_TIMER);
         }
-        KernelTimer { block, graveyard }
+        KernelTimer {
+            r: BlockRef { block, graveyard },
+        }
     }
 }
 
@@ -287,11 +315,11 @@ impl Timer for KernelTimer {
         let due = relative_due_time(deadline, interrupt_time_now());
         // SAFETY: live, initialised KTIMER/KDPC.
         unsafe {
-            let removed = KeRemoveQueueDpc(ptr::addr_of_mut!((*self.block).kdpc)) != 0;
+            let removed = KeRemoveQueueDpc(ptr::addr_of_mut!((*self.r.block).dpc.kdpc)) != 0;
             let was_armed = KeSetTimer(
-                ptr::addr_of_mut!((*self.block).ktimer),
+                ptr::addr_of_mut!((*self.r.block).ktimer),
                 due,
-                ptr::addr_of_mut!((*self.block).kdpc),
+                ptr::addr_of_mut!((*self.r.block).dpc.kdpc),
             ) != 0;
             removed || was_armed
         }
@@ -301,8 +329,8 @@ impl Timer for KernelTimer {
     fn cancel(&self) -> bool {
         // SAFETY: live, initialised KTIMER/KDPC.
         unsafe {
-            let armed = KeCancelTimer(ptr::addr_of_mut!((*self.block).ktimer)) != 0;
-            let queued = KeRemoveQueueDpc(ptr::addr_of_mut!((*self.block).kdpc)) != 0;
+            let armed = KeCancelTimer(ptr::addr_of_mut!((*self.r.block).ktimer)) != 0;
+            let queued = KeRemoveQueueDpc(ptr::addr_of_mut!((*self.r.block).dpc.kdpc)) != 0;
             armed || queued
         }
     }
@@ -312,6 +340,6 @@ impl Drop for KernelTimer {
     /// IRQL: <= DISPATCH_LEVEL.
     fn drop(&mut self) {
         self.cancel();
-        self.graveyard.bury(self.block.cast());
+        self.r.bury();
     }
 }
