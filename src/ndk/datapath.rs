@@ -148,7 +148,9 @@ struct State {
 struct Outbox {
     bufs: Vec<u8>,
     lens: [usize; TX_BATCH],
-    done: [Staged; CQ_BATCH],
+    /// CQ_BATCH staged completions, on the heap: by value they would make
+    /// the create path's kernel stack frame exceed a page.
+    done: Box<[Staged]>,
 }
 
 /// The data path of one QP.
@@ -290,10 +292,13 @@ impl Datapath {
             done: Ring::with_capacity(done_cap),
             tx_refused: 0,
         };
+        let mut staged = Vec::new();
+        staged.try_reserve_exact(CQ_BATCH).ok()?;
+        staged.resize(CQ_BATCH, Staged::default());
         let outbox = Outbox {
             bufs,
             lens: [0; TX_BATCH],
-            done: [Staged::default(); CQ_BATCH],
+            done: staged.into_boxed_slice(),
         };
         let platform = core.platform.clone();
         let dp = Arc::new_cyclic(|weak: &Weak<Datapath>| Datapath {
