@@ -16,7 +16,7 @@ use super::adapter::Adapter;
 use super::core::{core_bytes, tags, AdapterCore};
 use super::object_alloc::{free_object, try_box};
 use super::version::negotiate_version;
-use crate::os::{irql, Platform};
+use crate::os::{irql, NdkCounters, Platform};
 
 /// The address an adapter can be bound to: a unicast IPv4 or IPv6 address.
 /// IPv4-mapped IPv6 addresses become IPv4. Unspecified, multicast and the
@@ -52,13 +52,32 @@ pub fn open_adapter(
     platform: Arc<dyn Platform>,
 ) -> Result<NonNull<NDK_ADAPTER>, NtStatus> {
     irql::assert_passive("open_adapter");
+    open_adapter_with_counters(address, requested, platform, None)
+}
+
+/// [`open_adapter`] feeding `counters` (`Some`: the NDK-capable adapter's,
+/// shared by its instances, as the Windows miniport does) or counters of
+/// the instance's own (`None`, hosted).
+///
+/// IRQL: PASSIVE_LEVEL.
+pub fn open_adapter_with_counters(
+    address: IpAddr,
+    requested: NDK_VERSION,
+    platform: Arc<dyn Platform>,
+    counters: Option<Arc<NdkCounters>>,
+) -> Result<NonNull<NDK_ADAPTER>, NtStatus> {
+    irql::assert_passive("open_adapter");
     let version = negotiate_version(requested)?;
     let address = adapter_address(address)?;
     platform
         .pool()
         .charge(tags::ADAPTER, adapter_bytes())
         .map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
-    let core = Arc::new(AdapterCore::new(platform.clone(), address, version));
+    let core = match counters {
+        Some(c) => AdapterCore::with_counters(platform.clone(), address, version, c),
+        None => AdapterCore::new(platform.clone(), address, version),
+    };
+    let core = Arc::new(core);
     core.net.start();
     match try_box(Adapter::new(core.clone())) {
         // `Adapter` is `#[repr(C)]` with its NDK_ADAPTER at offset 0.
