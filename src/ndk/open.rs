@@ -166,6 +166,48 @@ mod tests {
     }
 
     #[test]
+    fn instances_opened_with_shared_counters_feed_one_set() {
+        let p = VirtualPlatform::new(2);
+        let shared = Arc::new(NdkCounters::new());
+        let open = |last: u8, c: Option<Arc<NdkCounters>>| {
+            let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, last));
+            open_adapter_with_counters(ip, V21, p.clone(), c).unwrap()
+        };
+        let (x, y, z) = (
+            open(3, Some(shared.clone())),
+            open(4, Some(shared.clone())),
+            open(5, None),
+        );
+        // SAFETY: just opened, not closed.
+        let counters = |q: NonNull<NDK_ADAPTER>| {
+            unsafe { Adapter::from_ndk(q.as_ptr()) }
+                .map(|a| a.core().counters().clone())
+                .unwrap()
+        };
+        assert!(Arc::ptr_eq(&counters(x), &shared));
+        assert!(Arc::ptr_eq(&counters(y), &shared));
+        assert!(!Arc::ptr_eq(&counters(z), &shared));
+        NdkCounters::add(&counters(x).accept, 1);
+        // SAFETY: just opened, not closed.
+        let stats = |q: NonNull<NDK_ADAPTER>| {
+            unsafe { Adapter::from_ndk(q.as_ptr()) }
+                .map(|a| a.statistics().Accept)
+                .unwrap()
+        };
+        assert_eq!((stats(x), stats(y), stats(z)), (1, 1, 0));
+        for q in [x, y, z] {
+            // SAFETY: ours, closed once.
+            assert_eq!(unsafe { close_adapter(q) }, Ok(()));
+        }
+        assert_eq!(
+            shared.snapshot().Accept,
+            1,
+            "the set outlives its instances"
+        );
+        assert!(crate::os::Platform::pool(&*p).is_balanced());
+    }
+
+    #[test]
     fn open_checks_version_before_address_and_close_frees() {
         let bad_v = NDK_VERSION { Major: 1, Minor: 2 };
         let p = VirtualPlatform::new(1);
