@@ -87,23 +87,30 @@ pub unsafe extern "C" fn softroce_adapter_statistics(
     }
 }
 
-/// The shared size protocol: `*count` = entries that exist; up to
-/// `capacity` written; more than `capacity` -> STATUS_BUFFER_TOO_SMALL.
+/// The shared size protocol over the entries `visit` produces for the
+/// adapter: `*count` = entries that exist; up to `capacity` written; more
+/// than `capacity` -> STATUS_BUFFER_TOO_SMALL.
 ///
 /// # Safety
-/// `out` is NULL or has `capacity` writable entries; `count` is NULL or
-/// writable.
+/// `adapter` is NULL or an open adapter; `out` is NULL or has `capacity`
+/// writable entries; `count` is NULL or writable.
 unsafe fn fill<T>(
+    adapter: *mut NDK_ADAPTER,
     out: *mut T,
     capacity: u32,
     count: *mut u32,
-    visit: impl FnOnce(&mut dyn FnMut(T)),
+    visit: impl FnOnce(&Adapter, &mut dyn FnMut(T)),
 ) -> NtStatus {
+    // SAFETY: forwarded contract.
+    let a = match unsafe { adapter_of(adapter) } {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
     if count.is_null() || (out.is_null() && capacity != 0) {
         return STATUS_INVALID_PARAMETER;
     }
     let mut n = 0u32;
-    visit(&mut |entry| {
+    visit(a, &mut |entry| {
         if n < capacity {
             // SAFETY: `n < capacity` entries are writable by contract.
             unsafe { out.add(n as usize).write_unaligned(entry) };
@@ -138,13 +145,8 @@ pub unsafe extern "C" fn softroce_adapter_connections(
     count: *mut u32,
 ) -> NtStatus {
     // SAFETY: forwarded contract.
-    let a = match unsafe { adapter_of(adapter) } {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    // SAFETY: forwarded contract.
     unsafe {
-        fill(out, capacity, count, |put| {
+        fill(adapter, out, capacity, count, |a, put| {
             a.core().for_each_connection(|local, remote| {
                 put(NDIS_NDK_CONNECTION_ENTRY {
                     Local: sockaddr_inet(local),
@@ -173,13 +175,8 @@ pub unsafe extern "C" fn softroce_adapter_local_endpoints(
     count: *mut u32,
 ) -> NtStatus {
     // SAFETY: forwarded contract.
-    let a = match unsafe { adapter_of(adapter) } {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    // SAFETY: forwarded contract.
     unsafe {
-        fill(out, capacity, count, |put| {
+        fill(adapter, out, capacity, count, |a, put| {
             a.core().for_each_local_endpoint(|local, listener| {
                 put(NDIS_NDK_LOCAL_ENDPOINT_ENTRY {
                     Local: sockaddr_inet(local),
