@@ -267,6 +267,20 @@ impl CmEngine {
             .map(|l| SocketAddr::new(l.addr, l.port))
     }
 
+    /// `f(address, is_listener)` for every listener not closed (`true`) and
+    /// every shared endpoint not closed (`false`), with its bound address
+    /// (OID_NDK_LOCAL_ENDPOINTS). No allocation. IRQL: <= DISPATCH_LEVEL.
+    pub fn for_each_local_endpoint(&self, mut f: impl FnMut(SocketAddr, bool)) {
+        for (_, l) in self.listeners.iter().filter(|(_, l)| !l.closed) {
+            f(SocketAddr::new(l.addr, l.port), true);
+        }
+        for (_, &token) in self.shared.iter() {
+            if let Some(ep) = self.ports.get(token) {
+                f(SocketAddr::new(ep.addr, ep.port), false);
+            }
+        }
+    }
+
     /// NdkCloseListener: new REQs are refused at once and the port is
     /// released; connectors already reported stay the consumer's.
     /// IRQL: <= DISPATCH_LEVEL.

@@ -71,6 +71,14 @@ impl Adapter {
         self.core.net.stats()
     }
 
+    /// The NDK performance counters in OID_NDK_STATISTICS layout
+    /// (NDIS_NDK_PERFORMANCE_COUNTERS; reserved ones 0).
+    ///
+    /// IRQL: any.
+    pub fn statistics(&self) -> crate::abi::NDIS_NDK_PERFORMANCE_COUNTERS {
+        self.core.counters().snapshot()
+    }
+
     /// Narrows the ephemeral ND ports (port 0) to `first..=last` within
     /// 49152-65535 (a configuration / test knob). False if out of range.
     ///

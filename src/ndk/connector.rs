@@ -246,7 +246,12 @@ unsafe extern "system" fn ndk_reject(
         return STATUS_CONNECTION_INVALID;
     };
     let status = match st.cm.reject(id, user) {
-        Ok(()) => STATUS_SUCCESS,
+        Ok(()) => {
+            if let Some(e) = st.conns.get_mut(conn.slot).and_then(Option::as_mut) {
+                net.link_end(e);
+            }
+            STATUS_SUCCESS
+        }
         Err(e) => cm_status(e),
     };
     net.pump(&mut st);

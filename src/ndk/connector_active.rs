@@ -153,6 +153,7 @@ unsafe fn connect(
     );
     if let Some(e) = st.conns.get_mut(conn.slot).and_then(Option::as_mut) {
         e.recv_psn = recv_psn;
+        net.link_attempt(e);
     }
     qp.set_connection(Some(QpConnection {
         state: QpLinkState::Connecting,
@@ -279,6 +280,7 @@ unsafe fn complete_connect(
         Ok(()) => {
             if let Some(e) = st.conns.get_mut(conn.slot).and_then(Option::as_mut) {
                 e.on_disconnect = cb;
+                net.link_up(e);
             }
             if let Some(qp) = qpn.and_then(|q| st.qp(q)) {
                 qp.set_link_state(QpLinkState::Connected);

@@ -84,6 +84,7 @@ unsafe fn accept(
     if let Some(e) = st.conns.get_mut(conn.slot).and_then(Option::as_mut) {
         e.on_disconnect = cb;
         e.recv_psn = recv_psn;
+        net.link_attempt(e);
     }
     qp.set_connection(Some(QpConnection {
         state: QpLinkState::Connecting,

@@ -7,11 +7,11 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::net::IpAddr;
+use core::net::{IpAddr, SocketAddr};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use crate::abi::{NtStatus, NDK_VERSION, STATUS_INSUFFICIENT_RESOURCES};
-use crate::os::{Platform, PoolTag, SpinLock};
+use crate::os::{NdkCounters, Platform, PoolTag, SpinLock};
 use crate::verbs::lam::{Lam, LamTable, Mapping};
 use crate::verbs::memory::{MemoryTable, Region};
 use crate::verbs::token::{TableFull, TokenRng};
@@ -88,10 +88,25 @@ pub fn core_bytes() -> usize {
 }
 
 impl AdapterCore {
-    /// The state of a new adapter. Seeds the token CSPRNG from the platform.
+    /// The state of a new adapter with counters of its own. Seeds the token
+    /// CSPRNG from the platform.
     ///
     /// IRQL: PASSIVE_LEVEL (adapter open).
     pub fn new(platform: Arc<dyn Platform>, address: IpAddr, version: NDK_VERSION) -> Self {
+        Self::with_counters(platform, address, version, Arc::new(NdkCounters::new()))
+    }
+
+    /// The state of a new adapter that feeds `counters` (the Windows
+    /// miniport hands every NDK instance of one miniport adapter the same
+    /// counters, `docs/WINDOWS.md` section 8).
+    ///
+    /// IRQL: PASSIVE_LEVEL (adapter open).
+    pub fn with_counters(
+        platform: Arc<dyn Platform>,
+        address: IpAddr,
+        version: NDK_VERSION,
+        counters: Arc<NdkCounters>,
+    ) -> Self {
         let mut seed = [0u8; 32];
         platform.fill_random(&mut seed);
         Self {
@@ -103,9 +118,36 @@ impl AdapterCore {
             live: AtomicUsize::new(0),
             next_pd: AtomicU32::new(1),
             deferred: AtomicBool::new(false),
-            net: Arc::new(Net::new(platform.clone(), address)),
+            net: Arc::new(Net::new(platform.clone(), address, counters)),
             platform,
         }
+    }
+
+    /// The NDK performance counters this adapter feeds (OID_NDK_STATISTICS;
+    /// what moves each one is in `net/stats.rs`).
+    ///
+    /// IRQL: any.
+    pub fn counters(&self) -> &Arc<NdkCounters> {
+        self.net.counters()
+    }
+
+    /// Calls `f(local, remote)` for every connection being set up or
+    /// established on this adapter (OID_NDK_CONNECTIONS). Runs under the
+    /// runtime's lock: `f` must not call into the provider; nothing is
+    /// allocated.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn for_each_connection(&self, f: impl FnMut(SocketAddr, SocketAddr)) {
+        self.net.for_each_connection(f);
+    }
+
+    /// Calls `f(address, is_listener)` for every listening listener and
+    /// open shared endpoint of this adapter (OID_NDK_LOCAL_ENDPOINTS). Same
+    /// rules as [`AdapterCore::for_each_connection`].
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn for_each_local_endpoint(&self, f: impl FnMut(SocketAddr, bool)) {
+        self.net.for_each_local_endpoint(f);
     }
 
     /// Live objects created from this adapter (all descendants).

@@ -74,8 +74,17 @@ impl CqObject {
     /// allocates, never calls the consumer itself.
     ///
     /// IRQL: <= DISPATCH_LEVEL.
+    /// The CQ's first overrun counts one CQError (`os::NdkCounters`).
     pub(crate) fn complete(&self, entry: CqEntry, solicited: bool) {
-        let note = self.ring.lock().push(entry, solicited);
+        let (note, failed) = {
+            let mut ring = self.ring.lock();
+            let was_usable = ring.is_usable();
+            let note = ring.push(entry, solicited);
+            (note, was_usable && !ring.is_usable())
+        };
+        if failed {
+            crate::os::NdkCounters::add(&self.base.core.counters().cq_error, 1);
+        }
         if let Some(n) = note {
             self.base.events.notify(notification_status(n));
         }

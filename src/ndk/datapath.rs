@@ -135,6 +135,9 @@ struct State {
     engine: RcQp,
     link: Option<(IpAddr, Arc<dyn PacketSink>)>,
     connected_once: bool,
+    /// The engine's error state was seen (counted as a ConnectionError) or
+    /// caused by a flush (not an error of the connection).
+    error_seen: bool,
     closed: bool,
     order: OrderRing,
     /// `inline_size` bytes per initiator slot.
@@ -285,6 +288,7 @@ impl Datapath {
             engine,
             link: None,
             connected_once: false,
+            error_seen: false,
             closed: false,
             order,
             inline,
@@ -494,6 +498,13 @@ impl Datapath {
             release_ordered(s, &self.core);
         }
         release_ordered(s, &self.core);
+        if s.engine.state() == QpState::Error && s.link.is_some() && !s.error_seen {
+            // The transport failed on its own (retry or RNR retry
+            // exhaustion, a fatal NAK sent or received): one ConnectionError
+            // per connection (`net/stats.rs`).
+            s.error_seen = true;
+            crate::os::NdkCounters::add(&self.core.counters().connection_error, 1);
+        }
         if s.engine.state() == QpState::Error && s.link.is_some() && self.srq.is_none() {
             let mut raw = [Sge::default(); MAX_SGE];
             let mut ring = self.receives.lock();
@@ -819,6 +830,8 @@ impl Datapath {
             let mut st = self.state.lock();
             let s = &mut *st;
             if s.link.is_some() {
+                // Error state by request, not a failure of the connection.
+                s.error_seen = true;
                 s.engine.flush();
             }
             s.link.is_some()

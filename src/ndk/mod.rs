@@ -51,5 +51,5 @@ pub mod version;
 
 pub use adapter::Adapter;
 
-pub use open::{close_adapter, open_adapter};
+pub use open::{close_adapter, open_adapter, open_adapter_with_counters};
 pub use version::{negotiate_version, NDK_PROVIDER_VERSION};

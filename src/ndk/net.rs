@@ -7,10 +7,17 @@
 //! carrier), drain `poll_event` (each becomes a callback queued to the
 //! object's own DPC: never a consumer call here), re-arm the timer.
 //!
-//! Its parts: `net/events.rs` (CM events -> queued callbacks) and
+//! Its parts: `net/events.rs` (CM events -> queued callbacks),
 //! `net/tables.rs` (connector slots [`ConnEntry`], listener slots
 //! [`ListenerEntry`], QPs by QPN: the receive demux where the data path
-//! plugs in).
+//! plugs in) and `net/stats.rs` (the NDK performance counters' connection
+//! accounting and the connection / local endpoint enumerations).
+//!
+//! RDMA frames and octets (`NdkCounters::rdma_*`) are counted here, at the
+//! carrier, the single way in and out: out = every datagram the carrier
+//! accepted (data path and QP1 MADs), in = every received datagram that
+//! classified as RoCEv2 for us (well-formed BTH, good ICRC, our P_Key,
+//! QP1 or any other QPN); octets are UDP payload bytes (BTH through ICRC).
 //!
 //! Owns that state and its single lock (`state`; order: state -> carrier /
 //! timer -> object event queues -> QP/CQ locks). Must not call the consumer
@@ -26,8 +33,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use crate::abi::*;
 use crate::cm::{CmConfig, CmEngine, CmError, PortError};
 use crate::os::{
-    Carrier, DatagramSink, DeferredRoutine, Instant, Platform, Received, SendError, SpinLock,
-    SpinLockGuard, Timer,
+    Carrier, DatagramSink, DeferredRoutine, Instant, NdkCounters, Platform, Received, SendError,
+    SpinLock, SpinLockGuard, Timer,
 };
 use crate::wire::ROCE_V2_UDP_PORT;
 
@@ -35,6 +42,7 @@ use super::datapath::PacketSink;
 use super::qp1::{self, Dropped, Rx, MAD_PACKET_LEN};
 
 mod events;
+mod stats;
 mod tables;
 
 use tables::QpEntry;
@@ -124,6 +132,9 @@ pub struct Net {
     timer: SpinLock<Option<Box<dyn Timer>>>,
     armed: SpinLock<bool>,
     counters: NetCounters,
+    /// The NDK performance counters this runtime feeds (shared with the
+    /// other NDK instances of a Windows miniport adapter).
+    ndk: Arc<NdkCounters>,
 }
 
 impl core::fmt::Debug for Net {
@@ -201,10 +212,11 @@ fn empty_slots<T>(n: usize) -> Vec<Option<T>> {
 
 impl Net {
     /// The runtime of an adapter at `address`: a CM engine seeded from the
-    /// platform, empty tables. Nothing is open yet ([`Net::start`]).
+    /// platform, empty tables, feeding `ndk`. Nothing is open yet
+    /// ([`Net::start`]).
     ///
     /// IRQL: PASSIVE_LEVEL (allocates).
-    pub fn new(platform: Arc<dyn Platform>, address: IpAddr) -> Self {
+    pub fn new(platform: Arc<dyn Platform>, address: IpAddr, ndk: Arc<NdkCounters>) -> Self {
         let mut seed = [0u8; 32];
         platform.fill_random(&mut seed);
         let cfg = CmConfig::new(ca_guid(address), &[address], seed);
@@ -223,6 +235,7 @@ impl Net {
             timer: SpinLock::new(None),
             armed: SpinLock::new(false),
             counters: NetCounters::default(),
+            ndk,
         }
     }
 
@@ -295,6 +308,18 @@ impl Net {
         }
     }
 
+    /// The NDK performance counters it feeds. IRQL: any.
+    pub fn counters(&self) -> &Arc<NdkCounters> {
+        &self.ndk
+    }
+
+    /// One datagram the carrier accepted (RDMAOutFrames / RDMAOutOctets).
+    /// IRQL: any.
+    fn count_out(&self, len: usize) {
+        NdkCounters::add(&self.ndk.rdma_out_frames, 1);
+        NdkCounters::add(&self.ndk.rdma_out_octets, len as u64);
+    }
+
     /// The adapter's address. IRQL: any.
     pub fn address(&self) -> IpAddr {
         self.address
@@ -320,7 +345,12 @@ impl Net {
         let bump = |a: &AtomicU64| {
             a.fetch_add(1, Ordering::Relaxed);
         };
-        match qp1::classify(d) {
+        let rx = qp1::classify(d);
+        if matches!(rx, Rx::Mad(..) | Rx::Qp(_)) {
+            NdkCounters::add(&self.ndk.rdma_in_frames, 1);
+            NdkCounters::add(&self.ndk.rdma_in_octets, d.payload.len() as u64);
+        }
+        match rx {
             Rx::Mad(peer, mad) => {
                 bump(&c.rx_mads);
                 let now = self.now();
@@ -449,9 +479,13 @@ impl Net {
             carrier
                 .send(SocketAddr::new(peer, ROCE_V2_UDP_PORT), bytes)
                 .ok()
+                .map(|()| len)
         });
         let counter = match sent {
-            Some(()) => &self.counters.tx_mads,
+            Some(len) => {
+                self.count_out(len);
+                &self.counters.tx_mads
+            }
             // Lost like any packet: the CM's retries cover it.
             None => &self.counters.tx_errors,
         };
@@ -478,7 +512,10 @@ impl PacketSink for Net {
             }
         };
         let counter = match result {
-            Ok(()) => &self.counters.tx_packets,
+            Ok(()) => {
+                self.count_out(udp_payload.len());
+                &self.counters.tx_packets
+            }
             Err(_) => &self.counters.tx_errors,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -543,6 +580,11 @@ mod tests {
             ),
             (1, 1, 2, 1, 0)
         );
+        // RDMAInFrames: the MAD and the two packets for QPNs (ours or not);
+        // not the bad P_Key nor the bad ICRC.
+        let n = core.counters().snapshot();
+        assert_eq!(n.RDMAInFrames, 3);
+        assert_eq!(n.RDMAInOctets, 3 * MAD_PACKET_LEN as u64);
         assert_eq!(core.net.lock().cm.stats().dropped_malformed, 1);
         core.net.stop();
     }

@@ -16,7 +16,7 @@ use super::adapter::Adapter;
 use super::core::{core_bytes, tags, AdapterCore};
 use super::object_alloc::{free_object, try_box};
 use super::version::negotiate_version;
-use crate::os::{irql, Platform};
+use crate::os::{irql, NdkCounters, Platform};
 
 /// The address an adapter can be bound to: a unicast IPv4 or IPv6 address.
 /// IPv4-mapped IPv6 addresses become IPv4. Unspecified, multicast and the
@@ -52,13 +52,32 @@ pub fn open_adapter(
     platform: Arc<dyn Platform>,
 ) -> Result<NonNull<NDK_ADAPTER>, NtStatus> {
     irql::assert_passive("open_adapter");
+    open_adapter_with_counters(address, requested, platform, None)
+}
+
+/// [`open_adapter`] feeding `counters` (`Some`: the NDK-capable adapter's,
+/// shared by its instances, as the Windows miniport does) or counters of
+/// the instance's own (`None`, hosted).
+///
+/// IRQL: PASSIVE_LEVEL.
+pub fn open_adapter_with_counters(
+    address: IpAddr,
+    requested: NDK_VERSION,
+    platform: Arc<dyn Platform>,
+    counters: Option<Arc<NdkCounters>>,
+) -> Result<NonNull<NDK_ADAPTER>, NtStatus> {
+    irql::assert_passive("open_adapter");
     let version = negotiate_version(requested)?;
     let address = adapter_address(address)?;
     platform
         .pool()
         .charge(tags::ADAPTER, adapter_bytes())
         .map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
-    let core = Arc::new(AdapterCore::new(platform.clone(), address, version));
+    let core = match counters {
+        Some(c) => AdapterCore::with_counters(platform.clone(), address, version, c),
+        None => AdapterCore::new(platform.clone(), address, version),
+    };
+    let core = Arc::new(core);
     core.net.start();
     match try_box(Adapter::new(core.clone())) {
         // `Adapter` is `#[repr(C)]` with its NDK_ADAPTER at offset 0.
@@ -144,6 +163,48 @@ mod tests {
         ] {
             assert_eq!(adapter_address(bad), Err(STATUS_INVALID_ADDRESS), "{bad}");
         }
+    }
+
+    #[test]
+    fn instances_opened_with_shared_counters_feed_one_set() {
+        let p = VirtualPlatform::new(2);
+        let shared = Arc::new(NdkCounters::new());
+        let open = |last: u8, c: Option<Arc<NdkCounters>>| {
+            let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, last));
+            open_adapter_with_counters(ip, V21, p.clone(), c).unwrap()
+        };
+        let (x, y, z) = (
+            open(3, Some(shared.clone())),
+            open(4, Some(shared.clone())),
+            open(5, None),
+        );
+        // SAFETY: just opened, not closed.
+        let counters = |q: NonNull<NDK_ADAPTER>| {
+            unsafe { Adapter::from_ndk(q.as_ptr()) }
+                .map(|a| a.core().counters().clone())
+                .unwrap()
+        };
+        assert!(Arc::ptr_eq(&counters(x), &shared));
+        assert!(Arc::ptr_eq(&counters(y), &shared));
+        assert!(!Arc::ptr_eq(&counters(z), &shared));
+        NdkCounters::add(&counters(x).accept, 1);
+        // SAFETY: just opened, not closed.
+        let stats = |q: NonNull<NDK_ADAPTER>| {
+            unsafe { Adapter::from_ndk(q.as_ptr()) }
+                .map(|a| a.statistics().Accept)
+                .unwrap()
+        };
+        assert_eq!((stats(x), stats(y), stats(z)), (1, 1, 0));
+        for q in [x, y, z] {
+            // SAFETY: ours, closed once.
+            assert_eq!(unsafe { close_adapter(q) }, Ok(()));
+        }
+        assert_eq!(
+            shared.snapshot().Accept,
+            1,
+            "the set outlives its instances"
+        );
+        assert!(crate::os::Platform::pool(&*p).is_balanced());
     }
 
     #[test]

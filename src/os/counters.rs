@@ -5,7 +5,9 @@
 //! in the seam (not in `ndk`) so the Windows miniport and the hosted tools
 //! read the same numbers without depending on the NDK object model.
 //!
-//! Owns: the counters and their snapshot. Must not decide when they move.
+//! Owns: the counters and their snapshot. Must not decide when they move
+//! (the `ndk` layer does: `ndk/net/stats.rs` has the table; one set per
+//! NDK-capable adapter, shared by its NDK instances through an `Arc`).
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,22 +16,26 @@ use crate::abi::NDIS_NDK_PERFORMANCE_COUNTERS;
 /// Counters of one adapter. All `Relaxed`: statistics, not synchronisation.
 #[derive(Debug, Default)]
 pub struct NdkCounters {
-    /// Connections initiated (NdkConnect calls that sent a REQ).
+    /// Active connections completed (NdkCompleteConnect(Ex) succeeded).
     pub connect: AtomicU64,
-    /// Connections accepted (NdkAccept calls that sent a REP).
+    /// Passive connections completed (NdkAccept(Ex) completed with success).
     pub accept: AtomicU64,
-    /// Connection attempts that failed (REJ, timeout, unreachable).
+    /// Started connects/accepts (REQ or REP queued) that ended without
+    /// success (REJ, timeout, abort, reject after the REP, close).
     pub connect_failure: AtomicU64,
-    /// Established connections that ended in error.
+    /// Connections whose QP transport failed on its own (retry
+    /// exhaustion, fatal NAK), once each.
     pub connection_error: AtomicU64,
     /// Connections currently established (up and down, not a total).
     pub active_connection: AtomicU64,
-    /// CQ errors (overruns, catastrophic failures).
+    /// CQ overruns (once per CQ).
     pub cq_error: AtomicU64,
-    /// RDMA payload bytes received and sent.
+    /// RoCEv2 UDP payload bytes (BTH through ICRC) received and sent, at
+    /// the carrier (data path and QP1).
     pub rdma_in_octets: AtomicU64,
     pub rdma_out_octets: AtomicU64,
-    /// RoCEv2 packets received and sent.
+    /// RoCEv2 datagrams received (valid, for us) and sent (accepted by the
+    /// carrier).
     pub rdma_in_frames: AtomicU64,
     pub rdma_out_frames: AtomicU64,
 }

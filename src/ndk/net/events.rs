@@ -62,6 +62,7 @@ impl Net {
                 done(e.connect.take(), STATUS_SUCCESS);
             }
             CmEvent::ConnectRejected { reason, .. } => {
+                self.link_end(e);
                 let status = if reason == RejReason::Timeout {
                     STATUS_IO_TIMEOUT
                 } else {
@@ -69,8 +70,12 @@ impl Net {
                 };
                 done(e.connect.take(), status);
             }
-            CmEvent::ConnectTimedOut { .. } => done(e.connect.take(), STATUS_IO_TIMEOUT),
+            CmEvent::ConnectTimedOut { .. } => {
+                self.link_end(e);
+                done(e.connect.take(), STATUS_IO_TIMEOUT);
+            }
             CmEvent::ConnectAborted { .. } | CmEvent::AcceptTimedOut { .. } => {
+                self.link_end(e);
                 if let Some(qp) = qp {
                     qp.set_link_state(QpLinkState::Down);
                 }
@@ -82,6 +87,7 @@ impl Net {
                 done(e.accept.take(), status);
             }
             CmEvent::Established { .. } => {
+                self.link_up(e);
                 if let Some(qp) = qp {
                     qp.set_link_state(QpLinkState::Connected);
                 }
@@ -91,6 +97,7 @@ impl Net {
                 // Once per connection (the CM reports it once). The data path
                 // stops sending, but nothing is flushed merely because of the
                 // indication (NDKPI §5.6).
+                self.link_end(e);
                 if let Some(qp) = qp {
                     qp.set_link_state(QpLinkState::Down);
                 }
@@ -101,6 +108,7 @@ impl Net {
             }
             CmEvent::DisconnectDone { timed_out, .. } => {
                 // The implicit flush after NdkDisconnect, before its completion.
+                self.link_end(e);
                 if let Some(qp) = qp {
                     qp.set_link_state(QpLinkState::Down);
                     qp.flush();
@@ -142,6 +150,7 @@ impl Net {
             e.passive = true;
             e.used = true;
             e.request = Some(r);
+            e.link = super::stats::Link::Requested;
         }
         // At most LISTEN_BACKLOG ConnectEvents wait (the CM refuses REQs
         // beyond the backlog), below the queue's size: this cannot fail.

@@ -16,6 +16,7 @@ use super::super::connector::Connector;
 use super::super::core::AdapterCore;
 use super::super::object::{create, DisconnectCallback, Events, NewObject, StatusCallback};
 use super::super::qp::{Qp, QpLinkState};
+use super::stats::Link;
 use super::{Net, NetState, FIRST_QPN};
 
 /// A pending request's completion callback and context.
@@ -43,6 +44,8 @@ pub(crate) struct ConnEntry {
     pub request: Option<ConnectRequest>,
     /// What we sent as Starting PSN.
     pub recv_psn: u32,
+    /// Where the connection stands (the NDK counters, `stats.rs`).
+    pub link: Link,
 }
 
 /// The NDK side of one listener.
@@ -105,7 +108,8 @@ impl Net {
     /// endpoint stop being its parents. IRQL: <= DISPATCH_LEVEL.
     pub(crate) fn free_connector(&self, slot: usize) {
         let entry = self.state.lock().conns.get_mut(slot).and_then(Option::take);
-        if let Some(e) = entry {
+        if let Some(mut e) = entry {
+            self.link_end(&mut e);
             if let Some((_, q)) = e.qp {
                 q.child_closed();
             }
@@ -134,6 +138,7 @@ impl Net {
             qp.set_link_state(QpLinkState::Down);
         }
         if let Some(Some(e)) = st.conns.get_mut(slot) {
+            self.link_end(e);
             e.on_disconnect = None;
             for p in [e.connect.take(), e.accept.take(), e.disconnect.take()]
                 .into_iter()
@@ -248,6 +253,7 @@ pub(super) fn make_connector(
             se: None,
             request: None,
             recv_psn: 0,
+            link: Link::Idle,
         });
     }
     Ok((ptr, slot))

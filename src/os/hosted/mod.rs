@@ -8,6 +8,7 @@
 
 mod engine;
 pub mod entry;
+pub mod entry_stats;
 mod gate;
 mod irql;
 pub mod netns;

@@ -484,6 +484,48 @@ NTSTATUS softroce_debug_pair_qps(NDK_QP *a, NDK_QP *b, const softroce_pair_optio
  * reordered, corrupted, icrc_drops, corrupted_masked. */
 void softroce_debug_pair_stats(const NDK_QP *a, uint64_t *out);
 
+/* ---- NDK statistics and tables (the OID_NDK_* twins, docs/HOSTED-API.md) ----- */
+/* NDIS_NDK_PERFORMANCE_COUNTERS (ntddndis.h): OID_NDK_STATISTICS's CounterSet. */
+typedef struct NDIS_NDK_PERFORMANCE_COUNTERS {
+    uint64_t Connect, Accept, ConnectFailure, ConnectionError, ActiveConnection;
+    uint64_t Reserved01, Reserved02, Reserved03, Reserved04, Reserved05, Reserved06, Reserved07,
+        Reserved08, Reserved09, Reserved10, Reserved11, Reserved12, Reserved13, Reserved14,
+        Reserved15, Reserved16, Reserved17, Reserved18, Reserved19, Reserved20;
+    uint64_t CQError, RDMAInOctets, RDMAOutOctets, RDMAInFrames, RDMAOutFrames;
+} NDIS_NDK_PERFORMANCE_COUNTERS;
+/* SOCKADDR_INET (ws2ipdef.h): a SOCKADDR_IN (family 2) or SOCKADDR_IN6
+ * (family 23), port and address in network order. */
+typedef union SOCKADDR_INET {
+    uint16_t si_family;
+    uint8_t bytes[28];
+    uint32_t align_;
+} SOCKADDR_INET;
+typedef struct NDIS_NDK_CONNECTION_ENTRY {
+    SOCKADDR_INET Local;
+    SOCKADDR_INET Remote;
+    BOOLEAN UserModeOwner; /* FALSE: kernel consumers */
+    ULONG OwnerPid;        /* 0 */
+} NDIS_NDK_CONNECTION_ENTRY;
+typedef struct NDIS_NDK_LOCAL_ENDPOINT_ENTRY {
+    SOCKADDR_INET Local;
+    BOOLEAN UserModeOwner;
+    BOOLEAN Listener; /* TRUE: a listener; FALSE: a shared endpoint */
+    ULONG OwnerPid;
+} NDIS_NDK_LOCAL_ENDPOINT_ENTRY;
+_Static_assert(sizeof(NDIS_NDK_PERFORMANCE_COUNTERS) == 240, "counters");
+_Static_assert(sizeof(NDIS_NDK_CONNECTION_ENTRY) == 64, "connection entry");
+_Static_assert(sizeof(NDIS_NDK_LOCAL_ENDPOINT_ENTRY) == 36, "local endpoint entry");
+/* The adapter's NDK performance counters (what is counted: docs/HOSTED-API.md). */
+NTSTATUS softroce_adapter_statistics(NDK_ADAPTER *adapter, NDIS_NDK_PERFORMANCE_COUNTERS *out);
+/* Connections being set up or established / listeners and shared endpoints:
+ * *count = how many exist, up to capacity written; more ->
+ * STATUS_BUFFER_TOO_SMALL. */
+NTSTATUS softroce_adapter_connections(NDK_ADAPTER *adapter, NDIS_NDK_CONNECTION_ENTRY *out,
+                                      uint32_t capacity, uint32_t *count);
+NTSTATUS softroce_adapter_local_endpoints(NDK_ADAPTER *adapter,
+                                          NDIS_NDK_LOCAL_ENDPOINT_ENTRY *out,
+                                          uint32_t capacity, uint32_t *count);
+
 /* The provider's highest NDK version: {2, 1}. */
 NDK_VERSION softroce_version(void);
 

@@ -33,6 +33,7 @@ use super::super::ndis::*;
 use super::super::nt::{EXECUTIVE, FALSE, KERNEL_MODE, KEVENT, NOTIFICATION_EVENT};
 use super::super::platform::WindowsPlatform;
 use super::config::{generated_mac, mtu_for_frame, AdapterConfig};
+use super::ndk_instances::NdkInstances;
 use super::ndk_state::NdkState;
 use super::oid::SUPPORTED_OIDS;
 use super::oid_payload::GeneralInfo;
@@ -58,7 +59,9 @@ pub struct Adapter {
     pub mac: [u8; 6],
     pub mtu: u32,
     pub platform: Arc<WindowsPlatform>,
-    pub counters: NdkCounters,
+    /// The NDK performance counters (OID_NDK_STATISTICS) every NDK instance
+    /// opened on this adapter feeds.
+    pub counters: Arc<NdkCounters>,
     pub paused: AtomicBool,
     pub packet_filter: AtomicU32,
     pub lookahead: AtomicU32,
@@ -71,6 +74,8 @@ pub struct Adapter {
     pub sleeper: UnsafeCell<KEVENT>,
     /// NDK adapter instances open on this adapter.
     pub ndk_open: AtomicU32,
+    /// Their shared states (OID_NDK_CONNECTIONS / OID_NDK_LOCAL_ENDPOINTS).
+    pub ndk_instances: NdkInstances,
     pub ndk_info: NDK_ADAPTER_INFO,
     pub capabilities: UnsafeCell<NDIS_NDK_CAPABILITIES>,
 }
@@ -164,7 +169,7 @@ pub unsafe extern "system" fn initialize(
         mac,
         mtu,
         platform,
-        counters: NdkCounters::new(),
+        counters: Arc::new(NdkCounters::new()),
         paused: AtomicBool::new(true),
         packet_filter: AtomicU32::new(0),
         lookahead: AtomicU32::new(mtu),
@@ -173,6 +178,7 @@ pub unsafe extern "system" fn initialize(
         work_item,
         sleeper: UnsafeCell::new(KEVENT::zeroed()),
         ndk_open: AtomicU32::new(0),
+        ndk_instances: NdkInstances::new(),
         ndk_info: limits::adapter_info(NDK_PROVIDER_VERSION),
         capabilities: UnsafeCell::new(NDIS_NDK_CAPABILITIES {
             Header: header(

@@ -4,7 +4,7 @@
 //! NdisSetOptionalHandlers, MiniportDriverUnload) and the small handlers
 //! (reset, PnP, shutdown). Per-adapter code: `adapter` (initialize, halt,
 //! pause, restart), `oid`, `datapath`, `ndk`; pure logic: `config`,
-//! `oid_payload`, `ndk_state`; registry reads: `registry`.
+//! `oid_payload`, `ndk_state`, `ndk_instances`; registry reads: `registry`.
 //!
 //! Owns: the characteristics and the driver handle. Must not hold NDK
 //! objects.
@@ -13,6 +13,7 @@ pub mod adapter;
 pub mod config;
 pub mod datapath;
 pub mod ndk;
+pub mod ndk_instances;
 pub mod ndk_state;
 pub mod oid;
 pub mod oid_payload;

@@ -3,7 +3,9 @@
 //! handler records the wanted state and queues an NDIS I/O work item; the
 //! work item raises NetEventNDKEnable/NetEventNDKDisable with
 //! NdisMNetPnPEvent at PASSIVE, never inside the OID handler), and the
-//! tables behind OID_NDK_CONNECTIONS / OID_NDK_LOCAL_ENDPOINTS.
+//! tables behind OID_NDK_CONNECTIONS / OID_NDK_LOCAL_ENDPOINTS (every open
+//! instance is entered in the adapter's `NdkInstances` at open and taken
+//! out at close, and feeds the adapter's `NdkCounters`).
 //!
 //! The open handler is the kernel twin of `os::hosted::entry`: version
 //! first (`ndk::negotiate_version`), then the adapter address (here the
@@ -20,9 +22,11 @@ use core::sync::atomic::Ordering;
 use crate::abi::{
     NetEventNDKDisable, NetEventNDKEnable, NDIS_HANDLE, NDIS_OBJECT_HEADER,
     NDIS_OPEN_NDK_ADAPTER_PARAMETERS, NDIS_STATUS, NDIS_STATUS_ADAPTER_NOT_READY,
-    NDIS_STATUS_SUCCESS, NDK_ADAPTER, STATUS_INVALID_PARAMETER,
+    NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NDK_ADAPTER, STATUS_INVALID_PARAMETER,
 };
-use crate::ndk::{close_adapter, negotiate_version, open_adapter};
+use crate::ndk::{
+    close_adapter, negotiate_version, open_adapter_with_counters, Adapter as NdkAdapter,
+};
 use crate::os::irql;
 
 use super::super::imports::{NdisMNetPnPEvent, NdisQueueIoWorkItem};
@@ -56,7 +60,11 @@ pub unsafe extern "system" fn open_ndk_adapter(
     } else {
         negotiate_version(requested)
             .and_then(|_| a.config.carrier_ip.ok_or(NDIS_STATUS_ADAPTER_NOT_READY))
-            .and_then(|ip| open_adapter(ip, requested, a.platform.clone()))
+            .and_then(|ip| {
+                let counters = Some(a.counters.clone());
+                open_adapter_with_counters(ip, requested, a.platform.clone(), counters)
+            })
+            .and_then(|p| register(a, p))
     };
     let (ptr, status) = match result {
         Ok(p) => {
@@ -68,6 +76,26 @@ pub unsafe extern "system" fn open_ndk_adapter(
     // SAFETY: NDIS's out pointer, checked non-null.
     unsafe { out.write(ptr) };
     status
+}
+
+/// Enters a freshly opened instance in the adapter's table; a full table
+/// closes it again -> NDIS_STATUS_RESOURCES.
+///
+/// IRQL: PASSIVE_LEVEL.
+fn register(a: &Adapter, p: NonNull<NDK_ADAPTER>) -> Result<NonNull<NDK_ADAPTER>, NDIS_STATUS> {
+    // SAFETY: just opened by `open_adapter_with_counters`, not closed.
+    let Some(core) = (unsafe { NdkAdapter::from_ndk(p.as_ptr()) }).map(|x| x.core().clone()) else {
+        return Err(NDIS_STATUS_RESOURCES);
+    };
+    match a.ndk_instances.add(core) {
+        Ok(()) => Ok(p),
+        Err(core) => {
+            drop(core);
+            // SAFETY: ours, never handed out, closed once.
+            let _ = unsafe { close_adapter(p) };
+            Err(NDIS_STATUS_RESOURCES)
+        }
+    }
 }
 
 /// CLOSE_NDK_ADAPTER_HANDLER: blocking; returns when every callback on the
@@ -82,6 +110,12 @@ pub unsafe extern "system" fn close_ndk_adapter(ctx: NDIS_HANDLE, adapter: *mut 
     // SAFETY: NDIS's live context.
     let a = unsafe { Adapter::from_context(ctx) };
     if let Some(p) = NonNull::new(adapter) {
+        // SAFETY: an instance `open_ndk_adapter` returned, not closed yet.
+        if let Some(ours) = unsafe { NdkAdapter::from_ndk(p.as_ptr()) } {
+            // Out of the OIDs' sight first; our reference dropped here, at
+            // PASSIVE, so `close_adapter` frees the state as it would alone.
+            drop(a.ndk_instances.remove(ours.core()));
+        }
         // SAFETY: an instance `open_ndk_adapter` returned, closed once.
         if unsafe { close_adapter(p) }.is_ok() {
             a.ndk_open.fetch_sub(1, Ordering::SeqCst);
@@ -158,18 +192,18 @@ unsafe extern "system" fn ndk_state_work(ctx: *mut core::ffi::c_void, _item: NDI
     a.ndk.exit();
 }
 
-/// The active connections of every NDK instance on this adapter, for
-/// OID_NDK_CONNECTIONS. Needs from the `ndk` layer (not on main yet): a way
-/// to walk the open instances' connectors, each giving `cm::CmEngine::
-/// conn_addrs(conn)` for its established connection. Until then there are
-/// none to report (NDK opens create no connections on main).
+/// The connections (being set up or established) of every NDK instance on
+/// this adapter, for OID_NDK_CONNECTIONS.
 ///
 /// IRQL: <= DISPATCH_LEVEL.
-pub fn visit_connections(_a: &Adapter, _f: &mut dyn FnMut(SocketAddr, SocketAddr)) {}
+pub fn visit_connections(a: &Adapter, f: &mut dyn FnMut(SocketAddr, SocketAddr)) {
+    a.ndk_instances.visit_connections(f);
+}
 
 /// The listeners and shared endpoints of every NDK instance, for
-/// OID_NDK_LOCAL_ENDPOINTS: `cm::CmEngine::listener_addr` per listener (and
-/// the shared endpoints' addresses), reached the same way. None on main.
+/// OID_NDK_LOCAL_ENDPOINTS.
 ///
 /// IRQL: <= DISPATCH_LEVEL.
-pub fn visit_local_endpoints(_a: &Adapter, _f: &mut dyn FnMut(SocketAddr, bool)) {}
+pub fn visit_local_endpoints(a: &Adapter, f: &mut dyn FnMut(SocketAddr, bool)) {
+    a.ndk_instances.visit_local_endpoints(f);
+}
