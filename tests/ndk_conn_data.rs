@@ -21,18 +21,6 @@ use ndk_conn_common::*;
 /// Past the CM's timewait.
 const TIMEWAIT: Duration = Duration::from_secs(5);
 
-fn post_send(qp: *mut NDK_QP, ctx: usize, sges: &[NDK_SGE]) -> NtStatus {
-    unsafe {
-        (qp_d(qp).NdkSend)(
-            qp,
-            ctx as *mut std::ffi::c_void,
-            sges.as_ptr(),
-            sges.len() as u32,
-            0,
-        )
-    }
-}
-
 fn rdma(
     qp: *mut NDK_QP,
     read: bool,
@@ -53,17 +41,6 @@ fn rdma(
             token,
             0,
         )
-    }
-}
-
-fn token(mr: *mut NDK_MR, remote: bool) -> u32 {
-    let d = mr_d(mr);
-    unsafe {
-        if remote {
-            (d.NdkGetRemoteTokenFromMr)(mr)
-        } else {
-            (d.NdkGetLocalTokenFromMr)(mr)
-        }
     }
 }
 
@@ -151,7 +128,7 @@ fn data_over_a_connection(a_ip: &str, b_ip: &str) {
     let region_addr = b_region.as_ptr() as u64;
 
     // B posts its receive before accepting (as SMB Direct does).
-    let recv_sge = sge(b_recv.as_ptr() as u64, 4096, token(b_recv_mr, false));
+    let recv_sge = sge(b_recv.as_ptr() as u64, 4096, mr_token(b_recv_mr, false));
     assert_eq!(receive(b.qp, 500, &[recv_sge]), STATUS_SUCCESS);
 
     // Connect, accept, complete.
@@ -170,7 +147,7 @@ fn data_over_a_connection(a_ip: &str, b_ip: &str) {
     assert_eq!(b.completions(20), vec![STATUS_SUCCESS]);
 
     // SEND A -> B: 3000 bytes over a 1024-byte path MTU (FIRST/MIDDLE/LAST).
-    let src_sge = sge(src_addr, 3000, token(a_src_mr, false));
+    let src_sge = sge(src_addr, 3000, mr_token(a_src_mr, false));
     assert_eq!(post_send(a.qp, 1, &[src_sge]), STATUS_SUCCESS);
     net.run();
     assert_eq!(one(a.cq), (1, STATUS_SUCCESS, 0, NdkOperationTypeSend));
@@ -181,7 +158,7 @@ fn data_over_a_connection(a_ip: &str, b_ip: &str) {
     assert_eq!(&b_recv[..3000], &a_src[..]);
 
     // WRITE A -> B's region at offset 100, then READ it back into A's sink.
-    let remote = token(b_region_mr, true);
+    let remote = mr_token(b_region_mr, true);
     assert_eq!(
         rdma(a.qp, false, 2, &[src_sge], region_addr + 100, remote),
         STATUS_SUCCESS
@@ -197,7 +174,7 @@ fn data_over_a_connection(a_ip: &str, b_ip: &str) {
         results_ex(b.cq, 4).is_empty(),
         "a WRITE completes nothing at the target"
     );
-    let sink_sge = sge(sink_addr, 3000, token(a_sink_mr, false));
+    let sink_sge = sge(sink_addr, 3000, mr_token(a_sink_mr, false));
     assert_eq!(
         rdma(a.qp, true, 3, &[sink_sge], region_addr + 100, remote),
         STATUS_SUCCESS
@@ -209,7 +186,7 @@ fn data_over_a_connection(a_ip: &str, b_ip: &str) {
     // And back: SEND B -> A into a receive A posts now.
     a_sink.fill(0);
     assert_eq!(receive(a.qp, 600, &[sink_sge]), STATUS_SUCCESS);
-    let back = sge(region_addr + 100, 1500, token(b_region_mr, false));
+    let back = sge(region_addr + 100, 1500, mr_token(b_region_mr, false));
     assert_eq!(post_send(b.qp, 4, &[back]), STATUS_SUCCESS);
     net.run();
     assert_eq!(one(b.cq), (4, STATUS_SUCCESS, 0, NdkOperationTypeSend));

@@ -157,23 +157,6 @@ fn check_traffic(a: &Side, b: &Side, from_a: &Tap, from_b: &Tap) {
     assert_eq!((sa.RDMAInFrames, sa.RDMAInOctets), tb, "A in = B's tap");
 }
 
-fn shared_endpoint(side: &Side, at: SocketAddr) -> *mut NDK_SHARED_ENDPOINT {
-    let (sa, n) = sockaddr(at);
-    let mut se = std::ptr::null_mut();
-    let s = unsafe {
-        (side.d().NdkCreateSharedEndpoint)(
-            side.adapter,
-            sa.as_ptr().cast(),
-            n,
-            None,
-            std::ptr::null_mut(),
-            &mut se,
-        )
-    };
-    assert_eq!(s, STATUS_SUCCESS);
-    se
-}
-
 fn se_addr(se: *mut NDK_SHARED_ENDPOINT) -> SocketAddr {
     let mut out = [0u8; 28];
     let mut len = 28u32;
@@ -214,29 +197,6 @@ fn connect(
     (c, p)
 }
 
-fn post_send(qp: *mut NDK_QP, ctx: usize, sges: &[NDK_SGE]) -> NtStatus {
-    unsafe {
-        (qp_d(qp).NdkSend)(
-            qp,
-            ctx as *mut std::ffi::c_void,
-            sges.as_ptr(),
-            sges.len() as u32,
-            0,
-        )
-    }
-}
-
-fn token(mr: *mut NDK_MR, remote: bool) -> u32 {
-    let d = mr_d(mr);
-    unsafe {
-        if remote {
-            (d.NdkGetRemoteTokenFromMr)(mr)
-        } else {
-            (d.NdkGetLocalTokenFromMr)(mr)
-        }
-    }
-}
-
 fn connection_lifecycle(a_ip: &str, b_ip: &str) {
     let mut net = Net::new(61);
     let a = net.adapter(a_ip);
@@ -260,7 +220,7 @@ fn connection_lifecycle(a_ip: &str, b_ip: &str) {
     // Local endpoints: B's listener, A's shared endpoint.
     let (l, bound) = b.listen(1, 0);
     assert_eq!(local_endpoints(&b), vec![(bound, true)]);
-    let se = shared_endpoint(&a, SocketAddr::new(a.ip, 0));
+    let se = shared_endpoint(&a, SocketAddr::new(a.ip, 0)).expect("shared endpoint");
     assert_eq!(local_endpoints(&a), vec![(se_addr(se), false)]);
 
     let (c, p) = connect(&net, &a, &b, bound);
@@ -275,10 +235,10 @@ fn connection_lifecycle(a_ip: &str, b_ip: &str) {
     let mut dst = vec![0u8; 4096];
     let (src_mr, _m1) = registered_mr(a.pd, &mut src, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
     let (dst_mr, _m2) = registered_mr(b.pd, &mut dst, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
-    let recv = sge(dst.as_ptr() as u64, 4096, token(dst_mr, false));
+    let recv = sge(dst.as_ptr() as u64, 4096, mr_token(dst_mr, false));
     assert_eq!(receive(b.qp, 500, &[recv]), STATUS_SUCCESS);
     let before = (stats(&a), stats(&b));
-    let send = sge(src.as_ptr() as u64, 3000, token(src_mr, false));
+    let send = sge(src.as_ptr() as u64, 3000, mr_token(src_mr, false));
     assert_eq!(post_send(a.qp, 1, &[send]), STATUS_SUCCESS);
     net.run();
     assert_eq!(results_ex(a.cq, 4).len(), 1);
@@ -411,8 +371,8 @@ fn a_remote_access_error_counts_one_connection_error_per_side() {
         &mut region,
         NDK_MR_FLAG_ALLOW_LOCAL_WRITE | NDK_MR_FLAG_ALLOW_REMOTE_WRITE,
     );
-    let bad = token(region_mr, true) ^ 0x100;
-    let s = sge(src.as_ptr() as u64, 64, token(src_mr, false));
+    let bad = mr_token(region_mr, true) ^ 0x100;
+    let s = sge(src.as_ptr() as u64, 64, mr_token(src_mr, false));
     let status = unsafe {
         (qp_d(a.qp).NdkWrite)(
             a.qp,
@@ -487,7 +447,7 @@ fn a_cq_overrun_counts_one_cq_error() {
     let q = qp(pd, cq, 0x77, 8, 8).unwrap();
     let mut buf = vec![0u8; 64];
     let (mr, _m) = registered_mr(pd, &mut buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
-    let s = sge(buf.as_ptr() as u64, 8, token(mr, false));
+    let s = sge(buf.as_ptr() as u64, 8, mr_token(mr, false));
     for i in 0..4 {
         assert_eq!(receive(q, i, &[s]), STATUS_SUCCESS);
     }

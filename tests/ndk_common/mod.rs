@@ -396,3 +396,28 @@ pub fn results_ex(cq: *mut NDK_CQ, n: usize) -> Vec<NDK_RESULT_EX> {
     out.truncate(got as usize);
     out
 }
+
+/// NdkSend with no flags.
+pub fn post_send(qp: *mut NDK_QP, ctx: usize, sges: &[NDK_SGE]) -> NtStatus {
+    unsafe {
+        (qp_d(qp).NdkSend)(
+            qp,
+            ctx as *mut std::ffi::c_void,
+            sges.as_ptr(),
+            sges.len() as u32,
+            0,
+        )
+    }
+}
+
+/// The MR's remote (`remote`) or local token.
+pub fn mr_token(mr: *mut NDK_MR, remote: bool) -> u32 {
+    let d = mr_d(mr);
+    unsafe {
+        if remote {
+            (d.NdkGetRemoteTokenFromMr)(mr)
+        } else {
+            (d.NdkGetLocalTokenFromMr)(mr)
+        }
+    }
+}

@@ -538,3 +538,24 @@ impl Side {
         }
     }
 }
+
+/// NdkCreateSharedEndpoint on `side` at `at`.
+pub fn shared_endpoint(side: &Side, at: SocketAddr) -> Result<*mut NDK_SHARED_ENDPOINT, NtStatus> {
+    let (sa, n) = sockaddr(at);
+    let mut se = std::ptr::null_mut();
+    let s = unsafe {
+        (side.d().NdkCreateSharedEndpoint)(
+            side.adapter,
+            sa.as_ptr().cast(),
+            n,
+            None,
+            std::ptr::null_mut(),
+            &mut se,
+        )
+    };
+    if s == STATUS_SUCCESS {
+        Ok(se)
+    } else {
+        Err(s)
+    }
+}
