@@ -29,6 +29,11 @@ if [ -z "$LAB" ]; then
 fi
 [ -n "$LAB" ] && [ -x "$LAB/netns.sh" ] || { say "SKIP: no rxe lab (set RXE_LAB)"; exit 2; }
 WORK="${RXE_LAB_WORK:-/var/tmp/rxe-lab}"; B="$WORK/build"
+mkdir -p "$WORK"
+# One interop run at a time (they share netns rxelab, br0 and tap1; the lab's
+# own run.sh does not take this lock: do not run both at once).
+exec 9>"$WORK/.interop.lock"
+flock -w 1200 9 || { say "SKIP: another interop run holds $WORK/.interop.lock"; exit 2; }
 T0=$(date +%s)
 if [ ! -e "$B/vmlinuz" ] || [ ! -e "$B/rootfs.img" ] || [ ! -e "$B/initrd.img" ]; then
   say "building the rxe lab ($LAB/build.sh)"

@@ -67,11 +67,22 @@ unsafe extern "system" fn on_disconnect_ex(p: *mut c_void, reason: u32) {
 unsafe extern "system" fn on_cq(_p: *mut c_void, _s: NtStatus) {}
 
 /// A registered buffer: the MR, its MDL (kept alive), tokens and address.
+/// Dropping it closes the MR before the buffer is freed.
 pub struct Region {
+    mr: *mut NDK_MR,
     _mdl: Box<MDL>,
     pub buf: Vec<u8>,
     pub lkey: u32,
     pub rkey: u32,
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // SAFETY: our MR; its table starts with NdkCloseMr.
+        unsafe {
+            let _ = ((*(*self.mr).Dispatch).NdkCloseMr)(self.mr.cast(), None, std::ptr::null_mut());
+        }
+    }
 }
 
 impl Region {
@@ -234,8 +245,8 @@ impl Dev {
                 (d.NdkGetRemoteTokenFromMr)(mr),
             )
         };
-        self.objects.push(mr.cast());
         Ok(Region {
+            mr,
             _mdl: mdl,
             buf,
             lkey,
