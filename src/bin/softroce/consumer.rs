@@ -16,6 +16,28 @@ use softroce::os::hosted::entry::{
     softroce_build_mdl, softroce_close_adapter, softroce_open_adapter,
 };
 
+/// How long one protocol step (a completion, a connection) may take.
+pub const STEP: Duration = Duration::from_secs(30);
+
+/// Runs `attempt` until it succeeds, fails after its connection was made
+/// (`Err((false, _))`: never retried), or `wait` is over.
+pub fn retry_connect(
+    tool: &str,
+    wait: Duration,
+    mut attempt: impl FnMut() -> Result<(), (bool, String)>,
+) -> Result<(), String> {
+    let end = Instant::now() + wait;
+    loop {
+        match attempt() {
+            Err((true, e)) if Instant::now() < end => {
+                eprintln!("{tool}: connect failed ({e}); retrying");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            r => return r.map_err(|(_, e)| e),
+        }
+    }
+}
+
 /// Something a provider callback reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ev {
@@ -355,6 +377,33 @@ impl Dev {
                 .map_err(|e| e.to_string())?
                 .0;
         }
+    }
+
+    /// Waits (at most [`STEP`]) for request `tag`; Err unless it succeeded.
+    pub fn expect_done(&self, tag: usize, what: &str) -> Result<(), String> {
+        let s = self.wait_done(tag, STEP)?;
+        if s == STATUS_SUCCESS {
+            Ok(())
+        } else {
+            Err(format!("{what}: {s}"))
+        }
+    }
+
+    /// NdkConnect to `dst` and NdkCompleteConnectEx, waiting for both
+    /// (request tags `tags.0` and `tags.1`).
+    pub fn connect_complete(
+        &mut self,
+        c: *mut NDK_CONNECTOR,
+        dst: SocketAddr,
+        ird_ord: (u32, u32),
+        tags: (usize, usize),
+    ) -> Result<(), String> {
+        self.connect(c, dst, ird_ord.0, ird_ord.1, &[], tags.0)?;
+        self.expect_done(tags.0, "connect")?;
+        if self.complete(c, tags.1)? {
+            self.expect_done(tags.1, "complete connect")?;
+        }
+        Ok(())
     }
 
     /// Whether a disconnect event is queued (it stays queued).

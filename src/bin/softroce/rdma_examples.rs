@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use softroce::abi::*;
 
-use crate::consumer::{route_source, Dev, Ev};
+use crate::consumer::{retry_connect, route_source, Dev, Ev, STEP};
 
 const MSG: usize = 16;
 const RECV: usize = 1;
@@ -20,20 +20,10 @@ const CONNECT: usize = 10;
 const COMPLETE: usize = 11;
 const ACCEPT: usize = 12;
 const DISCONNECT: usize = 13;
-const STEP: Duration = Duration::from_secs(30);
 
 /// What our side sends (the examples send 16 bytes whose content nobody checks).
 const SERVER_MSG: &[u8; MSG] = b"softroce-server\0";
 const CLIENT_MSG: &[u8; MSG] = b"softroce-client\0";
-
-fn done(dev: &Dev, tag: usize, what: &str) -> Result<(), String> {
-    let s = dev.wait_done(tag, STEP)?;
-    if s == STATUS_SUCCESS {
-        Ok(())
-    } else {
-        Err(format!("{what}: {s}"))
-    }
-}
 
 /// Waits for one successful completion with context `want`; returns its bytes.
 fn completion(dev: &Dev, want: usize) -> Result<u32, String> {
@@ -79,7 +69,7 @@ pub fn server(addr: IpAddr, port: u16, wait: Duration) -> Result<(), String> {
     dev.post_recv(RECV, recv.sge(0, MSG))?;
     let (ird, ord, _) = dev.connection_data(c)?;
     dev.accept(c, ird, ord, &[], ACCEPT)?;
-    done(&dev, ACCEPT, "accept")?;
+    dev.expect_done(ACCEPT, "accept")?;
     let n = completion(&dev, RECV)?;
     if n as usize != MSG {
         return Err(format!("received {n} bytes, expected {MSG}"));
@@ -105,16 +95,7 @@ pub fn client(
         Some(a) => a,
         None => route_source(server)?,
     };
-    let end = Instant::now() + wait;
-    loop {
-        match attempt(local, server, port) {
-            Err((true, e)) if Instant::now() < end => {
-                eprintln!("rdma-client: connect failed ({e}); retrying");
-                std::thread::sleep(Duration::from_secs(1));
-            }
-            r => return r.map_err(|(_, e)| e),
-        }
-    }
+    retry_connect("rdma-client", wait, || attempt(local, server, port))
 }
 
 /// Err((true, _)): not connected.
@@ -130,12 +111,13 @@ fn attempt(local: IpAddr, server: IpAddr, port: u16) -> Result<(), (bool, String
     send.buf.copy_from_slice(CLIENT_MSG);
     dev.post_recv(RECV, recv.sge(0, MSG)).map_err(pre)?;
     let c = dev.connector().map_err(pre)?;
-    dev.connect(c, SocketAddr::new(server, port), 1, 1, &[], CONNECT)
-        .map_err(pre)?;
-    done(&dev, CONNECT, "connect").map_err(pre)?;
-    if dev.complete(c, COMPLETE).map_err(pre)? {
-        done(&dev, COMPLETE, "complete connect").map_err(pre)?;
-    }
+    dev.connect_complete(
+        c,
+        SocketAddr::new(server, port),
+        (1, 1),
+        (CONNECT, COMPLETE),
+    )
+    .map_err(pre)?;
     let post = |e| (false, e);
     dev.post_send(SEND, send.sge(0, MSG)).map_err(post)?;
     completion(&dev, SEND).map_err(post)?;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use softroce::abi::*;
 
-use crate::consumer::{route_source, Dev, Ev, Region};
+use crate::consumer::{retry_connect, route_source, Dev, Ev, Region, STEP};
 
 /// Request contexts (CQ) and callback tags.
 const RECV: usize = 1;
@@ -25,9 +25,6 @@ const CONNECT: usize = 10;
 const COMPLETE: usize = 11;
 const ACCEPT: usize = 12;
 const DISCONNECT: usize = 13;
-
-/// One step may take this long before the tool gives up.
-const STEP: Duration = Duration::from_secs(30);
 
 /// rping's largest buffer (its 64 KiB buffer minus one byte).
 pub const MAX_SIZE: usize = 65535;
@@ -123,15 +120,6 @@ fn next(dev: &Dev, stop_on_disconnect: bool) -> Result<Option<(usize, u32)>, Str
     }
 }
 
-fn expect_done(dev: &Dev, tag: usize, what: &str) -> Result<(), String> {
-    let s = dev.wait_done(tag, STEP)?;
-    if s == STATUS_SUCCESS {
-        Ok(())
-    } else {
-        Err(format!("{what}: {s}"))
-    }
-}
-
 pub fn run(o: &Opts) -> Result<(), String> {
     if !(MIN_SIZE..=MAX_SIZE).contains(&o.size) {
         return Err(format!("size {} not in {MIN_SIZE}..={MAX_SIZE}", o.size));
@@ -141,17 +129,7 @@ pub fn run(o: &Opts) -> Result<(), String> {
     }
     // Connection failures (no listener yet: REJ, or no answer) are retried
     // for `o.wait`; a failure after the connection is never retried.
-    let end = Instant::now() + o.wait;
-    loop {
-        match client(o) {
-            Ok(()) => return Ok(()),
-            Err((true, e)) if Instant::now() < end => {
-                eprintln!("rping client: connect failed ({e}); retrying");
-                std::thread::sleep(Duration::from_secs(1));
-            }
-            Err((_, e)) => return Err(e),
-        }
-    }
+    retry_connect("rping client", o.wait, || client(o))
 }
 
 fn server(o: &Opts) -> Result<(), String> {
@@ -168,7 +146,7 @@ fn server(o: &Opts) -> Result<(), String> {
     dev.post_recv(RECV, recv.sge(0, 16))?;
     let (ird, ord, _) = dev.connection_data(c)?;
     dev.accept(c, ird, ord, &[], ACCEPT)?;
-    expect_done(&dev, ACCEPT, "accept")?;
+    dev.expect_done(ACCEPT, "accept")?;
     eprintln!("rping server: connected (ird {ird}, ord {ord})");
 
     #[derive(PartialEq, Debug)]
@@ -274,11 +252,12 @@ fn connect(o: &Opts, local: IpAddr) -> Result<Connected, String> {
     dev.post_recv(RECV, recv.sge(0, 16))?;
     let c = dev.connector()?;
     // rping's conn_param: responder_resources 1, initiator_depth 1.
-    dev.connect(c, SocketAddr::new(o.addr, o.port), 1, 1, &[], CONNECT)?;
-    expect_done(&dev, CONNECT, "connect")?;
-    if dev.complete(c, COMPLETE)? {
-        expect_done(&dev, COMPLETE, "complete connect")?;
-    }
+    dev.connect_complete(
+        c,
+        SocketAddr::new(o.addr, o.port),
+        (1, 1),
+        (CONNECT, COMPLETE),
+    )?;
     eprintln!("rping client: connected {local} -> {}:{}", o.addr, o.port);
     Ok((dev, recv, send, start, sink, c))
 }
