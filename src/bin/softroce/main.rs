@@ -5,8 +5,12 @@
 
 mod adapters;
 mod capture;
+mod consumer;
 mod decode;
+mod rc_pingpong;
+mod rdma_examples;
 mod record;
+mod rping;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,6 +46,100 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// rping-compatible client (-c) or server (-s) over a hosted adapter
+    /// (librdmacm's rping protocol; needs root for the real carrier).
+    Rping(RpingArgs),
+    /// ibv_rc_pingpong-compatible RC SEND/RECV ping-pong with its TCP side
+    /// channel (server without SERVERNAME, client with it).
+    RcPingpong {
+        /// The server to connect to (client); omit to be the server.
+        servername: Option<std::net::IpAddr>,
+        /// Our address (server: required; client default: the route's source).
+        #[arg(short = 'I')]
+        bind: Option<std::net::IpAddr>,
+        /// TCP side-channel port.
+        #[arg(short = 'p', default_value_t = 18515)]
+        port: u16,
+        /// Message size.
+        #[arg(short = 's', default_value_t = 4096)]
+        size: usize,
+        /// Path MTU (256..4096).
+        #[arg(short = 'm', default_value_t = 1024)]
+        mtu: u32,
+        /// Receives posted at once.
+        #[arg(short = 'r', default_value_t = 500)]
+        rx_depth: u32,
+        /// Iterations.
+        #[arg(short = 'n', default_value_t = 1000)]
+        iters: u32,
+        /// Accepted for compatibility (the GID is the adapter's address).
+        #[arg(short = 'g')]
+        gid_index: Option<u32>,
+        /// Client: seconds to keep retrying the side channel.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// Peer of librdmacm's `rdma_client` example: accept one connection on
+    /// -a:-p, receive 16 bytes, send 16 bytes back, disconnect.
+    RdmaServer {
+        /// Address to listen on.
+        #[arg(short = 'a', long = "addr")]
+        addr: std::net::IpAddr,
+        #[arg(short = 'p', default_value_t = 7471)]
+        port: u16,
+        /// Seconds to wait for the connection.
+        #[arg(long, default_value_t = 120)]
+        wait: u64,
+    },
+    /// Peer of librdmacm's `rdma_server` example: connect to -s:-p, send 16
+    /// bytes, receive 16 bytes, disconnect.
+    RdmaClient {
+        /// The server's address.
+        #[arg(short = 's')]
+        server: std::net::IpAddr,
+        /// Local address (default: the route's source address).
+        #[arg(short = 'I')]
+        bind: Option<std::net::IpAddr>,
+        #[arg(short = 'p', default_value_t = 7471)]
+        port: u16,
+        /// Seconds to keep retrying the connection (0: one try).
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+}
+
+#[derive(clap::Args)]
+struct RpingArgs {
+    /// Server: listen on -a and answer one client.
+    #[arg(short = 's', conflicts_with = "client")]
+    server: bool,
+    /// Client: connect to the server at -a.
+    #[arg(short = 'c')]
+    client: bool,
+    /// Server: address to listen on; client: the server's address.
+    #[arg(short = 'a')]
+    addr: std::net::IpAddr,
+    /// Client: local address (default: the route's source address).
+    #[arg(short = 'I')]
+    bind: Option<std::net::IpAddr>,
+    #[arg(short = 'p', default_value_t = 7174)]
+    port: u16,
+    /// Ping data size in bytes (26..=65535, as rping).
+    #[arg(short = 'S', default_value_t = 64)]
+    size: usize,
+    /// Ping count (0: forever; server: at least this many pings expected).
+    #[arg(short = 'C', default_value_t = 0)]
+    count: u32,
+    /// Print the ping data.
+    #[arg(short = 'v')]
+    verbose: bool,
+    /// Validate the ping data.
+    #[arg(short = 'V')]
+    validate: bool,
+    /// Server: seconds to wait for a connection; client: seconds to keep
+    /// retrying the connection (0: one try; server: forever).
+    #[arg(long, default_value_t = 0)]
+    wait: u64,
 }
 
 fn decode(file: &Path, json: bool) -> ExitCode {
@@ -95,11 +193,81 @@ fn decode(file: &Path, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Exit status 0, or 1 with the error on stderr.
+fn report(tool: &str, r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("softroce {tool}: FAILED: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Decode { file, json }) => decode(&file, json),
         Some(Command::Adapters { addresses }) => adapters::run(&addresses),
+        Some(Command::RdmaServer { addr, port, wait }) => report(
+            "rdma-server",
+            rdma_examples::server(addr, port, std::time::Duration::from_secs(wait)),
+        ),
+        Some(Command::RdmaClient {
+            server,
+            bind,
+            port,
+            wait,
+        }) => report(
+            "rdma-client",
+            rdma_examples::client(server, bind, port, std::time::Duration::from_secs(wait)),
+        ),
+        Some(Command::RcPingpong {
+            servername,
+            bind,
+            port,
+            size,
+            mtu,
+            rx_depth,
+            iters,
+            gid_index: _,
+            wait,
+        }) => report(
+            "rc-pingpong",
+            rc_pingpong::run(&rc_pingpong::Opts {
+                server: servername,
+                bind,
+                port,
+                size,
+                mtu,
+                rx_depth,
+                iters,
+                wait: std::time::Duration::from_secs(wait),
+            }),
+        ),
+        Some(Command::Rping(a)) => {
+            if a.server == a.client {
+                eprintln!("softroce rping: give exactly one of -s and -c");
+                return ExitCode::from(2);
+            }
+            let o = rping::Opts {
+                server: a.server,
+                addr: a.addr,
+                bind: a.bind,
+                port: a.port,
+                size: a.size,
+                count: a.count,
+                verbose: a.verbose,
+                validate: a.validate,
+                // A server without --wait waits (practically) forever.
+                wait: std::time::Duration::from_secs(if a.server && a.wait == 0 {
+                    u64::from(u32::MAX)
+                } else {
+                    a.wait
+                }),
+            };
+            report("rping", rping::run(&o))
+        }
         None => {
             println!("softroce {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

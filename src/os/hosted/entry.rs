@@ -474,3 +474,37 @@ pub unsafe extern "C" fn softroce_debug_pair_stats(a: *const crate::abi::NDK_QP,
         }
     }
 }
+
+/// Hosted verbs-compatibility extension (not NDKPI): the QP number of a
+/// softroce QP, for tools that exchange it out of band (0 for NULL or a
+/// foreign object). See `os::hosted::raw` and docs/HOSTED-API.md.
+///
+/// IRQL: <= DISPATCH_LEVEL.
+///
+/// # Safety
+/// `qp` is NULL or an NDK object.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_qp_number(qp: *mut crate::abi::NDK_QP) -> u32 {
+    // SAFETY: forwarded contract.
+    unsafe { super::raw::qp_number(qp) }
+}
+
+/// Hosted verbs-compatibility extension (not NDKPI): connects `qp` to the
+/// QP `params->remote_qpn` at `remote_ip` without the connection manager,
+/// as ibv_modify_qp to RTR + RTS does (ibv_rc_pingpong). Same connection
+/// record and Connected transition as the CM uses. See `os::hosted::raw`.
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// `qp` NULL or an NDK object; `remote_ip` NULL or NUL-terminated; `params`
+/// NULL or readable.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_qp_connect_raw(
+    qp: *mut crate::abi::NDK_QP,
+    remote_ip: *const c_char,
+    params: *const super::raw::RawConnect,
+) -> NtStatus {
+    // SAFETY: forwarded contract.
+    unsafe { super::raw::connect_raw(qp, remote_ip, params) }
+}

@@ -15,6 +15,7 @@ pub mod netns;
 pub mod pair;
 mod platform;
 mod random;
+pub mod raw;
 mod simnet;
 mod spin;
 mod sys;

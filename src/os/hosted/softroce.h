@@ -526,6 +526,23 @@ NTSTATUS softroce_adapter_local_endpoints(NDK_ADAPTER *adapter,
                                           NDIS_NDK_LOCAL_ENDPOINT_ENTRY *out,
                                           uint32_t capacity, uint32_t *count);
 
+/* Hosted verbs-compatibility extension, NOT part of NDKPI: connect a QP
+ * without the connection manager (as ibv_modify_qp to RTR + RTS), for tools
+ * that exchange QPN/PSN out of band (ibv_rc_pingpong). docs/HOSTED-API.md. */
+typedef struct softroce_raw_connect {
+    uint32_t remote_qpn;
+    uint32_t send_psn;          /* first PSN we send (the peer's receive PSN) */
+    uint32_t recv_psn;          /* first PSN we expect */
+    uint32_t path_mtu;          /* bytes, 256..4096; 0: 1024 */
+    uint32_t read_limit;        /* IRD = ORD, 1..16; 0: 1 */
+    uint8_t local_ack_timeout;  /* 0: 14 */
+    uint8_t retry_count;        /* 0: 7 */
+    uint8_t rnr_retry;          /* 0: 7 */
+} softroce_raw_connect;
+uint32_t softroce_qp_number(NDK_QP *qp);
+NTSTATUS softroce_qp_connect_raw(NDK_QP *qp, const char *remote_ip,
+                                 const softroce_raw_connect *params);
+
 /* The provider's highest NDK version: {2, 1}. */
 NDK_VERSION softroce_version(void);
 

@@ -1,0 +1,136 @@
+#!/bin/bash
+# run-interop.sh - softroce against Linux rdma_rxe, live (root).
+# Boots one rxe guest (g1, 10.99.0.11) of the rxe lab inside netns "rxelab"
+# and runs softroce on the namespace side (10.99.0.1, br0):
+#   A  rxe `rping -c`            vs `softroce rping -s`   (each size)
+#   B  `softroce rping -c`       vs rxe `rping -s`        (each size)
+#   C  `rdma_client` vs `softroce rdma-server`, and the reverse (RDMA_CM_EXAMPLES=1)
+#   D  `ibv_rc_pingpong` vs `softroce rc-pingpong`, both ways (RC_PINGPONG=1)
+# Every run is captured on br0, decoded with `softroce decode` and checked
+# (capture_check.py: no bad ICRC / malformed / unknown opcode, <= 1% retransmitted).
+# Prints per-scenario figures and "VERDICT <scenario>: PASS|FAIL"; exit 0 iff all pass,
+# 2 if the lab cannot run here (not root, no lab and cannot build it).
+# Env: SIZES (default "64 1024 4000 65535"), COUNT (100), TIMEOUT (guest, s, 900),
+#      RXE_LAB (lab scripts; default ../shared/rxe-lab beside the project, then
+#      /work/shared/rxe-lab), RXE_LAB_WORK (/var/tmp/rxe-lab), ACCEL (tcg|kvm),
+#      RDMA_CM_EXAMPLES (default 1; 0 skips phase C), CARGO_TARGET_DIR,
+#      RC_PINGPONG (default 1), RCPP_SIZES ("4096 65536"), RCPP_ITERS (500),
+#      SOFTROCE_BIN (use this binary, do not build).
+set -uo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+say() { echo "[interop $(date +%T)] $*"; }
+[ "$(id -u)" = 0 ] || { say "SKIP: needs root (network namespace, raw socket, TAP)"; exit 2; }
+LAB="${RXE_LAB:-}"
+if [ -z "$LAB" ]; then
+  for c in "$ROOT/../shared/rxe-lab" "$(dirname "$ROOT")/shared/rxe-lab" /work/shared/rxe-lab; do
+    [ -x "$c/run.sh" ] && { LAB="$(cd "$c" && pwd)"; break; }
+  done
+fi
+[ -n "$LAB" ] && [ -x "$LAB/netns.sh" ] || { say "SKIP: no rxe lab (set RXE_LAB)"; exit 2; }
+WORK="${RXE_LAB_WORK:-/var/tmp/rxe-lab}"; B="$WORK/build"
+mkdir -p "$WORK"
+# One interop run at a time (they share netns rxelab, br0 and tap1; the lab's
+# own run.sh does not take this lock: do not run both at once).
+exec 9>"$WORK/.interop.lock"
+flock -w 1200 9 || { say "SKIP: another interop run holds $WORK/.interop.lock"; exit 2; }
+T0=$(date +%s)
+if [ ! -e "$B/vmlinuz" ] || [ ! -e "$B/rootfs.img" ] || [ ! -e "$B/initrd.img" ]; then
+  say "building the rxe lab ($LAB/build.sh)"
+  RXE_LAB_WORK="$WORK" "$LAB/build.sh" || { say "SKIP: lab build failed"; exit 2; }
+fi
+T_LAB=$(date +%s)
+if [ -n "${SOFTROCE_BIN:-}" ]; then
+  BIN="$SOFTROCE_BIN"   # already built (the cargo test wrapper passes its binary)
+else
+  say "building softroce"
+  ( cd "$ROOT" && cargo build --bin softroce ) || { say "FAIL: cargo build"; exit 1; }
+  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/softroce"
+fi
+[ -x "$BIN" ] || { say "FAIL: no $BIN"; exit 1; }
+T_BUILD=$(date +%s)
+
+SIZES="${SIZES:-64 1024 4000 65535}"; COUNT="${COUNT:-100}"; TIMEOUT="${TIMEOUT:-900}"
+NS=rxelab; TS=$(date +%Y%m%d-%H%M%S)
+RUN="$WORK/runs/interop-$TS"; mkdir -p "$RUN/out" "$WORK/pcaps"
+PCAP="$WORK/pcaps/interop-$TS.pcap"
+cat > "$RUN/out/params.sh" <<P
+SIZES="$SIZES"; COUNT=$COUNT; PORT_A=7174; PORT_B=7274; PORT_C=7471; RDMA_CM_EXAMPLES=${RDMA_CM_EXAMPLES:-1}
+PORT_D=18515; RC_PINGPONG=${RC_PINGPONG:-1}; RCPP_SIZES="${RCPP_SIZES:-4096 65536}"; RCPP_ITERS=${RCPP_ITERS:-500}
+P
+"$LAB/netns.sh" up
+for d in br0 tap1; do ip -n $NS link set $d mtu 1500; done
+ip -n $NS neigh flush dev br0 2>/dev/null || true
+if [ -z "${ACCEL:-}" ]; then
+  if [ -d /sys/module/kvm_pvm ] || [ ! -w /dev/kvm ]; then ACCEL=tcg; else ACCEL=kvm; fi
+fi
+if [ "$ACCEL" = kvm ]; then ACC=(-enable-kvm -cpu host,-arch-capabilities); else ACC=(-accel "tcg,thread=multi" -cpu "${TCGCPU:-qemu64}"); fi
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+ip netns exec $NS tshark -q -i br0 -f "udp port 4791" -F pcap -w "$PCAP" > "$RUN/tshark.log" 2>&1 &
+CAP=$!; pids+=($CAP)
+for i in $(seq 50); do grep -q "Capturing on" "$RUN/tshark.log" && break; sleep 0.2; done
+ip netns exec $NS timeout -k 5 $((TIMEOUT + 60)) "$HERE/host.sh" "$BIN" "$RUN/out/params.sh" > "$RUN/host.log" 2>&1 &
+HOST=$!; pids+=($HOST)
+say "run $RUN: accel=$ACCEL sizes=[$SIZES] count=$COUNT; softroce on 10.99.0.1 (pid $HOST)"
+T_BOOT=$(date +%s)
+ip netns exec $NS qemu-system-x86_64 "${ACC[@]}" -M q35 -m "${MEM:-512}" -smp 1 \
+  -nodefaults -no-user-config -display none -no-reboot -serial "file:$RUN/g1.console" \
+  -kernel "$B/vmlinuz" -initrd "$B/initrd.img" \
+  -append "console=ttyS0 net.ifnames=0 root=/dev/vda ro init=/sbin/lab-init panic=-1 quiet loglevel=4 lab.name=g1 lab.ip=10.99.0.11 lab.scenario=interop lab.timeout=$TIMEOUT lab.mtu=1500" \
+  -drive "file=$B/rootfs.img,if=virtio,format=raw,readonly=on" \
+  -netdev "tap,id=n0,ifname=tap1,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=52:54:00:99:00:11" \
+  -fsdev "local,id=labsrc,path=$HERE/scenarios,security_model=none,readonly=on" -device virtio-9p-pci,fsdev=labsrc,mount_tag=labsrc \
+  -fsdev "local,id=labout,path=$RUN/out,security_model=none" -device virtio-9p-pci,fsdev=labout,mount_tag=labout \
+  > "$RUN/g1.qemu.log" 2>&1 &
+QEMU=$!; pids+=($QEMU)
+deadline=$(( $(date +%s) + TIMEOUT + 90 ))
+while kill -0 $QEMU 2>/dev/null; do
+  [ "$(date +%s)" -ge $deadline ] && { say "DEADLINE: killing the guest"; kill $QEMU; break; }
+  sleep 1
+done
+T_END=$(date +%s)
+sleep 1; kill $HOST 2>/dev/null; wait $HOST 2>/dev/null
+kill -INT $CAP 2>/dev/null; wait $CAP 2>/dev/null
+trap - EXIT
+ln -sfn "$RUN" "$WORK/runs/latest-interop"
+
+G="$RUN/out/g1.log"; H="$RUN/host.log"
+echo "===== guest (g1) =====";  grep -aE "^RESULT|^###|rping|rdma_|error|fail|mismatch" "$G" 2>/dev/null | grep -v "^gid" | tail -60
+echo "===== softroce (namespace) ====="; grep -aE "RESULT|FAILED|pings|rdma-" "$H" | tail -40
+"$BIN" decode --json "$PCAP" > "$RUN/decoded.jsonl" 2> "$RUN/decode.err"; drc=$?
+"$BIN" decode "$PCAP" > "$RUN/decoded.txt" 2>/dev/null
+echo "===== capture $PCAP (softroce decode rc=$drc) ====="
+tshark -r "$PCAP" -T fields -e frame.number -e frame.time_epoch > "$RUN/times.tsv" 2>/dev/null
+python3 "$HERE/capture_check.py" "$RUN/decoded.jsonl" "$RUN/times.tsv" "$H" | tee "$RUN/capture.txt"
+[ $drc = 0 ] || echo "softroce decode reported malformed packets or bad ICRCs"
+# rxe's own error counters (rdma statistic: *_err, *retry*, duplicate_request, out_of_seq_request)
+errs=$(awk '/rxe counters/{f=1;next} f && NF==2 && $1 ~ /err|retry|duplicate|out_of_seq/ && $2 != 0' "$G" 2>/dev/null)
+if [ -n "$errs" ]; then echo "rxe error counters non-zero: $(echo $errs)"; else echo "rxe error counters: all zero"; fi
+
+echo "===== verdicts ====="
+all=0
+scen="rxe-client-vs-softroce-server softroce-client-vs-rxe-server"
+[ "${RDMA_CM_EXAMPLES:-1}" = 1 ] && scen="$scen rdma_client-vs-softroce-rdma-server softroce-rdma-client-vs-rdma_server"
+[ "${RC_PINGPONG:-1}" = 1 ] && scen="$scen ibv_rc_pingpong-client-vs-softroce softroce-vs-ibv_rc_pingpong-server"
+for sc in $scen; do
+  sizes="$SIZES"; case $sc in rdma*|softroce-rdma*) sizes=16;; *pingpong*) sizes="${RCPP_SIZES:-4096 65536}";; esac
+  for s in $sizes; do
+    g=$(grep -a "^RESULT $sc size=$s " "$G" 2>/dev/null | tail -1)
+    h=$(grep -a "^RESULT $sc size=$s " "$H" | tail -1)
+    v=PASS
+    case "$g" in *" rc=0 "*) ;; *) v=FAIL;; esac
+    case "$h" in *" rc=0 "*) ;; *) v=FAIL;; esac
+    c=$(grep -a "^CAPTURE $sc size=$s: " "$RUN/capture.txt" | tail -1)
+    case "$c" in *": PASS "*) ;; *) v=FAIL;; esac
+    [ $drc = 0 ] || v=FAIL
+    [ $v = PASS ] || all=1
+    h=${h%% start=*}
+    echo "VERDICT $sc size=$s: $v (rxe: ${g#RESULT $sc } | softroce: ${h#RESULT $sc } | capture: ${c#*: })"
+  done
+done
+echo "timings: lab check/build $((T_LAB - T0)) s, softroce build $((T_BUILD - T_LAB)) s, guest run (boot + all scenarios) $((T_END - T_BOOT)) s, total $((T_END - T0)) s"
+echo "VERDICT interop: $([ $all = 0 ] && echo PASS || echo FAIL) (run $RUN)"
+exit $all

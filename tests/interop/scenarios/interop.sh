@@ -1,0 +1,78 @@
+#!/bin/bash
+# Guest side of tests/interop/run-interop.sh (runs in rxe guest g1 with
+# LAB_NAME set; /out/params.sh is written by the runner). Phase A: rxe's
+# rping client against `softroce rping -s` on the namespace address, one
+# port per size. Phase B: rxe's rping server, one port per size, for
+# `softroce rping -c`. Phase C: librdmacm's rdma_client against
+# `softroce rdma-server`, then rdma_server for `softroce rdma-client`.
+# Phase D: ibv_rc_pingpong both ways against `softroce rc-pingpong`.
+# Every run prints "RESULT <scenario> size=<n> rc=<rc> secs=<s>".
+. /lab/common.sh
+. /out/params.sh
+env_info
+up() { cut -d' ' -f1 /proc/uptime; }
+result() { echo "RESULT $1 size=$2 rc=$3 secs=$(awk -v a="$4" -v b="$(up)" 'BEGIN{printf "%.2f", b-a}')"; }
+ping -c 2 -W 2 $NSIP >/dev/null
+
+step "A: rxe rping -c -> softroce rping -s ($NSIP)"
+i=0
+for s in $SIZES; do
+  p=$((PORT_A + i)); t0=$(up)
+  # retry only until the softroce server listens (REJ / no answer)
+  rc=1
+  for try in $(seq 40); do
+    out=$(timeout -k 2 120 rping -c -a $NSIP -p $p -S $s -C $COUNT -V 2>&1); rc=$?
+    echo "$out" | tail -5
+    case "$out" in *REJECTED*|*"UNREACHABLE"*|*"ADDR_ERROR"*) sleep 1;; *) break;; esac
+  done
+  result rxe-client-vs-softroce-server "$s" "$rc" "$t0"
+  i=$((i + 1))
+done
+
+step "B: softroce rping -c -> rxe rping -s ($LAB_IP)"
+i=0
+for s in $SIZES; do
+  p=$((PORT_B + i)); t0=$(up)
+  timeout -k 2 180 rping -s -a $LAB_IP -p $p -S $s -C $COUNT -V; rc=$?
+  result softroce-client-vs-rxe-server "$s" "$rc" "$t0"
+  i=$((i + 1))
+done
+
+if [ "${RDMA_CM_EXAMPLES:-0}" = 1 ]; then
+  step "C1: rdma_client -> softroce rdma-server ($NSIP:$PORT_C)"
+  t0=$(up); rc=1
+  for try in $(seq 40); do
+    out=$(timeout -k 2 60 rdma_client -s $NSIP -p $PORT_C 2>&1); rc=$?
+    echo "$out" | tail -5
+    [ $rc = 0 ] && break
+    sleep 1
+  done
+  result rdma_client-vs-softroce-rdma-server 16 "$rc" "$t0"
+  step "C2: softroce rdma-client -> rdma_server ($LAB_IP:$((PORT_C + 1)))"
+  t0=$(up)
+  timeout -k 2 120 rdma_server -s $LAB_IP -p $((PORT_C + 1)); rc=$?
+  result softroce-rdma-client-vs-rdma_server 16 "$rc" "$t0"
+fi
+if [ "${RC_PINGPONG:-0}" = 1 ]; then
+  i=0
+  for s in $RCPP_SIZES; do
+    p=$((PORT_D + 2 * i))
+    step "D1: ibv_rc_pingpong client -> softroce rc-pingpong ($NSIP:$p, -s $s -n $RCPP_ITERS)"
+    t0=$(up); rc=1
+    for try in $(seq 40); do
+      out=$(timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g 1 -p $p -s $s -n $RCPP_ITERS $NSIP 2>&1); rc=$?
+      echo "$out" | tail -4
+      case "$out" in *"Couldn't connect"*) sleep 1;; *) break;; esac
+    done
+    result ibv_rc_pingpong-client-vs-softroce "$s" "$rc" "$t0"
+    step "D2: softroce rc-pingpong -> ibv_rc_pingpong server ($LAB_IP:$((p + 1)))"
+    t0=$(up)
+    timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g 1 -p $((p + 1)) -s $s -n $RCPP_ITERS; rc=$?
+    result softroce-vs-ibv_rc_pingpong-server "$s" "$rc" "$t0"
+    i=$((i + 1))
+  done
+fi
+step "rxe counters (non-zero)"
+rdma statistic show link rxe0/1 2>/dev/null | tr ' ' '\n' | paste - - | grep -vw 0 | head -40
+dmesg | grep -iE 'icrc|rxe' | tail -5
+echo "GUEST DONE"
