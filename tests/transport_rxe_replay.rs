@@ -428,7 +428,7 @@ fn replay_ud(
         max_sge: 1,
         send_psn: first_psn,
     };
-    let mut qp = UdQp::new(cfg);
+    let mut qp = UdQp::new(cfg).expect("UD QP");
     let mut mem = AnyMemory::default();
     for i in 0..64u64 {
         qp.post_recv(&RecvRequest {

@@ -19,8 +19,8 @@ fn qp1_exchanges_256_byte_mads() {
     let sb = mb.register(512, ALL);
     ma.bytes_mut(sa.lkey).unwrap()[..256].copy_from_slice(&mad(0x11));
     mb.bytes_mut(sb.lkey).unwrap()[..256].copy_from_slice(&mad(0x22));
-    let mut a = UdQp::new(UdConfig::gsi(4, 4));
-    let mut b = UdQp::new(UdConfig::gsi(4, 4));
+    let mut a = UdQp::new(UdConfig::gsi(4, 4)).expect("UD QP");
+    let mut b = UdQp::new(UdConfig::gsi(4, 4)).expect("UD QP");
     a.post_recv(&RecvRequest {
         wr_id: 10,
         sges: &[sa.sge(256, 256)],
@@ -106,7 +106,7 @@ fn qp1_exchanges_256_byte_mads() {
 fn wrong_qkey_qpn_or_size_is_refused() {
     let mut m = SimMemory::new(0x1000);
     let s = m.register(4096, ALL);
-    let mut a = UdQp::new(UdConfig::gsi(4, 4));
+    let mut a = UdQp::new(UdConfig::gsi(4, 4)).expect("UD QP");
     let mut other = UdQp::new(UdConfig {
         qpn: 0x40,
         qkey: 0x1234,
@@ -115,7 +115,8 @@ fn wrong_qkey_qpn_or_size_is_refused() {
         rq_depth: 4,
         max_sge: 1,
         send_psn: 0,
-    });
+    })
+    .expect("UD QP");
     a.post_recv(&RecvRequest {
         wr_id: 1,
         sges: &[s.sge(0, 256)],

@@ -293,7 +293,7 @@ impl Datapath {
             order,
             inline,
             inline_size,
-            done: Ring::with_capacity(done_cap),
+            done: Ring::try_with_capacity(done_cap)?,
             tx_refused: 0,
         };
         let mut staged = Vec::new();

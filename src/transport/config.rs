@@ -105,6 +105,8 @@ pub enum ConfigError {
     BadSge,
     /// A timer or retry value outside its bit width.
     BadField,
+    /// The queues could not be allocated.
+    NoMemory,
 }
 
 /// The largest SGE list a work request may carry.

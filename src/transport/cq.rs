@@ -20,12 +20,13 @@ impl Default for Completion {
 }
 
 impl Cq {
-    pub fn new(capacity: usize) -> Cq {
-        Cq {
-            ring: Ring::with_capacity(capacity),
+    /// A completion ring of `capacity`; `None` when the memory cannot be had.
+    pub fn new(capacity: usize) -> Option<Cq> {
+        Some(Cq {
+            ring: Ring::try_with_capacity(capacity)?,
             send: 0,
             recv: 0,
-        }
+        })
     }
 
     /// Queues a completion. The capacity covers every WQE that can exist, so

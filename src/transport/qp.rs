@@ -106,9 +106,10 @@ impl RcQp {
         Ok(RcQp {
             cfg,
             state: QpState::Ready,
-            sq: WqeQueue::new(sq_depth, usize::from(cfg.max_send_sge)),
-            cq: Cq::new(sq_depth + rq_depth),
-            resp: Responder::new(&cfg),
+            sq: WqeQueue::new(sq_depth, usize::from(cfg.max_send_sge))
+                .ok_or(ConfigError::NoMemory)?,
+            cq: Cq::new(sq_depth + rq_depth).ok_or(ConfigError::NoMemory)?,
+            resp: Responder::new(&cfg).ok_or(ConfigError::NoMemory)?,
             req_idx: 0,
             req_pkt: 0,
             next_psn: cfg.send_psn,

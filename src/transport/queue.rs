@@ -53,17 +53,23 @@ pub(crate) struct WqeQueue<W> {
 }
 
 impl<W: Copy + Default> WqeQueue<W> {
-    pub fn new(depth: usize, max_sge: usize) -> Self {
+    /// A queue of `depth` requests of up to `max_sge` SGEs each, all memory
+    /// reserved now; `None` when it cannot be had.
+    pub fn new(depth: usize, max_sge: usize) -> Option<Self> {
         let depth = depth.max(1);
         let mut sges = Vec::new();
-        sges.resize(depth * max_sge, Sge::default());
-        let nsge = alloc::vec![0; depth];
-        WqeQueue {
-            ring: Ring::with_capacity(depth),
+        let n_sges = depth.checked_mul(max_sge)?;
+        sges.try_reserve_exact(n_sges).ok()?;
+        sges.resize(n_sges, Sge::default());
+        let mut nsge = Vec::new();
+        nsge.try_reserve_exact(depth).ok()?;
+        nsge.resize(depth, 0);
+        Some(WqeQueue {
+            ring: Ring::try_with_capacity(depth)?,
             sges,
             nsge,
             max_sge,
-        }
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -139,8 +145,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn impossible_sizes_are_refused_not_aborted() {
+        assert!(WqeQueue::<RecvWqe>::new(usize::MAX, 2).is_none());
+        assert!(WqeQueue::<RecvWqe>::new(usize::MAX / 64, 1).is_none());
+    }
+
+    #[test]
     fn sges_are_copied_per_slot_and_limits_hold() {
-        let mut q: WqeQueue<RecvWqe> = WqeQueue::new(2, 2);
+        let mut q: WqeQueue<RecvWqe> = WqeQueue::new(2, 2).unwrap();
         let a = [Sge {
             lkey: 1,
             addr: 10,

@@ -129,25 +129,28 @@ pub(crate) struct Responder {
 type RespResult = Result<(), Fatal>;
 
 impl Responder {
-    pub fn new(cfg: &QpConfig) -> Responder {
+    /// A responder with its receive queue and responder resources reserved
+    /// now; `None` when the memory cannot be had.
+    pub fn new(cfg: &QpConfig) -> Option<Responder> {
         let nres = usize::from(cfg.max_dest_rd_atomic).max(1);
         let mut res = Vec::new();
+        res.try_reserve_exact(nres).ok()?;
         res.resize(nres, Resource::Empty);
-        Responder {
+        Some(Responder {
             epsn: cfg.recv_psn,
             msn: 0,
             nak_sent: false,
             cur: InMsg::Idle,
-            rq: WqeQueue::new(usize::from(cfg.rq_depth), usize::from(cfg.max_recv_sge)),
+            rq: WqeQueue::new(usize::from(cfg.rq_depth), usize::from(cfg.max_recv_sge))?,
             res,
             res_next: 0,
             // Room for every fresh READ/atomic the peer may have outstanding,
             // their replays, and NAKs/ACKs between them.
-            out: Ring::with_capacity(2 * nres + 16),
+            out: Ring::try_with_capacity(2 * nres + 16)?,
             mtu: cfg.path_mtu,
             min_rnr_timer: cfg.min_rnr_timer,
             max_dest_rd_atomic: cfg.max_dest_rd_atomic,
-        }
+        })
     }
 
     /// Re-keys a responder that never carried traffic for a connection,

@@ -12,15 +12,19 @@ pub struct Ring<T> {
 }
 
 impl<T: Copy + Default> Ring<T> {
-    /// A ring holding up to `capacity` values (at least 1).
-    pub fn with_capacity(capacity: usize) -> Ring<T> {
+    /// A ring holding up to `capacity` values (at least 1); `None` when the
+    /// memory cannot be had (a kernel provider answers that with
+    /// STATUS_INSUFFICIENT_RESOURCES rather than aborting).
+    pub fn try_with_capacity(capacity: usize) -> Option<Ring<T>> {
+        let n = capacity.max(1);
         let mut slots = Vec::new();
-        slots.resize(capacity.max(1), T::default());
-        Ring {
+        slots.try_reserve_exact(n).ok()?;
+        slots.resize(n, T::default());
+        Some(Ring {
             slots,
             head: 0,
             len: 0,
-        }
+        })
     }
 
     pub fn capacity(&self) -> usize {
@@ -126,8 +130,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_impossible_capacity_is_refused_not_aborted() {
+        // What the old infallible constructor would have panicked on.
+        assert!(Ring::<u64>::try_with_capacity(usize::MAX).is_none());
+        assert!(Ring::<u64>::try_with_capacity(usize::MAX / 4).is_none());
+    }
+
+    #[test]
     fn fifo_with_wrap_and_refusal_when_full() {
-        let mut r: Ring<u32> = Ring::with_capacity(3);
+        let mut r: Ring<u32> = Ring::try_with_capacity(3).unwrap();
         for i in 0..3 {
             assert_eq!(r.push_back(i), Ok(()));
         }

@@ -4,7 +4,7 @@
 //! §8.3). Addresses are opaque handles (`ah`) the caller maps to IP/UDP.
 //! Must not know about RC state, CM messages or the GRH the verbs layer adds.
 
-use super::config::Mtu;
+use super::config::{ConfigError, Mtu};
 use super::cq::Cq;
 use super::memory::{gather, scatter, MemoryAccess};
 use super::psn::Psn;
@@ -98,18 +98,21 @@ pub struct UdQp {
 
 impl UdQp {
     /// IRQL: PASSIVE_LEVEL (allocates).
-    pub fn new(cfg: UdConfig) -> UdQp {
+    /// A UD QP with every queue reserved now; `ConfigError::NoMemory` when
+    /// the memory cannot be had.
+    pub fn new(cfg: UdConfig) -> Result<UdQp, ConfigError> {
         let sq = usize::from(cfg.sq_depth.max(1));
         let rq = usize::from(cfg.rq_depth.max(1));
-        UdQp {
+        let no_mem = ConfigError::NoMemory;
+        Ok(UdQp {
             cfg,
             psn: Psn::new(cfg.send_psn),
-            sq: WqeQueue::new(sq, usize::from(cfg.max_sge.max(1))),
-            rq: WqeQueue::new(rq, usize::from(cfg.max_sge.max(1))),
-            cq: Cq::new(sq + rq),
-            src_ahs: Ring::with_capacity(rq),
+            sq: WqeQueue::new(sq, usize::from(cfg.max_sge.max(1))).ok_or(no_mem)?,
+            rq: WqeQueue::new(rq, usize::from(cfg.max_sge.max(1))).ok_or(no_mem)?,
+            cq: Cq::new(sq + rq).ok_or(no_mem)?,
+            src_ahs: Ring::try_with_capacity(rq).ok_or(no_mem)?,
             dropped: 0,
-        }
+        })
     }
 
     /// The smallest `buf` [`poll_transmit`](Self::poll_transmit) accepts.
