@@ -8,12 +8,8 @@ mod decode_support;
 mod wire_support;
 
 use std::net::Ipv6Addr;
-use std::path::PathBuf;
-use std::time::Duration;
 
-use decode_support::{compare_with_tshark, decode, decode_json, n, s};
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
-use pcap_file::DataLink;
+use decode_support::{compare_with_tshark, decode, decode_json, n, s, write_raw_ip_pcap};
 use softroce::wire::cm::{
     CmMad, CmMessage, CmMraRepr, CmMsgRef, CmPath, CmRejRepr, CmReqRepr, CmSidrReqRepr, RejReason,
     MRA_PRIVATE_LEN, REJ_ARI_LEN, REJ_PRIVATE_LEN, REQ_PRIVATE_LEN, SIDR_REQ_PRIVATE_LEN,
@@ -394,27 +390,13 @@ fn cases() -> Vec<Case> {
     out
 }
 
-fn write_raw_ip_pcap(packets: &[Vec<u8>]) -> PathBuf {
-    let header = PcapHeader {
-        datalink: DataLink::RAW,
-        ..PcapHeader::default()
-    };
-    let mut w = PcapWriter::with_header(Vec::new(), header).unwrap();
-    for (i, p) in packets.iter().enumerate() {
-        let ts = Duration::from_millis(i as u64);
-        w.write_packet(&PcapPacket::new(ts, p.len() as u32, p))
-            .unwrap();
-    }
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{}-synthetic.pcap", std::process::id()));
-    std::fs::write(&path, w.into_writer()).unwrap();
-    path
-}
-
 #[test]
 fn synthetic_packets_decode_to_their_reprs() {
     let cases = cases();
-    let path = write_raw_ip_pcap(&cases.iter().map(|c| c.ip.clone()).collect::<Vec<_>>());
+    let path = write_raw_ip_pcap(
+        &cases.iter().map(|c| c.ip.clone()).collect::<Vec<_>>(),
+        "synthetic",
+    );
     let (code, objs) = decode_json(&path);
     let (tcode, text) = decode(&path, false);
     let compared = compare_with_tshark(&path);

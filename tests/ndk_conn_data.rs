@@ -9,7 +9,6 @@ mod ndk_common;
 mod ndk_conn_common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use softroce::wire::cm::{CmMad, CmMessage};
@@ -42,22 +41,6 @@ fn rdma(
             0,
         )
     }
-}
-
-/// Every datagram `from` sends, in order (observed, never dropped).
-fn tap(net: &Net, from: std::net::IpAddr) -> Arc<Mutex<Vec<Vec<u8>>>> {
-    let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let keep = seen.clone();
-    net.sim.drop_nth(
-        Some(from),
-        None,
-        u64::MAX,
-        Box::new(move |_, _, p| {
-            keep.lock().unwrap().push(p.to_vec());
-            false
-        }),
-    );
-    seen
 }
 
 /// The Starting PSN of the first REQ or REP in `packets`.
@@ -107,8 +90,8 @@ fn data_over_a_connection(a_ip: &str, b_ip: &str) {
     let a = net.adapter(a_ip);
     let b = net.adapter(b_ip);
     let (l, bound) = b.listen(1, 0);
-    let from_a = tap(&net, a.ip);
-    let from_b = tap(&net, b.ip);
+    let from_a = capture(&net, Some(a.ip));
+    let from_b = capture(&net, Some(b.ip));
 
     // Memory on both sides: A's send source and read sink, B's receive
     // buffer and a region A writes into and reads back from.
@@ -199,10 +182,7 @@ fn data_over_a_connection(a_ip: &str, b_ip: &str) {
     // On the wire, as rxe does it: the Starting PSN a side puts in its
     // REQ/REP is the PSN it expects to receive, so each side's first data
     // packet carries the peer's Starting PSN.
-    let (from_a, from_b) = (
-        from_a.lock().unwrap().clone(),
-        from_b.lock().unwrap().clone(),
-    );
+    let (from_a, from_b) = (payloads(&from_a), payloads(&from_b));
     assert_eq!(first_request_psn(&from_a), starting_psn(&from_b, true));
     assert_eq!(first_request_psn(&from_b), starting_psn(&from_a, false));
 

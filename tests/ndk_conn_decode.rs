@@ -11,37 +11,15 @@ mod ndk_common;
 mod ndk_conn_common;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use decode_support::{compare_with_tshark, decode, decode_json, s};
+use decode_support::{compare_with_tshark, decode, decode_json, s, write_raw_ip_pcap};
 use ndk_common::*;
 use ndk_conn_common::*;
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
-use pcap_file::DataLink;
 use softroce::wire::ip::emit_roce_headers;
 use softroce::wire::{IpRepr, Ipv4Repr};
 
 const TIMEWAIT: Duration = Duration::from_secs(5);
-
-type Seen = Arc<Mutex<Vec<(SocketAddr, SocketAddr, Vec<u8>)>>>;
-
-/// Every datagram sent by anyone on `net`, in order (observed, never dropped).
-fn tap(net: &Net) -> Seen {
-    let seen: Seen = Arc::default();
-    let keep = seen.clone();
-    net.sim.drop_nth(
-        None,
-        None,
-        u64::MAX,
-        Box::new(move |src, dst, p| {
-            keep.lock().unwrap().push((src, dst, p.to_vec()));
-            false
-        }),
-    );
-    seen
-}
 
 /// The IPv4 packet the carrier sends for a UDP payload (as `Carrier::tx_ipv4`
 /// promises: identification 0, DF; TTL 64 as a stack would put it).
@@ -65,29 +43,12 @@ fn ipv4_packet(src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Vec<u8> {
     pkt
 }
 
-fn write_pcap(packets: &[Vec<u8>]) -> PathBuf {
-    let header = PcapHeader {
-        datalink: DataLink::RAW,
-        ..PcapHeader::default()
-    };
-    let mut w = PcapWriter::with_header(Vec::new(), header).unwrap();
-    for (i, p) in packets.iter().enumerate() {
-        let ts = Duration::from_millis(i as u64);
-        w.write_packet(&PcapPacket::new(ts, p.len() as u32, p))
-            .unwrap();
-    }
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{}-softroce-cm.pcap", std::process::id()));
-    std::fs::write(&path, w.into_writer()).unwrap();
-    path
-}
-
 #[test]
 fn our_cm_messages_decode_in_softroce_decode_and_tshark() {
     let mut net = Net::new(31);
     let a = net.adapter("192.0.2.1");
     let b = net.adapter("192.0.2.2");
-    let seen = tap(&net);
+    let seen = capture(&net, None);
     let (l, bound) = b.listen(1, 7174);
 
     // Accepted, established, disconnected.
@@ -126,7 +87,7 @@ fn our_cm_messages_decode_in_softroce_decode_and_tshark() {
         .iter()
         .map(|(src, dst, p)| ipv4_packet(*src, *dst, p))
         .collect();
-    let path = write_pcap(&packets);
+    let path = write_raw_ip_pcap(&packets, "softroce-cm");
     let (code, objs) = decode_json(&path);
     let (tcode, text) = decode(&path, false);
     let compared = compare_with_tshark(&path);

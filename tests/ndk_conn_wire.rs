@@ -11,7 +11,6 @@ mod ndk_conn_common;
 mod rping_capture;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ndk_common::*;
@@ -28,17 +27,7 @@ fn our_req_is_well_formed_and_matches_the_rping_capture() {
     let client = net.adapter("10.99.0.12");
     let server = net.adapter("10.99.0.11");
     let (l, at) = server.listen(1, 7174);
-    let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let keep = seen.clone();
-    net.sim.drop_nth(
-        Some(client.ip),
-        None,
-        u64::MAX,
-        Box::new(move |_, _, p| {
-            keep.lock().unwrap().push(p.to_vec());
-            false
-        }),
-    );
+    let seen = capture(&net, Some(client.ip));
     let c = client.connector();
     let src: SocketAddr = "10.99.0.12:50966".parse().unwrap(); // 0xc716, rping's port
     assert_eq!(
@@ -46,7 +35,7 @@ fn our_req_is_well_formed_and_matches_the_rping_capture() {
         STATUS_PENDING
     );
     net.run();
-    let ours = seen.lock().unwrap()[0].clone();
+    let ours = payloads(&seen)[0].clone();
     assert_eq!(cm_attr(&ours), Some(attr::REQ));
 
     // The RoCE packet: parses, UD SEND_ONLY to QP1, ICRC right for the IPv4
@@ -193,19 +182,7 @@ fn complete_connect_after_the_peer_abandoned_is_connection_aborted() {
     let a = net.adapter("192.0.2.1");
     let b = net.adapter("192.0.2.2");
     let (l, at) = b.listen(1, 7000);
-    let reps: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let keep = reps.clone();
-    net.sim.drop_nth(
-        Some(b.ip),
-        None,
-        u64::MAX,
-        Box::new(move |_, _, p| {
-            if cm_attr(p) == Some(attr::REP) {
-                keep.lock().unwrap().push(p.to_vec());
-            }
-            false
-        }),
-    );
+    let from_b = capture(&net, Some(b.ip));
     let c = a.connector();
     assert_eq!(a.connect(c, at, b"", 10), STATUS_PENDING);
     net.run();
@@ -215,7 +192,10 @@ fn complete_connect_after_the_peer_abandoned_is_connection_aborted() {
     assert_eq!(a.completions(10), vec![STATUS_SUCCESS]);
     // The peer (as another CM might) rejects our REP with a reason other
     // than TIMEOUT before we complete.
-    let rep = reps.lock().unwrap()[0].clone();
+    let rep = payloads(&from_b)
+        .into_iter()
+        .find(|p| cm_attr(p) == Some(attr::REP))
+        .expect("B sent a REP");
     let CmMessage::Rep(r) = CmMad::parse_bytes(&rep[20..20 + MAD_LEN]).unwrap().message else {
         panic!("not a REP")
     };

@@ -306,3 +306,24 @@ pub fn compare_with_tshark(file: &Path) -> Option<usize> {
     println!("{name}: {compared} fields agree with tshark");
     Some(compared)
 }
+
+/// Writes `packets` (whole IP packets) to a raw-IP pcap under the test's
+/// temporary directory, 1 ms apart, and returns its path (`tag` names it).
+pub fn write_raw_ip_pcap(packets: &[Vec<u8>], tag: &str) -> PathBuf {
+    use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+    use pcap_file::DataLink;
+    let header = PcapHeader {
+        datalink: DataLink::RAW,
+        ..PcapHeader::default()
+    };
+    let mut w = PcapWriter::with_header(Vec::new(), header).unwrap();
+    for (i, p) in packets.iter().enumerate() {
+        let ts = std::time::Duration::from_millis(i as u64);
+        w.write_packet(&PcapPacket::new(ts, p.len() as u32, p))
+            .unwrap();
+    }
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{}-{tag}.pcap", std::process::id()));
+    std::fs::write(&path, w.into_writer()).unwrap();
+    path
+}

@@ -559,3 +559,32 @@ pub fn shared_endpoint(side: &Side, at: SocketAddr) -> Result<*mut NDK_SHARED_EN
         Err(s)
     }
 }
+
+/// Datagrams a [`capture`] saw: (source, destination, UDP payload), in order.
+pub type Captured = std::sync::Arc<Mutex<Vec<(SocketAddr, SocketAddr, Vec<u8>)>>>;
+
+/// Records every datagram sent on `net` (from `from` only, or by anyone),
+/// in order, without dropping any: a SimNet filter that never matches.
+pub fn capture(net: &Net, from: Option<IpAddr>) -> Captured {
+    let seen: Captured = Default::default();
+    let keep = seen.clone();
+    net.sim.drop_nth(
+        from,
+        None,
+        u64::MAX,
+        Box::new(move |src, dst, p| {
+            keep.lock().unwrap().push((src, dst, p.to_vec()));
+            false
+        }),
+    );
+    seen
+}
+
+/// The UDP payloads a [`capture`] saw so far.
+pub fn payloads(c: &Captured) -> Vec<Vec<u8>> {
+    c.lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, p)| p.clone())
+        .collect()
+}
