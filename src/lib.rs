@@ -21,6 +21,7 @@ extern crate alloc;
 
 pub mod abi;
 pub mod cm;
+pub mod link;
 pub mod ndk;
 pub mod os;
 pub mod transport;

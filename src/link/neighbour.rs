@@ -1,0 +1,1 @@
+//! The sans-IO neighbour cache. API skeleton (link-api branch).
