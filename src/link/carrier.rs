@@ -448,7 +448,9 @@ impl<P: LinkPort> FrameCarrier<P> {
         let ip_udp = header.get_mut(eh..).ok_or(SendError::TooBig)?;
         let n = emit_headers(&ip, &udp_repr, ip_udp).map_err(|_| SendError::TooBig)?;
         if let IpRepr::V6(v6) = ip {
-            let (_, udp_header) = ip_udp.split_at_mut(ipv6::HEADER_LEN.min(ip_udp.len()));
+            let udp_header = ip_udp
+                .get_mut(ipv6::HEADER_LEN..ipv6::HEADER_LEN + udp::HEADER_LEN)
+                .ok_or(SendError::TooBig)?;
             let sum = udp::ipv6_checksum(&v6.src_addr, &v6.dst_addr, udp_header, datagram);
             UdpRepr {
                 checksum: sum,
