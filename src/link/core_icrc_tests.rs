@@ -3,7 +3,9 @@
 //! the carrier's `tx_ipv4()`) goes through a [`FrameCarrier`], and the
 //! captured frame verifies with `wire::icrc` over the received IP packet,
 //! and passes the core's own receive check (`qp1::classify`) after
-//! [`classify`](super::classify::classify). Owns these tests only.
+//! [`classify`](super::classify::classify), and the shared independent
+//! Python ICRC (`../shared/tools/icrc_check.py`, when python3 and the file
+//! are there) agrees. Owns these tests only.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -79,6 +81,7 @@ fn check(local: IpAddr, peer: IpAddr) {
         bad[5] = 1;
         assert_eq!(icrc::verify(&bad), Err(crate::wire::Error::BadIcrc));
     }
+    python_icrc_agrees(ip_packet);
     let peer_side = SocketAddr::new(peer, ROCE_V2_UDP_PORT);
     let super::Classified::Roce(received) = super::classify(&frame, peer_side) else {
         panic!("not delivered");
@@ -87,6 +90,32 @@ fn check(local: IpAddr, peer: IpAddr) {
         assert_eq!((f.ihl, f.identification, f.flags_fragment), (5, 0, 0x4000));
     }
     assert_eq!(qp1::classify(&received), Rx::Mad(local, &mad[..]));
+}
+
+/// Runs `icrc_v2` of the shared tool over the IP packet (ICRC excluded) and
+/// compares with the trailer. Skipped (with a note) without python3 or the tool.
+fn python_icrc_agrees(ip_packet: &[u8]) {
+    let tools = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools");
+    if !tools.join("icrc_check.py").exists() {
+        std::eprintln!("skipped: no ../shared/tools/icrc_check.py");
+        return;
+    }
+    let hex: alloc::string::String = ip_packet.iter().map(|b| std::format!("{b:02x}")).collect();
+    let script = "import sys; sys.path.insert(0, sys.argv[1]); import icrc_check as m; \
+                  p = bytes.fromhex(sys.argv[2]); \
+                  print('ICRC-OK' if m.icrc_v2(p[:-4]) == p[-4:] else 'ICRC-BAD')";
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&tools)
+        .arg(&hex)
+        .output();
+    let Ok(out) = out else {
+        std::eprintln!("skipped: no python3");
+        return;
+    };
+    let text = alloc::string::String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().last(), Some("ICRC-OK"), "{text}");
 }
 
 #[test]
