@@ -70,8 +70,8 @@ pub enum FrameVerdict {
     Consumed,
     /// RoCEv2-for-us shaped but unusable (reason counted): do not pass it up.
     Dropped(DropReason),
-    /// Not ours (other traffic, ARP under [`Resolver::Os`], ...): pass it up
-    /// to the OS stack unchanged.
+    /// Not ours (other traffic, every ARP frame under either resolver, ...):
+    /// pass it up to the OS stack unchanged.
     NotOurs,
 }
 
@@ -205,7 +205,9 @@ impl<P: LinkPort> core::fmt::Debug for FrameCarrier<P> {
 
 impl<P: LinkPort> FrameCarrier<P> {
     /// A carrier sending on `port`, delivering to `sink`; preallocates
-    /// everything it uses on the data path.
+    /// everything it uses on the data path. `Invalid` unless
+    /// [`FrameConfig::is_valid`]; `NoMemory` if the neighbour table cannot
+    /// be reserved.
     ///
     /// IRQL: PASSIVE_LEVEL.
     pub fn new(
