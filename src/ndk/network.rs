@@ -6,9 +6,9 @@
 //! NDIS opens one NDK adapter instance per consumer (SMB client, SMB
 //! server, HLK tests ...) on one miniport adapter; like a real RDMA NIC,
 //! they share one network: QPNs are unique per network, two instances
-//! cannot listen on the same port (STATUS_ADDRESS_ALREADY_EXISTS, as within
-//! one instance), and an incoming REQ reaches whichever instance listens on
-//! its port. What stays per instance is in `core.rs` (memory table, LAMs,
+//! cannot listen on the same port (STATUS_SHARING_VIOLATION, as two
+//! listeners of one instance), and an incoming REQ reaches whichever
+//! instance listens on its port. What stays per instance is in `core.rs` (memory table, LAMs,
 //! tokens, live-object count): a QP's data path resolves keys in its own
 //! instance's memory table only.
 //!
