@@ -10,22 +10,13 @@ mod ndk_common;
 mod ndk_conn_common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
-
-use softroce::os::{DatagramSink, Received};
 
 use ndk_common::*;
 use ndk_conn_common::*;
 
 extern "C" {
     fn softroce_set_ephemeral_ports(a: *mut NDK_ADAPTER, first: u16, last: u16) -> NtStatus;
-}
-
-/// A SimNet port holder that hears nothing.
-struct Ignore;
-impl DatagramSink for Ignore {
-    fn on_datagram(&self, _: &Received<'_>) {}
 }
 
 const GIVE_UP: Duration = Duration::from_secs(80);
@@ -105,14 +96,11 @@ fn unreachable_destinations_fail_inline() {
         STATUS_HOST_UNREACHABLE
     );
     // An adapter whose carrier could not open (the address's UDP 4791 is
-    // taken on this network by something else) has no network at all.
-    // (A second adapter on 192.0.2.1 would share `a`'s network instead,
+    // taken on this network) has no network at all: one opened with
+    // `ndk::open_adapter`, which makes a private network, on `a`'s address.
+    // (`softroce_open_adapter_on` would attach it to `a`'s network instead,
     // `tests/ndk_shared_net.rs`.)
-    let _squatter = net
-        .sim
-        .attach("192.0.2.9:4791".parse().unwrap(), Arc::new(Ignore))
-        .unwrap();
-    let twin = net.adapter("192.0.2.9");
+    let twin = net.private_adapter("192.0.2.1");
     assert!(!twin.stats().online);
     let tc = twin.connector();
     assert_eq!(
