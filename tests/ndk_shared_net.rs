@@ -6,8 +6,11 @@
 //! REQ reaches the instance that listens on its port, both instances move
 //! data at once, a token of one instance is unknown to the other's QPs
 //! (remote access error, as for any unknown token), closing one instance
-//! leaves the other's connection and listener working, and 200 open/close
-//! cycles on a live network leave the pool books where they were.
+//! leaves the other's connection and listener working, one closed with
+//! live objects is cut off from the network (port released, connection
+//! torn down, QP out of the demux, no callback) while the others go on,
+//! and 200 open/close cycles on a live network leave the pool books where
+//! they were.
 //! Also the registry of `softroce_open_adapter` (real platform): two opens
 //! on one address share one network.
 
@@ -498,4 +501,73 @@ fn softroce_open_adapter_on_shares_per_platform_and_address() {
         assert_eq!(unsafe { softroce_platform_pool_bytes(p) }, 0);
         unsafe { softroce_platform_release(p) };
     }
+}
+
+/// An instance closed with live objects (a consumer bug) is cut off from
+/// the network the others keep using: its listener's port refuses REQs, its
+/// connection is torn down toward the peer, its QP hears nothing, and no
+/// callback reaches it after the close; its objects stay allocated.
+#[test]
+fn an_instance_closed_with_live_objects_is_cut_off_from_the_shared_network() {
+    let mut net = Net::new(87);
+    let b = net.adapter("192.0.2.1");
+    let r = net.adapter("192.0.2.2");
+    let (lb, at_b) = b.listen(2, 7001);
+    let (rc_b, pb) = connect(&net, &r, r.qp, &b, 2, b.qp, at_b, 10);
+    let before = net.pool_objects();
+
+    let x = Side::open_on(net.platform, "192.0.2.1");
+    let (_lx, at_x) = x.listen(1, 7200);
+    let r_q2 = r.new_qp();
+    let (rc_x, _px) = connect(&net, &r, r_q2, &x, 1, x.qp, at_x, 40);
+    // The consumer closes the adapter with all of that still open; R sends
+    // to X's QP before it hears of it.
+    unsafe { softroce_close_adapter(x.adapter) };
+    let x_calls = x.log.calls().len();
+    let mut src = vec![1u8; 64];
+    let (smr, _sm) = registered_mr(r.pd, &mut src, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
+    let ssge = sge(src.as_ptr() as u64, 64, mr_token(smr, false));
+    let no_qp = b.stats().rx_no_qp;
+    assert_eq!(post_send(r_q2, 5, &[ssge]), STATUS_SUCCESS);
+    net.run();
+    assert!(net.pool_objects() > before, "X's objects stay allocated");
+    assert_eq!(b.stats().cm_listeners, 1, "X's port is released");
+    // X's QP left the demux: the SEND found no QP.
+    assert!(b.stats().rx_no_qp > no_qp, "{:?}", b.stats());
+
+    // Its port refuses; its connection went down toward R.
+    let c = r.connector();
+    let r_q3 = r.new_qp();
+    assert_eq!(
+        r.connect_from(c, r_q3, SocketAddr::new(r.ip, 0), at_x, 4, 4, b"", 70),
+        STATUS_PENDING
+    );
+    net.run();
+    assert_eq!(r.completions(70), vec![STATUS_CONNECTION_REFUSED]);
+    assert!(
+        r.calls(61).iter().any(|c| c.what.starts_with("disconnect")),
+        "R heard X's side end: {:?}",
+        r.calls(61)
+    );
+    net.advance(GIVE_UP);
+    assert_eq!(x.log.calls().len(), x_calls, "no callback after close");
+
+    // B is untouched.
+    assert!(b.stats().online);
+    sends_at_once(
+        &net,
+        &[Send {
+            from: (&r, r.qp),
+            to: (&b, b.qp),
+            fill: 0x42,
+        }],
+    );
+    assert_eq!(close_obj(smr, None), STATUS_SUCCESS);
+    close_all(&net, &[(&r, rc_b), (&b, pb), (&r, rc_x), (&r, c)], &[lb]);
+    r.close_objects();
+    b.close_objects();
+    for a in net.adapters.drain(..) {
+        unsafe { softroce_close_adapter(a) };
+    }
+    // X's leaked objects keep the books above zero: no `finish` here.
 }
