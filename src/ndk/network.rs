@@ -191,3 +191,63 @@ impl Network {
         &self.shared.net
     }
 }
+
+#[cfg(test)]
+#[allow(unsafe_code)] // closing the adapters the tests open
+mod tests {
+    use super::*;
+    use crate::abi::NDK_VERSION;
+    use crate::ndk::{close_adapter, open_adapter_on};
+    use crate::os::hosted::VirtualPlatform;
+    use core::net::Ipv4Addr;
+
+    const V21: NDK_VERSION = NDK_VERSION { Major: 2, Minor: 1 };
+
+    #[test]
+    fn the_network_stops_when_its_last_user_goes() {
+        let p = VirtualPlatform::new(4);
+        let _sim = p.use_simnet(4);
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let network = Network::new(ip, p.clone(), None).unwrap();
+        assert!(network.stats().online);
+        let x = open_adapter_on(&network, V21).unwrap();
+        let y = open_adapter_on(&network, V21).unwrap();
+        assert_eq!(network.users(), 3);
+        let weak = network.downgrade();
+        drop(network);
+        // Another network on the address cannot have the carrier while
+        // this one is up (and is stopped at once: the owner drops it).
+        let rival = Network::new(ip, p.clone(), None).unwrap();
+        assert!(!rival.stats().online);
+        drop(rival);
+        // SAFETY: ours, closed once.
+        assert_eq!(unsafe { close_adapter(x) }, Ok(()));
+        let up = weak.upgrade().unwrap();
+        assert!(up.stats().online, "y still uses it");
+        drop(up);
+        // SAFETY: ours, closed once.
+        assert_eq!(unsafe { close_adapter(y) }, Ok(()));
+        assert!(weak.upgrade().is_none(), "the last user stopped it");
+        // The carrier was closed: the address's port is free again.
+        let again = Network::new(ip, p.clone(), None).unwrap();
+        assert!(again.stats().online);
+        drop(again);
+        assert!(crate::os::Platform::pool(&*p).is_balanced());
+    }
+
+    #[test]
+    fn new_checks_the_address_and_the_pool() {
+        let p = VirtualPlatform::new(5);
+        assert_eq!(
+            Network::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), p.clone(), None).err(),
+            Some(crate::abi::STATUS_INVALID_ADDRESS)
+        );
+        crate::os::Platform::pool(&*p).set_limit(16);
+        assert_eq!(
+            Network::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p.clone(), None).err(),
+            Some(STATUS_INSUFFICIENT_RESOURCES)
+        );
+        crate::os::Platform::pool(&*p).set_limit(usize::MAX);
+        assert!(crate::os::Platform::pool(&*p).is_balanced());
+    }
+}
