@@ -69,7 +69,8 @@ pub struct AdapterCore {
     live: AtomicUsize,
     next_pd: AtomicU32,
     deferred: AtomicBool,
-    /// The network runtime: CM engine, carrier, timer, object tables.
+    /// The network runtime: CM engine, carrier, timer, object tables
+    /// (shared with the other instances on the same `ndk::Network`).
     pub(crate) net: Arc<Net>,
 }
 

@@ -2,7 +2,8 @@
 //! connection, pending requests, disconnect callback, QP and shared
 //! endpoint parents), listener slots ([`ListenerEntry`]) and QPs by QPN
 //! (the receive demux), with the create / close / free operations the
-//! objects call. Owns only these tables (all under the runtime's lock);
+//! objects call, and the cut-off of an instance that closes with objects
+//! still open (`Net::detach`; entries name their instance). Owns only these tables (all under the runtime's lock);
 //! must not call the consumer.
 #![deny(unsafe_code)]
 
