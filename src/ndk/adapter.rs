@@ -53,6 +53,7 @@ impl Adapter {
         Self::build(core, Some(network))
     }
 
+    /// IRQL: any.
     fn build(core: Arc<AdapterCore>, network: Option<Network>) -> Self {
         let version = core.version;
         Self {
