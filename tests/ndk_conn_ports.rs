@@ -96,8 +96,11 @@ fn unreachable_destinations_fail_inline() {
         STATUS_HOST_UNREACHABLE
     );
     // An adapter whose carrier could not open (the address's UDP 4791 is
-    // taken on this network) has no network at all.
-    let twin = net.adapter("192.0.2.1");
+    // taken on this network) has no network at all: one opened with
+    // `ndk::open_adapter`, which makes a private network, on `a`'s address.
+    // (`softroce_open_adapter_on` would attach it to `a`'s network instead,
+    // `tests/ndk_shared_net.rs`.)
+    let twin = net.private_adapter("192.0.2.1");
     assert!(!twin.stats().online);
     let tc = twin.connector();
     assert_eq!(

@@ -232,6 +232,104 @@ fn the_table_is_bounded() {
     net.finish();
 }
 
+/// Two NDK instances of one miniport adapter share its network (as the
+/// miniport opens them, `ndk::open_adapter_on` the table's network): the
+/// OIDs list each connection and listener of that network once, whichever
+/// instance owns it and however many instances are in the table.
+#[test]
+fn instances_sharing_a_network_are_listed_once() {
+    let mut net = Net::new(73);
+    let a1 = net.adapter("192.0.2.1");
+    let a2 = net.adapter("192.0.2.1");
+    let r = net.adapter("192.0.2.2");
+    assert!(core_of(&a1).same_network(&core_of(&a2)));
+    let table = NdkInstances::new();
+    table.add(core_of(&a1)).unwrap();
+    table.add(core_of(&a2)).unwrap();
+    table.add(core_of(&r)).unwrap();
+
+    let (l1, at1) = a1.listen(1, 7000);
+    let (l2, at2) = a2.listen(2, 7001);
+    let (lr, at_r) = r.listen(3, 7002);
+    assert_eq!(
+        sorted(endpoints_oid(&table)),
+        sorted(vec![(at1, true), (at2, true), (at_r, true)]),
+        "each listener once"
+    );
+    // A2 connects to R; R's side is the passive connector.
+    let c = a2.connector();
+    assert_eq!(a2.connect(c, at_r, b"", 10), STATUS_PENDING);
+    net.run();
+    let p = r.delivered(3)[0];
+    assert_eq!(r.accept_on(p, r.qp, 4, 4, b"", 20), STATUS_PENDING);
+    net.run();
+    assert_eq!(a2.complete(c, 30), STATUS_SUCCESS);
+    net.run();
+    let (local, _) = a2.addresses(c);
+    assert_eq!(
+        sorted(connections_oid(&table).1),
+        sorted(vec![(local, at_r), (at_r, local)]),
+        "A2's connection once (not again for A1), and R's side"
+    );
+    // A1 leaves the table: the network's entries stay listed through A2.
+    assert!(table.remove(&core_of(&a1)).is_some());
+    assert_eq!(connections_oid(&table).0, 2);
+    assert_eq!(endpoints_oid(&table).len(), 3);
+
+    assert_eq!(a2.disconnect(c, 40), STATUS_PENDING);
+    net.run();
+    for o in [c, p] {
+        assert_eq!(close_obj(o, None), STATUS_SUCCESS);
+    }
+    for l in [l1, l2, lr] {
+        assert_eq!(close_obj(l, None), STATUS_SUCCESS);
+    }
+    while table.remove(&core_of(&a2)).is_some() {}
+    assert!(table.remove(&core_of(&r)).is_some());
+    net.advance(Duration::from_secs(5));
+    for s in [&a1, &a2, &r] {
+        s.close_objects();
+    }
+    net.finish();
+}
+
+/// The adapter's network slot: the first open claims it (others wait), the
+/// network made is handed to later opens, a failed creation lets the next
+/// open try again, and NDK disable takes it only with no instance open.
+#[test]
+fn the_network_slot_is_claimed_once_and_taken_only_when_idle() {
+    use os::windows::miniport::ndk_instances::Claim;
+    let mut net = Net::new(74);
+    let a = net.adapter("192.0.2.1");
+    let table = NdkInstances::new();
+    assert!(matches!(table.claim_network(), Claim::Create));
+    assert!(matches!(table.claim_network(), Claim::Wait), "one creator");
+    table.publish_network(None);
+    assert!(matches!(table.claim_network(), Claim::Create), "retry");
+    let network = unsafe { softroce::ndk::Adapter::from_ndk(a.adapter) }
+        .and_then(|x| x.network().cloned())
+        .unwrap();
+    table.publish_network(Some(&network));
+    match table.claim_network() {
+        Claim::Ready(n) => assert!(n.same(&network)),
+        other => panic!("{other:?}"),
+    }
+    table.add(core_of(&a)).unwrap();
+    assert!(table.take_idle_network().is_none(), "an instance is open");
+    assert!(table.remove(&core_of(&a)).is_some());
+    let users = network.users();
+    let taken = table.take_idle_network().expect("idle: given back");
+    assert!(taken.same(&network));
+    drop(taken);
+    assert_eq!(network.users(), users - 1, "the table's handle");
+    assert!(table.take_idle_network().is_none());
+    assert!(matches!(table.claim_network(), Claim::Create), "next open");
+    table.publish_network(None);
+    drop(network);
+    a.close_objects();
+    net.finish();
+}
+
 trait StatsCounters {
     fn stats_counters(&self) -> NDIS_NDK_PERFORMANCE_COUNTERS;
 }

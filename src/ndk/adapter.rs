@@ -1,6 +1,9 @@
 //! The provider's adapter object: an NDK_ADAPTER (header + dispatch pointer)
 //! followed by the provider's state: the shared [`AdapterCore`] (platform,
-//! tables, bound IP address) and the NDK_ADAPTER_INFO it reports. Owns the object and the check that turns a
+//! tables, bound IP address), the NDK_ADAPTER_INFO it reports and its
+//! handle on the network it is attached to ([`Network`], shared with the
+//! other instances on that address; dropped when the adapter is freed by
+//! `close_adapter`, at PASSIVE). Owns the object and the check that turns a
 //! consumer's `*mut NDK_ADAPTER` back into it; the entries live in
 //! `adapter_dispatch.rs`, open/close in `open.rs`.
 
@@ -15,6 +18,7 @@ use crate::abi::{
 use super::adapter_dispatch::ADAPTER_DISPATCH;
 use super::core::AdapterCore;
 use super::limits::adapter_info;
+use super::network::Network;
 
 /// One open NDK adapter instance. `#[repr(C)]` with the NDK_ADAPTER first,
 /// so a `*mut NDK_ADAPTER` handed to the consumer is also a `*mut Adapter`.
@@ -24,6 +28,9 @@ pub struct Adapter {
     ndk: NDK_ADAPTER,
     core: Arc<AdapterCore>,
     info: NDK_ADAPTER_INFO,
+    /// The network this instance is attached to (`None`: a bare adapter
+    /// over a core, unit tests). Its user count includes this instance.
+    network: Option<Network>,
 }
 
 const _: () = assert!(core::mem::offset_of!(Adapter, ndk) == 0);
@@ -35,6 +42,19 @@ impl Adapter {
     ///
     /// IRQL: any.
     pub fn new(core: Arc<AdapterCore>) -> Self {
+        Self::build(core, None)
+    }
+
+    /// [`Adapter::new`] for an instance attached to `network` (its core's
+    /// runtime is the network's): the adapter holds the handle until freed.
+    ///
+    /// IRQL: any.
+    pub(crate) fn on_network(core: Arc<AdapterCore>, network: Network) -> Self {
+        Self::build(core, Some(network))
+    }
+
+    /// IRQL: any.
+    fn build(core: Arc<AdapterCore>, network: Option<Network>) -> Self {
         let version = core.version;
         Self {
             ndk: NDK_ADAPTER {
@@ -47,7 +67,16 @@ impl Adapter {
             },
             core,
             info: adapter_info(version),
+            network,
         }
+    }
+
+    /// The network this instance is attached to (shared with the other
+    /// instances opened on it; see `network.rs`).
+    ///
+    /// IRQL: any.
+    pub fn network(&self) -> Option<&Network> {
+        self.network.as_ref()
     }
 
     /// The IP address this adapter instance is bound to.
@@ -64,7 +93,8 @@ impl Adapter {
         &self.core
     }
 
-    /// The network runtime's counters and CM occupancy (tests, diagnostics).
+    /// The network runtime's counters and CM occupancy (tests, diagnostics;
+    /// the whole network's, shared by every instance on it).
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn net_stats(&self) -> super::net::NetStats {
@@ -80,7 +110,8 @@ impl Adapter {
     }
 
     /// Narrows the ephemeral ND ports (port 0) to `first..=last` within
-    /// 49152-65535 (a configuration / test knob). False if out of range.
+    /// 49152-65535 (a configuration / test knob; for the whole network the
+    /// instance is on). False if out of range.
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn set_ephemeral_range(&self, first: u16, last: u16) -> bool {

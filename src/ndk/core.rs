@@ -2,8 +2,11 @@
 //! the platform (clock, DPCs, pool books, MDL mapping), the memory table
 //! (MRs, MWs, privileged tokens), the LAM table, the token CSPRNG, the count
 //! of live descendants (adapter close waits for them), the network runtime
-//! (`net.rs`) and the test knob that makes completions deferred. Owns that state; the objects live in their
-//! own files. Must not call the consumer.
+//! (`net.rs`) and the test knob that makes completions deferred. Everything
+//! here is the instance's own except the network runtime, which every
+//! instance opened on one [`super::network::Network`] shares (QPNs,
+//! listeners, connections, counters; `network.rs`). Owns that state; the
+//! objects live in their own files. Must not call the consumer.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -66,7 +69,8 @@ pub struct AdapterCore {
     live: AtomicUsize,
     next_pd: AtomicU32,
     deferred: AtomicBool,
-    /// The network runtime: CM engine, carrier, timer, object tables.
+    /// The network runtime: CM engine, carrier, timer, object tables
+    /// (shared with the other instances on the same `ndk::Network`).
     pub(crate) net: Arc<Net>,
 }
 
@@ -107,18 +111,28 @@ impl AdapterCore {
         version: NDK_VERSION,
         counters: Arc<NdkCounters>,
     ) -> Self {
+        let net = Arc::new(Net::new(platform.clone(), address, counters));
+        Self::on_net(platform, version, net)
+    }
+
+    /// The state of a new instance on an existing runtime (a shared
+    /// [`super::network::Network`]): bound to its address, feeding its
+    /// counters; memory table, LAMs and tokens of its own.
+    ///
+    /// IRQL: PASSIVE_LEVEL (adapter open).
+    pub(crate) fn on_net(platform: Arc<dyn Platform>, version: NDK_VERSION, net: Arc<Net>) -> Self {
         let mut seed = [0u8; 32];
         platform.fill_random(&mut seed);
         Self {
             version,
-            address,
+            address: net.address(),
             memory: SpinLock::new(MemoryTable::new(MAX_REGIONS, MAX_WINDOWS)),
             lams: SpinLock::new(LamTable::new(MAX_LAMS)),
             rng: SpinLock::new(TokenRng::from_seed(seed)),
             live: AtomicUsize::new(0),
             next_pd: AtomicU32::new(1),
             deferred: AtomicBool::new(false),
-            net: Arc::new(Net::new(platform.clone(), address, counters)),
+            net,
             platform,
         }
     }
@@ -132,7 +146,9 @@ impl AdapterCore {
     }
 
     /// Calls `f(local, remote)` for every connection being set up or
-    /// established on this adapter (OID_NDK_CONNECTIONS). Runs under the
+    /// established on this adapter's network, whichever instance owns it
+    /// (OID_NDK_CONNECTIONS: the instances of one network share it, so
+    /// visit it once per network, not once per instance). Runs under the
     /// runtime's lock: `f` must not call into the provider; nothing is
     /// allocated.
     ///
@@ -142,12 +158,30 @@ impl AdapterCore {
     }
 
     /// Calls `f(address, is_listener)` for every listening listener and
-    /// open shared endpoint of this adapter (OID_NDK_LOCAL_ENDPOINTS). Same
+    /// open shared endpoint of this adapter's network (OID_NDK_LOCAL_ENDPOINTS,
+    /// once per network as above). Same
     /// rules as [`AdapterCore::for_each_connection`].
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn for_each_local_endpoint(&self, f: impl FnMut(SocketAddr, bool)) {
         self.net.for_each_local_endpoint(f);
+    }
+
+    /// Whether `self` and `other` are instances on one network (they share
+    /// its connections, listeners and QPNs).
+    ///
+    /// IRQL: any.
+    pub fn same_network(&self, other: &AdapterCore) -> bool {
+        Arc::ptr_eq(&self.net, &other.net)
+    }
+
+    /// The instance's identity in the shared runtime's tables (which
+    /// instance owns a QP, a connector, a listener). Unique while the state
+    /// lives, and every table entry's object keeps it alive.
+    ///
+    /// IRQL: any.
+    pub(crate) fn id(&self) -> usize {
+        core::ptr::from_ref(self) as usize
     }
 
     /// Live objects created from this adapter (all descendants).

@@ -3,7 +3,8 @@
 //! back into the consumer.
 //!
 //! Files: version negotiation (`version`), the adapter limits (`limits`),
-//! the adapter object (`adapter`, `core`, `open`) and its table
+//! the adapter object (`adapter`, `core`, `open`), the network its
+//! instances share (`network`) and its table
 //! (`adapter_dispatch`, `query_adapter_info`, `extension`), the object
 //! framework (`object`, `object_alloc`), the objects (`pd`, `cq`, `qp`,
 //! `srq`, `mr`, `mw`, `listener`, `connector` (+ `connector_active`,
@@ -33,6 +34,7 @@ pub mod memory_access;
 pub mod mr;
 pub mod mw;
 pub mod net;
+pub mod network;
 pub mod object;
 pub mod object_alloc;
 pub mod open;
@@ -51,5 +53,6 @@ pub mod version;
 
 pub use adapter::Adapter;
 
-pub use open::{close_adapter, open_adapter, open_adapter_with_counters};
+pub use network::{Network, WeakNetwork};
+pub use open::{close_adapter, open_adapter, open_adapter_on, open_adapter_with_counters};
 pub use version::{negotiate_version, NDK_PROVIDER_VERSION};

@@ -1,4 +1,6 @@
-//! The adapter's network runtime: the per-adapter [`CmEngine`] (seeded from
+//! The network runtime of one adapter address, shared by every NDK instance
+//! attached to it (`network.rs` owns the handle and its lifetime): the
+//! [`CmEngine`] (seeded from
 //! the platform, addresses = the adapter's), the carrier on UDP 4791 at the
 //! adapter's address, its receive sink (DISPATCH_LEVEL: [`qp1::classify`],
 //! then QP1 MADs to the CM and other QPNs to the QP table), the one CM
@@ -18,6 +20,10 @@
 //! accepted (data path and QP1 MADs), in = every received datagram that
 //! classified as RoCEv2 for us (well-formed BTH, good ICRC, our P_Key,
 //! QP1 or any other QPN); octets are UDP payload bytes (BTH through ICRC).
+//!
+//! Table entries name the instance that owns them (a listener's core, a
+//! connector's and a QP's owner id) so an instance's close can cut off
+//! what it leaked (`tables.rs`, `Net::detach`) without touching the others.
 //!
 //! Owns that state and its single lock (`state`; order: state -> carrier /
 //! timer -> object event queues -> QP/CQ locks). Must not call the consumer
@@ -48,11 +54,11 @@ mod tables;
 use tables::QpEntry;
 pub(crate) use tables::{ConnEntry, ListenerEntry, Pending};
 
-/// Connector slots per adapter (connected or not).
+/// Connector slots per network (connected or not), over all its instances.
 pub const MAX_CONNECTORS: usize = 512;
-/// Listener slots per adapter.
+/// Listener slots per network.
 pub const MAX_LISTENERS: usize = 32;
-/// QPs per adapter (QPNs `FIRST_QPN..`).
+/// QPs per network (QPNs `FIRST_QPN..`, unique over its instances).
 pub const MAX_QPS: usize = 1024;
 /// The first QPN handed out (0 and 1 are special; rxe starts at 0x11 too).
 pub const FIRST_QPN: u32 = 0x11;

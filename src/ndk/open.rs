@@ -1,5 +1,6 @@
 //! Opening and closing an adapter instance, platform-neutral: address check,
-//! version negotiation, allocation, and the matching free. The Windows
+//! version negotiation, allocation, attaching the instance to its network
+//! (a private one, or a shared [`Network`]), and the matching free. The Windows
 //! OPEN/CLOSE_NDK_ADAPTER_HANDLERs and the hosted C entry points are thin
 //! wrappers over this. Owns adapter lifetime only.
 
@@ -14,6 +15,7 @@ use crate::abi::{
 
 use super::adapter::Adapter;
 use super::core::{core_bytes, tags, AdapterCore};
+use super::network::Network;
 use super::object_alloc::{free_object, try_box};
 use super::version::negotiate_version;
 use crate::os::{irql, NdkCounters, Platform};
@@ -34,12 +36,15 @@ pub fn adapter_address(address: IpAddr) -> Result<IpAddr, NtStatus> {
     Ok(address)
 }
 
-/// Bytes an open adapter charges under `SRad`.
+/// Bytes an open adapter instance charges under `SRad` (its network
+/// charges `SRnt` once, `network.rs`).
 fn adapter_bytes() -> usize {
-    core::mem::size_of::<Adapter>() + core_bytes() + super::net::net_bytes()
+    core::mem::size_of::<Adapter>() + core_bytes()
 }
 
-/// Opens a new adapter instance bound to `address`, running on `platform`.
+/// Opens a new adapter instance bound to `address`, running on `platform`,
+/// on a network of its own (carrier, CM, QPNs, listeners: not shared with
+/// any other instance; [`open_adapter_on`] shares one).
 /// Checks the version first (NDIS_STATUS_BAD_VERSION), then the address
 /// (STATUS_INVALID_ADDRESS); out of memory (or the pool books' limit) ->
 /// STATUS_INSUFFICIENT_RESOURCES (= NDIS_STATUS_RESOURCES).
@@ -55,9 +60,9 @@ pub fn open_adapter(
     open_adapter_with_counters(address, requested, platform, None)
 }
 
-/// [`open_adapter`] feeding `counters` (`Some`: the NDK-capable adapter's,
-/// shared by its instances, as the Windows miniport does) or counters of
-/// the instance's own (`None`, hosted).
+/// [`open_adapter`] feeding `counters` (`Some`: a set shared with other
+/// instances; `None`: counters of the instance's own). The network is the
+/// instance's own, as for [`open_adapter`].
 ///
 /// IRQL: PASSIVE_LEVEL.
 pub fn open_adapter_with_counters(
@@ -67,35 +72,55 @@ pub fn open_adapter_with_counters(
     counters: Option<Arc<NdkCounters>>,
 ) -> Result<NonNull<NDK_ADAPTER>, NtStatus> {
     irql::assert_passive("open_adapter");
+    negotiate_version(requested)?;
+    let network = Network::new(address, platform, counters)?;
+    // Our handle goes at return: the instance holds the only one.
+    open_adapter_on(&network, requested)
+}
+
+/// Opens a new adapter instance attached to `network` (its address, its
+/// platform, its counters; QPNs, listeners and connections shared with
+/// every other instance on it; memory table, LAMs and tokens of its own).
+/// The instance holds a handle on the network until [`close_adapter`].
+/// Checks the version (NDIS_STATUS_BAD_VERSION); out of memory ->
+/// STATUS_INSUFFICIENT_RESOURCES.
+///
+/// IRQL: PASSIVE_LEVEL.
+pub fn open_adapter_on(
+    network: &Network,
+    requested: NDK_VERSION,
+) -> Result<NonNull<NDK_ADAPTER>, NtStatus> {
+    irql::assert_passive("open_adapter");
     let version = negotiate_version(requested)?;
-    let address = adapter_address(address)?;
+    let platform = network.platform().clone();
     platform
         .pool()
         .charge(tags::ADAPTER, adapter_bytes())
         .map_err(|_| STATUS_INSUFFICIENT_RESOURCES)?;
-    let core = match counters {
-        Some(c) => AdapterCore::with_counters(platform.clone(), address, version, c),
-        None => AdapterCore::new(platform.clone(), address, version),
-    };
-    let core = Arc::new(core);
-    core.net.start();
-    match try_box(Adapter::new(core.clone())) {
+    let core = AdapterCore::on_net(platform.clone(), version, network.net().clone());
+    match try_box(Adapter::on_network(Arc::new(core), network.clone())) {
         // `Adapter` is `#[repr(C)]` with its NDK_ADAPTER at offset 0.
         Ok(adapter) => Ok(adapter.cast::<NDK_ADAPTER>()),
-        Err(_) => {
-            core.net.stop();
+        Err(adapter) => {
+            drop(adapter);
             platform.pool().release(tags::ADAPTER, adapter_bytes());
             Err(STATUS_INSUFFICIENT_RESOURCES)
         }
     }
 }
 
-/// Closes an adapter instance from [`open_adapter`]. Blocking by contract:
+/// Closes an adapter instance from [`open_adapter`] / [`open_adapter_on`].
+/// Blocking by contract:
 /// it runs (virtual platform) or waits for (real platform) the deferred work
 /// of every descendant until all of them are freed, so when it returns no
 /// callback on the adapter or any descendant is running or queued. Objects
 /// the consumer never closed (a consumer bug) stop the wait once no progress
-/// is made; they stay allocated (visible in the pool books).
+/// is made; they stay allocated (visible in the pool books) and are cut off
+/// from the network (their listeners stop listening, their connections are
+/// dropped without a callback, their QPs receive nothing), which the other
+/// instances on it keep using. The instance's handle on the network is
+/// dropped last: if it was the last one, the network stops (carrier
+/// closed, timer cancelled).
 /// A pointer that is not one of our adapters -> STATUS_INVALID_HANDLE and
 /// nothing is freed.
 ///
@@ -121,14 +146,15 @@ pub unsafe fn close_adapter(adapter: NonNull<NDK_ADAPTER>) -> Result<(), NtStatu
         }
     };
     settle();
-    // No datagram or CM timer reaches the adapter after this.
-    core.net.stop();
+    // No datagram or CM event reaches this instance's objects after this.
+    core.net.detach(&core);
     settle();
     let platform = core.platform.clone();
     drop(core);
     // SAFETY: `from_ndk` proved this is one of our adapters, and every one of
-    // them was allocated by `try_box::<Adapter>` in `open_adapter`; the
-    // caller guarantees no further use.
+    // them was allocated by `try_box::<Adapter>` in `open_adapter_on`; the
+    // caller guarantees no further use. Dropping it drops its network handle
+    // here, at PASSIVE.
     unsafe { free_object(adapter.cast::<Adapter>()) };
     platform.pool().release(tags::ADAPTER, adapter_bytes());
     Ok(())

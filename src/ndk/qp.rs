@@ -356,7 +356,7 @@ unsafe fn create_qp(
         if let Some(s) = srq {
             new = new.child_of(&s.base_ref().events);
         }
-        let qpn = core.net.reserve_qpn()?;
+        let qpn = core.net.reserve_qpn(core.id())?;
         let made = create(new, |base| Qp {
             ndk: NDK_QP {
                 Header: header(core, NdkObjectTypeQp),

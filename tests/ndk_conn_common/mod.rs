@@ -174,6 +174,20 @@ impl Net {
         Side::new(adapter, ip.parse().unwrap())
     }
 
+    /// An adapter at `ip` on a network of its own (`ndk::open_adapter`,
+    /// not the hosted registry's shared one), closed by `finish`.
+    pub fn private_adapter(&mut self, ip: &str) -> Side {
+        let platform = match unsafe { &*(self.platform as *const SoftrocePlatform) } {
+            SoftrocePlatform::Virtual(p) => p.clone(),
+            SoftrocePlatform::Real(_) => unreachable!(),
+        };
+        let adapter = softroce::ndk::open_adapter(ip.parse().unwrap(), V21, platform)
+            .unwrap()
+            .as_ptr();
+        self.adapters.push(adapter);
+        Side::new(adapter, ip.parse().unwrap())
+    }
+
     pub fn run(&self) -> usize {
         unsafe { softroce_platform_run_pending(self.platform) }
     }

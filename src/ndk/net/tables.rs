@@ -2,7 +2,8 @@
 //! connection, pending requests, disconnect callback, QP and shared
 //! endpoint parents), listener slots ([`ListenerEntry`]) and QPs by QPN
 //! (the receive demux), with the create / close / free operations the
-//! objects call. Owns only these tables (all under the runtime's lock);
+//! objects call, and the cut-off of an instance that closes with objects
+//! still open (`Net::detach`; entries name their instance). Owns only these tables (all under the runtime's lock);
 //! must not call the consumer.
 #![deny(unsafe_code)]
 
@@ -25,6 +26,8 @@ pub(crate) type Pending = (StatusCallback, usize);
 /// The NDK side of one connector.
 pub(crate) struct ConnEntry {
     pub events: Arc<Events>,
+    /// The instance that owns the connector ([`AdapterCore::id`]).
+    pub owner: usize,
     /// The CM connection once connecting (active) or from birth (passive);
     /// `None` again after close.
     pub conn: Option<ConnId>,
@@ -60,6 +63,8 @@ pub(crate) struct ListenerEntry {
 /// A QP in the demux table.
 pub(crate) struct QpEntry {
     qp: Option<QpPtr>,
+    /// The instance that owns the QP ([`AdapterCore::id`]).
+    owner: usize,
 }
 
 /// A QP's address. Valid while in the table: the QP removes itself (under
@@ -175,9 +180,10 @@ impl Net {
         drop(entry);
     }
 
-    /// A QPN for a new QP (its slot reserved until `attach_qp`).
+    /// A QPN for a new QP of instance `owner` (its slot reserved until
+    /// `attach_qp`); unique on the network, whichever instance asks.
     /// IRQL: <= DISPATCH_LEVEL.
-    pub(crate) fn reserve_qpn(&self) -> Result<u32, NtStatus> {
+    pub(crate) fn reserve_qpn(&self, owner: usize) -> Result<u32, NtStatus> {
         let mut st = self.state.lock();
         let i = st
             .qps
@@ -185,7 +191,7 @@ impl Net {
             .position(Option::is_none)
             .ok_or(STATUS_INSUFFICIENT_RESOURCES)?;
         if let Some(s) = st.qps.get_mut(i) {
-            *s = Some(QpEntry { qp: None });
+            *s = Some(QpEntry { qp: None, owner });
         }
         u32::try_from(i)
             .ok()
@@ -193,12 +199,62 @@ impl Net {
             .ok_or(STATUS_INSUFFICIENT_RESOURCES)
     }
 
-    /// Enters a created QP under its QPN. IRQL: <= DISPATCH_LEVEL.
+    /// Enters a created QP under its QPN (reserved by its instance).
+    /// IRQL: <= DISPATCH_LEVEL.
     pub(crate) fn attach_qp(&self, qpn: u32, qp: NonNull<Qp>) {
         let mut st = self.state.lock();
         if let Some(Some(e)) = qpn_index(qpn).and_then(|i| st.qps.get_mut(i)) {
             e.qp = Some(QpPtr(qp));
         }
+    }
+
+    /// Cuts instance `core` off the network (its close, once every object
+    /// the consumer closed is freed). What is left of it (objects the
+    /// consumer never closed) hears nothing more: its listeners stop
+    /// listening (ports released), its connections are closed in the CM
+    /// with their pending requests and disconnect callback forgotten (no
+    /// callback after the adapter's close), its QPs leave the receive demux
+    /// (their QPNs stay reserved until they are freed). Other instances'
+    /// entries are untouched.
+    /// IRQL: PASSIVE_LEVEL (adapter close).
+    pub(crate) fn detach(&self, core: &AdapterCore) {
+        let owner = core.id();
+        let now = self.now();
+        let mut st = self.state.lock();
+        let NetState {
+            cm,
+            conns,
+            listeners,
+            qps,
+            ..
+        } = &mut *st;
+        for l in listeners.iter_mut().flatten() {
+            if l.core.id() == owner {
+                if let Some(id) = l.id.take() {
+                    let _ = cm.close_listener(id);
+                }
+            }
+        }
+        for e in conns.iter_mut().flatten() {
+            if e.owner == owner {
+                if let Some(conn) = e.conn.take() {
+                    let _ = cm.close_conn(now, conn);
+                }
+                self.link_end(e);
+                e.on_disconnect = None;
+                e.connect = None;
+                e.accept = None;
+                e.disconnect = None;
+            }
+        }
+        for q in qps.iter_mut().flatten() {
+            if q.owner == owner {
+                if let Some(qp) = q.qp.take() {
+                    qp.get().set_link_state(QpLinkState::Down);
+                }
+            }
+        }
+        self.pump(&mut st);
     }
 
     /// Removes a QP (its drop, or a failed create). IRQL: <= DISPATCH_LEVEL.
@@ -242,6 +298,7 @@ pub(super) fn make_connector(
     if let (Some(s), Some(events)) = (st.conns.get_mut(slot), events) {
         *s = Some(ConnEntry {
             events,
+            owner: core.id(),
             conn: None,
             passive: false,
             used: false,

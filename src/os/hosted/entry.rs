@@ -1,14 +1,20 @@
 //! The hosted twin of NDIS's OPEN/CLOSE_NDK_ADAPTER_HANDLER and the test
 //! harness around it: `extern "C"` entry points exported by the cdylib
 //! (`libsoftroce.so`) and declared in `softroce.h`. Owns argument
-//! marshalling and the platform handles (virtual clock or real DPC thread,
-//! pool books, IRQL books, hosted MDLs); the rules live in `ndk`. Must not
-//! touch the rest of `os::hosted` (carrier, engine internals).
+//! marshalling, the platform handles (virtual clock or real DPC thread,
+//! pool books, IRQL books, hosted MDLs) and the process-wide registry of
+//! networks: instances opened on one address (and, for
+//! `softroce_open_adapter_on`, one platform) share one `ndk::Network`, as
+//! the NDK instances of one miniport adapter do in the kernel (the registry
+//! holds `WeakNetwork`s: the instances keep a network up, the last close
+//! stops it, under the registry's lock so a new open never races a network
+//! still stopping). The rules live in `ndk`. Must not touch the rest of
+//! `os::hosted` (carrier, engine internals).
 
 use core::ffi::{c_char, c_void, CStr};
 use core::net::IpAddr;
 use core::ptr::{null, null_mut, NonNull};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::{irql_books, HostedPlatform, VirtualPlatform};
@@ -16,7 +22,11 @@ use crate::abi::{
     NtStatus, MDL, MDL_SOURCE_IS_NONPAGED_POOL, NDK_ADAPTER, NDK_VERSION, STATUS_INVALID_ADDRESS,
     STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
 };
-use crate::ndk::{close_adapter, negotiate_version, open_adapter, Adapter, NDK_PROVIDER_VERSION};
+use crate::ndk::open::adapter_address;
+use crate::ndk::{
+    close_adapter, negotiate_version, open_adapter_on, Adapter, Network, WeakNetwork,
+    NDK_PROVIDER_VERSION,
+};
 use crate::os::{Platform, PoolTag, PoolUsage};
 
 /// Parses a NUL-terminated IPv4 or IPv6 literal (no zone id, no port).
@@ -47,12 +57,58 @@ impl SoftrocePlatform {
     }
 }
 
-/// The open path shared by both open entry points.
+/// Which network an open attaches to: the address, and the platform the
+/// caller named (`softroce_open_adapter_on`: its address as identity) or
+/// none (`softroce_open_adapter`: the network brings its own real-time
+/// platform, shared by the instances on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct NetKey {
+    platform: Option<usize>,
+    address: IpAddr,
+}
+
+/// The process-wide registry: live networks by key (dead entries are
+/// swept at each open).
+static NETWORKS: Mutex<Vec<(NetKey, WeakNetwork)>> = Mutex::new(Vec::new());
+
+/// The network for `key`: the live one, or a new one on `platform` (or a
+/// new real-time platform). Under the registry's lock, so two opens on one
+/// address never make two networks.
+///
+/// IRQL: PASSIVE_LEVEL.
+fn shared_network(key: NetKey, platform: Option<Arc<dyn Platform>>) -> Result<Network, NtStatus> {
+    let mut registry = NETWORKS.lock().unwrap_or_else(PoisonError::into_inner);
+    registry.retain(|(_, w)| w.upgrade().is_some());
+    let live = registry
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, w)| w.upgrade());
+    if let Some(network) = live {
+        return Ok(network);
+    }
+    let platform = platform.unwrap_or_else(|| HostedPlatform::new("softroce"));
+    let network = Network::new(key.address, platform, None)?;
+    registry.push((key, network.downgrade()));
+    Ok(network)
+}
+
+/// Drops a handle on a registered network under the registry's lock: if
+/// it is the last, the network stops before any open can look for it.
+///
+/// IRQL: PASSIVE_LEVEL.
+fn release_network(network: Network) {
+    let registry = NETWORKS.lock().unwrap_or_else(PoisonError::into_inner);
+    drop(network);
+    drop(registry);
+}
+
+/// The open path shared by both open entry points: version, address, the
+/// network (shared through the registry), then the instance.
 ///
 /// # Safety
 /// `ip_address` is NULL or NUL-terminated; `adapter` is NULL or writable.
 unsafe fn open_on(
-    platform: Arc<dyn Platform>,
+    platform: Option<Arc<dyn Platform>>,
     ip_address: *const c_char,
     requested: NDK_VERSION,
     adapter: *mut *mut NDK_ADAPTER,
@@ -67,7 +123,19 @@ unsafe fn open_on(
         negotiate_version(requested)
             // SAFETY: non-null and NUL-terminated by the caller's contract.
             .and_then(|_| unsafe { parse_address(ip_address) })
-            .and_then(|address| open_adapter(address, requested, platform))
+            .and_then(adapter_address)
+            .and_then(|address| {
+                let key = NetKey {
+                    platform: platform
+                        .as_ref()
+                        .map(|p| Arc::as_ptr(p).cast::<()>() as usize),
+                    address,
+                };
+                let network = shared_network(key, platform)?;
+                let opened = open_adapter_on(&network, requested);
+                release_network(network);
+                opened
+            })
             .map(NonNull::as_ptr)
     };
     let (out, status) = match result {
@@ -101,9 +169,8 @@ pub unsafe extern "C" fn softroce_open_adapter(
     requested: NDK_VERSION,
     adapter: *mut *mut NDK_ADAPTER,
 ) -> NtStatus {
-    let platform = HostedPlatform::new("softroce");
     // SAFETY: forwarded contract.
-    unsafe { open_on(platform, ip_address, requested, adapter) }
+    unsafe { open_on(None, ip_address, requested, adapter) }
 }
 
 /// As [`softroce_open_adapter`], on `platform` (from
@@ -131,7 +198,7 @@ pub unsafe extern "C" fn softroce_open_adapter_on(
     // SAFETY: live by contract.
     let platform = unsafe { &*platform }.platform();
     // SAFETY: forwarded contract.
-    unsafe { open_on(platform, ip_address, requested, adapter) }
+    unsafe { open_on(Some(platform), ip_address, requested, adapter) }
 }
 
 /// Closes an adapter from [`softroce_open_adapter`] /
@@ -149,9 +216,16 @@ pub unsafe extern "C" fn softroce_open_adapter_on(
 #[no_mangle]
 pub unsafe extern "C" fn softroce_close_adapter(adapter: *mut NDK_ADAPTER) {
     if let Some(adapter) = NonNull::new(adapter) {
+        // SAFETY: forwarded contract (readable; ours or refused).
+        let network = unsafe { Adapter::from_ndk(adapter.as_ptr()) }
+            .and_then(Adapter::network)
+            .cloned();
         // SAFETY: forwarded contract. A foreign pointer is refused inside and
         // there is no status to report it through (the NDIS handler is void).
         let _ = unsafe { close_adapter(adapter) };
+        if let Some(network) = network {
+            release_network(network);
+        }
     }
 }
 

@@ -408,8 +408,13 @@ struct _NDK_ADAPTER {
 
 /* ---- entry points (the hosted OPEN/CLOSE_NDK_ADAPTER_HANDLER) -------------- */
 
-/* Opens an adapter instance, on its own real-time platform, bound to an
- * IPv4 or IPv6 literal. `requested` is
+/* Opens an adapter instance bound to an IPv4 or IPv6 literal. Instances
+ * opened on one address in one process share one network (carrier, CM,
+ * QP numbers, listener ports) and one real-time platform, as the NDK
+ * instances of one NDIS miniport adapter do; softroce_open_adapter_on
+ * shares per (platform, address). Each instance has its own memory
+ * tables and tokens. The last close of an address stops its network.
+ * `requested` is
  * the Major the caller speaks and the lowest Minor it can use: only Major 2
  * with Minor <= 1 is accepted, and the adapter then runs at 2.1.
  * NULL adapter/ip_address -> STATUS_INVALID_PARAMETER; bad version ->

@@ -5,17 +5,23 @@
 //! NdisMNetPnPEvent at PASSIVE, never inside the OID handler), and the
 //! tables behind OID_NDK_CONNECTIONS / OID_NDK_LOCAL_ENDPOINTS (every open
 //! instance is entered in the adapter's `NdkInstances` at open and taken
-//! out at close, and feeds the adapter's `NdkCounters`).
+//! out at close).
 //!
 //! The open handler is the kernel twin of `os::hosted::entry`: version
 //! first (`ndk::negotiate_version`), then the adapter address (here the
-//! configured `CarrierIpAddress`), then `ndk::open_adapter` on the
-//! adapter's `WindowsPlatform`.
+//! configured `CarrierIpAddress`), then the adapter's one `ndk::Network`
+//! (created by the first open on the adapter's `WindowsPlatform`, feeding
+//! the adapter's `NdkCounters`, kept in `NdkInstances`), then
+//! `ndk::open_adapter_on` that network: every NDK instance of the miniport
+//! adapter shares its carrier, CM, QPNs and listener ports. The network
+//! stops when NDK is disabled with no instance open (the work item drops it
+//! after NetEventNDKDisable returned, opens being refused by then) or at
+//! halt (the table is dropped with the adapter).
 //!
 //! Owns: those handlers and the work item routine. Must not implement NDK
 //! objects (`ndk` does).
 
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::Ordering;
 
@@ -25,16 +31,20 @@ use crate::abi::{
     NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NDK_ADAPTER, STATUS_INVALID_PARAMETER,
 };
 use crate::ndk::{
-    close_adapter, negotiate_version, open_adapter_with_counters, Adapter as NdkAdapter,
+    close_adapter, negotiate_version, open_adapter_on, Adapter as NdkAdapter, Network,
 };
 use crate::os::irql;
 
-use super::super::imports::{NdisMNetPnPEvent, NdisQueueIoWorkItem};
+use super::super::imports::{
+    KeInitializeEvent, KeWaitForSingleObject, NdisMNetPnPEvent, NdisQueueIoWorkItem,
+};
 use super::super::ndis::{
     NDIS_OBJECT_TYPE_DEFAULT, NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1, NET_PNP_EVENT,
     NET_PNP_EVENT_NOTIFICATION, NET_PNP_EVENT_NOTIFICATION_REVISION_1,
 };
+use super::super::nt::{EXECUTIVE, FALSE, KERNEL_MODE, KEVENT, NOTIFICATION_EVENT};
 use super::adapter::Adapter;
+use super::ndk_instances::Claim;
 
 /// OPEN_NDK_ADAPTER_HANDLER.
 ///
@@ -60,10 +70,8 @@ pub unsafe extern "system" fn open_ndk_adapter(
     } else {
         negotiate_version(requested)
             .and_then(|_| a.config.carrier_ip.ok_or(NDIS_STATUS_ADAPTER_NOT_READY))
-            .and_then(|ip| {
-                let counters = Some(a.counters.clone());
-                open_adapter_with_counters(ip, requested, a.platform.clone(), counters)
-            })
+            .and_then(|ip| adapter_network(a, ip))
+            .and_then(|network| open_adapter_on(&network, requested))
             .and_then(|p| register(a, p))
     };
     let (ptr, status) = match result {
@@ -78,12 +86,53 @@ pub unsafe extern "system" fn open_ndk_adapter(
     status
 }
 
+/// The miniport adapter's network: the one in its table, or (first open)
+/// a new one at `ip` on the adapter's platform feeding its counters. An
+/// open racing the creation waits for it (1 ms sleeps).
+///
+/// IRQL: PASSIVE_LEVEL.
+fn adapter_network(a: &Adapter, ip: IpAddr) -> Result<Network, NDIS_STATUS> {
+    loop {
+        match a.ndk_instances.claim_network() {
+            Claim::Ready(network) => return Ok(network),
+            Claim::Create => {
+                let made = Network::new(ip, a.platform.clone(), Some(a.counters.clone()));
+                a.ndk_instances.publish_network(made.as_ref().ok());
+                return made;
+            }
+            Claim::Wait => sleep_1ms(),
+        }
+    }
+}
+
+/// Sleeps about a millisecond (a wait with timeout on an event nobody
+/// sets).
+///
+/// IRQL: PASSIVE_LEVEL.
+fn sleep_1ms() {
+    let mut event = KEVENT::zeroed();
+    let mut one_ms: i64 = -10_000;
+    // SAFETY: PASSIVE; the event lives on this stack for the whole wait
+    // (a kernel-mode wait: the stack stays resident), and nobody else
+    // knows it.
+    unsafe {
+        KeInitializeEvent(&mut event, NOTIFICATION_EVENT, FALSE);
+        KeWaitForSingleObject(
+            (&mut event as *mut KEVENT).cast(),
+            EXECUTIVE,
+            KERNEL_MODE,
+            FALSE,
+            &mut one_ms,
+        );
+    }
+}
+
 /// Enters a freshly opened instance in the adapter's table; a full table
 /// closes it again -> NDIS_STATUS_RESOURCES.
 ///
 /// IRQL: PASSIVE_LEVEL.
 fn register(a: &Adapter, p: NonNull<NDK_ADAPTER>) -> Result<NonNull<NDK_ADAPTER>, NDIS_STATUS> {
-    // SAFETY: just opened by `open_adapter_with_counters`, not closed.
+    // SAFETY: just opened by `open_adapter_on`, not closed.
     let Some(core) = (unsafe { NdkAdapter::from_ndk(p.as_ptr()) }).map(|x| x.core().clone()) else {
         return Err(NDIS_STATUS_RESOURCES);
     };
@@ -183,6 +232,12 @@ unsafe extern "system" fn ndk_state_work(ctx: *mut core::ffi::c_void, _item: NDI
     loop {
         if let Some(on) = a.ndk.next_event() {
             let _ = raise(a, on);
+            if !on {
+                // NetEventNDKDisable returned: the consumers closed their
+                // instances and opens are refused. The network stops here
+                // (PASSIVE) unless an instance is somehow still open.
+                drop(a.ndk_instances.take_idle_network());
+            }
         }
         if !a.ndk.finish_pass() {
             break;
@@ -192,16 +247,16 @@ unsafe extern "system" fn ndk_state_work(ctx: *mut core::ffi::c_void, _item: NDI
     a.ndk.exit();
 }
 
-/// The connections (being set up or established) of every NDK instance on
-/// this adapter, for OID_NDK_CONNECTIONS.
+/// The connections (being set up or established) of this adapter's
+/// network (each once, whichever instance owns it), for OID_NDK_CONNECTIONS.
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 pub fn visit_connections(a: &Adapter, f: &mut dyn FnMut(SocketAddr, SocketAddr)) {
     a.ndk_instances.visit_connections(f);
 }
 
-/// The listeners and shared endpoints of every NDK instance, for
-/// OID_NDK_LOCAL_ENDPOINTS.
+/// The listeners and shared endpoints of this adapter's network (each
+/// once), for OID_NDK_LOCAL_ENDPOINTS.
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 pub fn visit_local_endpoints(a: &Adapter, f: &mut dyn FnMut(SocketAddr, bool)) {
