@@ -211,7 +211,16 @@ fn keywords_are_the_inf_names_in_utf16() {
     );
     let inf =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/inf/softroce.inx")).unwrap();
-    for kw in [&KW_NETWORK_DIRECT[..], &KW_ROCE_FRAME_SIZE, &KW_CARRIER_IP] {
+    assert_eq!(
+        String::from_utf16(&KW_LOWER_MAC).unwrap(),
+        "LowerMacAddress"
+    );
+    for kw in [
+        &KW_NETWORK_DIRECT[..],
+        &KW_ROCE_FRAME_SIZE,
+        &KW_CARRIER_IP,
+        &KW_LOWER_MAC,
+    ] {
         let name = String::from_utf16(kw).unwrap();
         assert!(
             inf.contains(&format!("Ndi\\params\\{name},")),
@@ -282,6 +291,42 @@ fn mac_addresses() {
     assert_eq!(ma[0], 0x02, "locally administered unicast");
     assert_eq!(&ma[1..3], &[0x53, 0x52]);
     assert_eq!(generated_mac(None, [7, 8, 9]), [2, 0x53, 0x52, 7, 8, 9]);
+}
+
+#[test]
+fn lower_mac_parsing() {
+    let want = Some([0x00, 0x15, 0x5d, 0x01, 0x02, 0xab]);
+    for good in [
+        "00155D0102AB",
+        "00155d0102ab",
+        "00-15-5D-01-02-AB",
+        "00:15:5d:01:02:ab",
+        " 00-15-5D-01-02-AB ",
+        "0015-5D01-02AB",
+    ] {
+        assert_eq!(parse_lower_mac(&w(good)), want, "{good:?}");
+    }
+    let mut with_nul = w("00155D0102AB");
+    with_nul.push(0);
+    with_nul.extend(w("junk"));
+    assert_eq!(parse_lower_mac(&with_nul), want, "stops at NUL");
+    for bad in [
+        "",
+        "00155D0102A",
+        "00155D0102ABC",
+        "00155D0102AG",
+        "-00155D0102AB",
+        "00155D0102AB-",
+        "00--155D0102AB",
+        "00 15 5D 01 02 AB",
+        "01155D0102AB",
+        "000000000000",
+    ] {
+        assert_eq!(parse_lower_mac(&w(bad)), None, "{bad:?}");
+    }
+    assert_eq!(parse_lower_mac(&w("00155D0102A\u{e9}")), None, "non-ASCII");
+    assert_eq!(parse_lower_mac(&[u16::from(b'0'); 100]), None, "too long");
+    assert_eq!(AdapterConfig::default().lower_mac, None);
 }
 
 // --- OIDs ---------------------------------------------------------------------------
