@@ -123,12 +123,16 @@ pub unsafe fn forward_sends(link: &Arc<AdapterLink>, nbls: *mut NET_BUFFER_LIST,
     // SAFETY: the caller's chain.
     unsafe {
         detach_each(nbls, |nbl| {
+            // Counted before `running` is checked, so a pause that saw the
+            // count at zero has stopped this send (its check sees false).
+            link.tx_pending.fetch_add(1, Ordering::SeqCst);
             let status = match &binding {
                 _ if !link.running.load(Ordering::SeqCst) => Err(NDIS_STATUS_PAUSED),
                 None => Err(NDIS_STATUS_MEDIA_DISCONNECTED),
                 Some(b) => forward_one(link, b, nbl).map(|clone| down.push(clone)),
             };
             if let Err(s) = status {
+                link.tx_pending.fetch_sub(1, Ordering::SeqCst);
                 (*nbl).Status = NtStatus(s as i32);
                 link.counters.tx_failed.fetch_add(1, Ordering::Relaxed);
                 failed.push(nbl);
@@ -184,7 +188,6 @@ unsafe fn forward_one(
         b.leave();
         return Err(NDIS_STATUS_RESOURCES.0 as u32);
     }
-    link.tx_pending.fetch_add(1, Ordering::SeqCst);
     link.counters.tx_forwarded.fetch_add(1, Ordering::Relaxed);
     // SAFETY: both NBLs are live; the clone is ours.
     unsafe {
@@ -333,9 +336,17 @@ unsafe fn indicate_up(
     if clone.is_null() {
         return false;
     }
+    // Counted before `running` is checked (see `forward_sends`): a paused
+    // miniport indicates nothing.
+    link.rx_pending.fetch_add(1, Ordering::SeqCst);
+    if !link.running.load(Ordering::SeqCst) {
+        link.rx_pending.fetch_sub(1, Ordering::SeqCst);
+        // SAFETY: our clone, never indicated.
+        unsafe { NdisFreeCloneNetBufferList(clone, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS) };
+        return false;
+    }
     let resources = flags & NDIS_RECEIVE_FLAGS_RESOURCES != 0;
     b.outstanding.fetch_add(1, Ordering::SeqCst);
-    link.rx_pending.fetch_add(1, Ordering::SeqCst);
     // SAFETY: both NBLs are live; the clone is ours (MiniportReserved is
     // the miniport's: ours, since the miniport indicates it).
     unsafe {
