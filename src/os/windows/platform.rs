@@ -112,6 +112,11 @@ impl WindowsPlatform {
         let Some(link) = &self.link else {
             return Ok(None);
         };
+        if local.ip().is_loopback() {
+            // Loopback never leaves through the NIC (the in-kernel self-test
+            // uses [::1] over WSK).
+            return Ok(None);
+        }
         let Some(binding) = link.binding() else {
             return Ok(None);
         };

@@ -366,6 +366,8 @@ pub fn register_link(link: &Arc<AdapterLink>) -> bool {
 ///
 /// IRQL: PASSIVE_LEVEL (MiniportHaltEx).
 pub fn unregister_link(link: &Arc<AdapterLink>) {
+    // No more status indications on the halting miniport.
+    link.ready.store(false, Ordering::SeqCst);
     let Some(slot) = link.slot.lock().take() else {
         return;
     };

@@ -35,7 +35,7 @@ use super::super::imports::{
     DbgPrintEx, KeInitializeEvent, KeWaitForSingleObject, NdisAllocateIoWorkItem,
     NdisFreeIoWorkItem, NdisMSetMiniportAttributes,
 };
-use super::super::lower::link::{drain, register_link, unregister_link, AdapterLink};
+use super::super::lower::link::{drain, register_link, sleep_ms, unregister_link, AdapterLink};
 use super::super::lower::protocol;
 use super::super::ndis::*;
 use super::super::nt::{EXECUTIVE, FALSE, KERNEL_MODE, KEVENT, NOTIFICATION_EVENT};
@@ -439,6 +439,13 @@ pub unsafe extern "system" fn halt(ctx: NDIS_HANDLE, _action: u32) {
     }
     if let Some(link) = &a.link {
         unregister_link(link);
+        // A receive or status indication of the (former) binding may still
+        // hold a reference taken before the unpairing; wait for it so the
+        // link's last reference goes here, at PASSIVE (the adapter's and the
+        // platform's references remain).
+        while Arc::strong_count(link) > 2 {
+            sleep_ms(1);
+        }
     }
     // SAFETY: no work item runs; NDIS holds no more references.
     unsafe { free(adapter) };
