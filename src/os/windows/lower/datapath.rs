@@ -26,6 +26,10 @@
 //!   and then returned with `NdisReturnNetBufferLists`. Unpaired or paused
 //!   adapter: everything is returned.
 //!
+//! Clone NBLs come from NBL pools made at bind / adapter initialisation;
+//! NDIS serves them from its per-pool lookaside at DISPATCH (the documented
+//! NDIS data-path allocation); softroce's own heap is never touched here.
+//!
 //! Owns: NBL handling of both directions. Must not parse protocol headers
 //! (the frame carrier classifies).
 

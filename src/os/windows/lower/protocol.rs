@@ -227,6 +227,11 @@ unsafe extern "system" fn bind(
         return NDIS_STATUS_NOT_SUPPORTED;
     }
     let driver = PROTOCOL_HANDLE.load(Ordering::Acquire);
+    if driver.is_null() {
+        // Only during NdisRegisterProtocolDriver, before any adapter exists
+        // (so `wanted` was false anyway): nothing to open with.
+        return NDIS_STATUS_NOT_SUPPORTED;
+    }
     let Some(b) = Binding::new(driver, info) else {
         return NDIS_STATUS_RESOURCES;
     };
