@@ -131,6 +131,8 @@ pub struct BindInfo {
     pub mac: MacAddr,
     pub mtu: u32,
     pub luid: u64,
+    /// `LowestIfNetluid`: the miniport's own interface under any filters.
+    pub lowest_luid: u64,
     pub connected: bool,
     pub speed: u64,
 }

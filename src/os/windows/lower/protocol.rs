@@ -203,6 +203,7 @@ fn bind_info(p: &NDIS_BIND_PARAMETERS) -> Option<BindInfo> {
         mac,
         mtu: p.MtuSize,
         luid: p.BoundIfNetluid,
+        lowest_luid: p.LowestIfNetluid,
         connected: p.MediaConnectState == MEDIA_CONNECT_STATE_CONNECTED,
         speed: p.XmitLinkSpeed,
     })
@@ -221,7 +222,7 @@ unsafe extern "system" fn bind(
     let Some(info) = (unsafe { params.as_ref() }).and_then(bind_info) else {
         return NtStatus(NDIS_STATUS_UNSUPPORTED_MEDIA as i32);
     };
-    if !wanted(info.mac, info.luid) {
+    if !wanted(info.mac, info.luid) || !wanted(info.mac, info.lowest_luid) {
         // Not a NIC any softroce adapter rides on (or a softroce adapter):
         // decline; a later adapter re-enumerates (`reenumerate`).
         return NDIS_STATUS_NOT_SUPPORTED;
