@@ -52,7 +52,7 @@ use super::super::ndis::{
     NDIS_STATUS_MEDIA_DISCONNECTED, NDIS_STATUS_PAUSED, NET_BUFFER_LIST,
 };
 use super::super::ndis_protocol::*;
-use super::binding::{Binding, CLASSIFY_STORAGE};
+use super::binding::{Binding, CLASSIFY_STORAGE, RUNNING};
 use super::link::{AdapterLink, LowerCarrier};
 
 /// Iterates a chain, detaching each NBL (`Next` = null) before yielding it.
@@ -429,7 +429,13 @@ pub unsafe extern "system" fn receive(
     // unbind completes. Borrowed as an Arc without taking it over.
     let b = core::mem::ManuallyDrop::new(unsafe { Arc::from_raw(ctx.cast::<Binding>()) });
     let resources = flags & NDIS_RECEIVE_FLAGS_RESOURCES != 0;
-    let link = b.partner().filter(|l| l.running.load(Ordering::SeqCst));
+    // A pausing or paused binding returns receives at once (learn.microsoft.com
+    // "Pausing a binding"), so its pause is not held up by new indications.
+    let link = if b.state() == RUNNING {
+        b.partner().filter(|l| l.running.load(Ordering::SeqCst))
+    } else {
+        None
+    };
     let carrier = link.as_ref().and_then(|l| l.carrier());
     let mut give_back = Chain::new();
     let mut nbl = nbls;
