@@ -1,13 +1,16 @@
 //! Checks `inf/softroce.inx`, the INF template stampinf turns into
 //! softroce.inf: the sections, directives, keywords and values a root-enumerated
 //! NDK (RoCEv2) virtual miniport needs (see `docs/WINDOWS.md` and the facts in
-//! NDKPI-FACTS section 7.5). A tiny INF reader lives here; the checks fail when
+//! NDKPI-FACTS section 7.5), and `inf/softroce_lower.inx`, the NetTrans
+//! component of the lower-edge protocol (class NetTrans, `Ndi\Service` =
+//! the service the miniport INF installs, `noupper`, Ethernet below). A tiny INF reader lives here; the checks fail when
 //! any required line is removed or changed, and a mutation test proves it.
 //! Owns: these checks. Must not touch the INX itself.
 
 use std::collections::BTreeMap;
 
 const INX: &str = include_str!("../inf/softroce.inx");
+const LOWER_INX: &str = include_str!("../inf/softroce_lower.inx");
 
 /// One INF section: its lines, as `key = value` pairs (key `""` for lines
 /// without `=`, such as AddReg entries), in order. Keys keep their case.
@@ -282,6 +285,7 @@ fn check(text: &str) -> Result<(), String> {
         &[256, 512, 1024, 2048, 4096],
     )?;
     check_param(&regs, "CarrierIpAddress", "edit", "", &[])?;
+    check_param(&regs, "LowerMacAddress", "edit", "", &[])?;
 
     // Files.
     let copy = ddi.get("CopyFiles").ok_or("DDInstall has no CopyFiles")?;
@@ -372,6 +376,7 @@ fn the_check_rejects_a_template_missing_any_required_line() {
         "HKR, Ndi\\params\\*NetworkDirectTechnology,      Default,   0, \"4\"",
         "HKR, Ndi\\params\\*NetworkDirectRoCEFrameSize\\enum, \"4096\"",
         "HKR, Ndi\\params\\CarrierIpAddress, Type",
+        "HKR, Ndi\\params\\LowerMacAddress, Type",
         "ServiceType    = 1",
         "StartType      = 3",
         "ErrorControl   = 1",
@@ -411,5 +416,151 @@ fn the_check_rejects_a_template_missing_any_required_line() {
     assert!(
         check(&two).is_err(),
         "a second NetworkDirectTechnology went unnoticed"
+    );
+}
+
+/// Every check the lower-edge (NetTrans) template must pass.
+fn check_lower(text: &str) -> Result<(), String> {
+    let inf = parse(text)?;
+    let version = inf.section("Version")?;
+    expect_eq(version, "Version", "Signature", "\"$WINDOWS NT$\"")?;
+    expect_eq(version, "Version", "Class", "NetTrans")?;
+    expect_eq(
+        version,
+        "Version",
+        "ClassGuid",
+        "{4d36e975-e325-11ce-bfc1-08002be10318}",
+    )?;
+    expect_eq(version, "Version", "CatalogFile", "softroce.cat")?;
+    expect_eq(version, "Version", "PnpLockdown", "1")?;
+    expect(
+        version.get("DriverVer").is_some(),
+        "[Version] no DriverVer (stampinf fills it)",
+    )?;
+    let manufacturer = inf.section("Manufacturer")?;
+    let decl = fields(
+        manufacturer
+            .lines
+            .first()
+            .map(|(_, v)| v.as_str())
+            .ok_or("[Manufacturer] is empty")?,
+    );
+    let models_name = decl.first().ok_or("[Manufacturer] names no models")?;
+    let decoration = decl
+        .get(1)
+        .ok_or("[Manufacturer] has no target decoration")?;
+    expect(
+        decoration.starts_with("NT$ARCH$"),
+        "[Manufacturer] decoration lacks NT$ARCH$",
+    )?;
+    let models = inf.section(&format!("{models_name}.{decoration}"))?;
+    // The component id netcfg installs: `netcfg -c p -i softroce_lower`.
+    let device = models
+        .lines
+        .iter()
+        .map(|(_, v)| fields(v))
+        .find(|f| {
+            f.get(1)
+                .is_some_and(|h| h.eq_ignore_ascii_case("softroce_lower"))
+        })
+        .ok_or("no model with component id softroce_lower")?;
+    let install = device[0].clone();
+    let ddi = inf.section(&install)?;
+    expect(
+        ddi.get("Characteristics").is_some(),
+        "DDInstall has no Characteristics",
+    )?;
+    let regs = inf.add_reg(&install)?;
+    let service = reg(&regs, "Ndi", "Service").ok_or("no HKR, Ndi, Service")?;
+    expect(
+        reg(&regs, "Ndi\\Interfaces", "UpperRange") == Some("noupper"),
+        "Ndi\\Interfaces UpperRange is not noupper",
+    )?;
+    let lower = reg(&regs, "Ndi\\Interfaces", "LowerRange").unwrap_or_default();
+    expect(
+        lower.split(',').any(|r| r.trim() == "ethernet"),
+        "Ndi\\Interfaces LowerRange lacks ethernet",
+    )?;
+    // The service is the driver's (softroce.inf installs it): the protocol's
+    // Ndi\Service must name the same service, and this INF adds none.
+    let strings = inf.section("Strings")?;
+    expect(
+        strings
+            .get(service.trim_matches('%'))
+            .map(|v| v.trim_matches('"'))
+            == Some("softroce"),
+        "Ndi\\Service is not \"softroce\"",
+    )?;
+    if let Ok(services) = inf.section(&format!("{install}.Services")) {
+        expect(
+            services.get("AddService").is_none(),
+            "the lower INF must not install the service (softroce.inf does)",
+        )?;
+    }
+    for section in inf.sections.values() {
+        for (k, v) in &section.lines {
+            for token in format!("{k} {v}").split('%').skip(1).step_by(2) {
+                if token.is_empty() || token.chars().all(|c| c.is_ascii_digit()) {
+                    continue;
+                }
+                expect(
+                    strings.get(token).is_some(),
+                    format!("%{token}% is not in [Strings]"),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_lower_template_is_a_nettrans_protocol_for_the_softroce_service() {
+    if let Err(e) = check_lower(LOWER_INX) {
+        panic!("inf/softroce_lower.inx: {e}");
+    }
+}
+
+#[test]
+fn the_lower_check_rejects_a_template_missing_any_required_line() {
+    let required = [
+        "Class       = NetTrans",
+        "ClassGuid   = {4d36e975",
+        "= SoftroceLower.ndi, softroce_lower",
+        "HKR, Ndi,            Service",
+        "UpperRange,  0, \"noupper\"",
+        "LowerRange,  0, \"ethernet,ndis5\"",
+        "ServiceName                = \"softroce\"",
+        "DriverVer   =",
+    ];
+    let lines: Vec<&str> = LOWER_INX.lines().collect();
+    for needle in required {
+        let Some(i) = lines
+            .iter()
+            .position(|l| !l.trim_start().starts_with(';') && l.contains(needle))
+        else {
+            panic!("test needle {needle:?} is not in the lower template");
+        };
+        let mut mutated = lines.clone();
+        mutated.remove(i);
+        assert!(
+            check_lower(&mutated.join("\n")).is_err(),
+            "removing the line with {needle:?} went unnoticed"
+        );
+    }
+    let with_service = LOWER_INX.replace(
+        "[SoftroceLower.ndi.Services]",
+        "[SoftroceLower.ndi.Services]\nAddService = %ServiceName%, 2, X",
+    );
+    assert!(
+        check_lower(&with_service).is_err(),
+        "an AddService went unnoticed"
+    );
+    let renamed = LOWER_INX.replace(
+        "ServiceName                = \"softroce\"",
+        "ServiceName                = \"other\"",
+    );
+    assert!(
+        check_lower(&renamed).is_err(),
+        "another service went unnoticed"
     );
 }

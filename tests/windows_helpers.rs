@@ -10,6 +10,10 @@ mod abi {
     pub use softroce::abi::*;
 }
 
+mod link {
+    pub use softroce::link::MacAddr;
+}
+
 #[allow(dead_code, unused_imports, clippy::upper_case_acronyms)]
 #[path = "../src/os"]
 mod os {
@@ -22,8 +26,17 @@ mod os {
         pub mod ffi;
         #[path = "ndis.rs"]
         pub mod ndis;
+        #[path = "ndis_protocol.rs"]
+        pub mod ndis_protocol;
+        #[path = "netio.rs"]
+        pub mod netio;
         #[path = "nt.rs"]
         pub mod nt;
+        #[path = "lower"]
+        pub mod lower {
+            #[path = "pairing.rs"]
+            pub mod pairing;
+        }
         #[path = "page.rs"]
         pub mod page;
         #[path = "seed.rs"]
@@ -51,10 +64,13 @@ use core::mem::{offset_of, size_of};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use os::windows::clock::{instant_from_interrupt_time, relative_due_time};
+use os::windows::lower::pairing::{PairError, Pairing};
 use os::windows::miniport::config::*;
 use os::windows::miniport::ndk_state::NdkState;
 use os::windows::miniport::oid_payload::*;
 use os::windows::ndis::*;
+use os::windows::ndis_protocol::NDIS_PROTOCOL_DRIVER_CHARACTERISTICS;
+use os::windows::netio::*;
 use os::windows::nt::*;
 use os::windows::page::{logical_address, span_pages};
 use os::windows::seed::mix_seed;
@@ -211,7 +227,16 @@ fn keywords_are_the_inf_names_in_utf16() {
     );
     let inf =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/inf/softroce.inx")).unwrap();
-    for kw in [&KW_NETWORK_DIRECT[..], &KW_ROCE_FRAME_SIZE, &KW_CARRIER_IP] {
+    assert_eq!(
+        String::from_utf16(&KW_LOWER_MAC).unwrap(),
+        "LowerMacAddress"
+    );
+    for kw in [
+        &KW_NETWORK_DIRECT[..],
+        &KW_ROCE_FRAME_SIZE,
+        &KW_CARRIER_IP,
+        &KW_LOWER_MAC,
+    ] {
         let name = String::from_utf16(kw).unwrap();
         assert!(
             inf.contains(&format!("Ndi\\params\\{name},")),
@@ -282,6 +307,42 @@ fn mac_addresses() {
     assert_eq!(ma[0], 0x02, "locally administered unicast");
     assert_eq!(&ma[1..3], &[0x53, 0x52]);
     assert_eq!(generated_mac(None, [7, 8, 9]), [2, 0x53, 0x52, 7, 8, 9]);
+}
+
+#[test]
+fn lower_mac_parsing() {
+    let want = Some([0x00, 0x15, 0x5d, 0x01, 0x02, 0xab]);
+    for good in [
+        "00155D0102AB",
+        "00155d0102ab",
+        "00-15-5D-01-02-AB",
+        "00:15:5d:01:02:ab",
+        " 00-15-5D-01-02-AB ",
+        "0015-5D01-02AB",
+    ] {
+        assert_eq!(parse_lower_mac(&w(good)), want, "{good:?}");
+    }
+    let mut with_nul = w("00155D0102AB");
+    with_nul.push(0);
+    with_nul.extend(w("junk"));
+    assert_eq!(parse_lower_mac(&with_nul), want, "stops at NUL");
+    for bad in [
+        "",
+        "00155D0102A",
+        "00155D0102ABC",
+        "00155D0102AG",
+        "-00155D0102AB",
+        "00155D0102AB-",
+        "00--155D0102AB",
+        "00 15 5D 01 02 AB",
+        "01155D0102AB",
+        "000000000000",
+    ] {
+        assert_eq!(parse_lower_mac(&w(bad)), None, "{bad:?}");
+    }
+    assert_eq!(parse_lower_mac(&w("00155D0102A\u{e9}")), None, "non-ASCII");
+    assert_eq!(parse_lower_mac(&[u16::from(b'0'); 100]), None, "too long");
+    assert_eq!(AdapterConfig::default().lower_mac, None);
 }
 
 // --- OIDs ---------------------------------------------------------------------------
@@ -794,4 +855,130 @@ fn ndk_state_under_contention_settles_on_the_last_request() {
         }
         assert_eq!(state, want, "round {round}: events end in the final state");
     }
+}
+
+// --- lower edge: pairing, netio conversions ------------------------------------
+
+#[test]
+fn pairing_works_whichever_side_comes_first() {
+    let nic_a = [0, 0x15, 0x5d, 1, 2, 3];
+    let nic_b = [0, 0x15, 0x5d, 1, 2, 4];
+    let mut p: Pairing<&str, u32, 2> = Pairing::new();
+    // Adapter first: no partner yet, then the binding finds it.
+    let (sa, partner) = p.add_adapter(nic_a, "adapter-a").unwrap();
+    assert_eq!(partner, None);
+    assert!(p.wanted(nic_a));
+    assert!(!p.wanted(nic_b), "no adapter wants nic_b");
+    let (sb, partner) = p.add_binding(nic_a, 7).unwrap();
+    assert_eq!(partner, Some("adapter-a"));
+    // Binding first for nic_b.
+    let (sb2, partner) = p.add_binding(nic_b, 8).unwrap();
+    assert_eq!(partner, None);
+    let (sa2, partner) = p.add_adapter(nic_b, "adapter-b").unwrap();
+    assert_eq!(partner, Some(8));
+    // Duplicates and a full table are refused.
+    assert_eq!(
+        p.add_adapter(nic_a, "again").unwrap_err(),
+        PairError::Duplicate
+    );
+    assert_eq!(p.add_binding(nic_b, 9).unwrap_err(), PairError::Duplicate);
+    assert_eq!(
+        p.add_adapter([2, 0, 0, 0, 0, 1], "third").unwrap_err(),
+        PairError::Full
+    );
+    assert!(p.any_adapter(|a| *a == "adapter-b"));
+    assert!(!p.any_adapter(|a| *a == "nobody"));
+    // Removing either side names the partner left behind.
+    assert_eq!(p.remove_binding(sb), Some((7, Some("adapter-a"))));
+    assert_eq!(p.remove_binding(sb), None, "removed once");
+    assert_eq!(p.remove_adapter(sa), Some(("adapter-a", None)));
+    assert!(!p.wanted(nic_a));
+    assert_eq!(p.remove_adapter(sa2), Some(("adapter-b", Some(8))));
+    assert_eq!(p.remove_binding(sb2), Some((8, None)));
+    assert_eq!(p.remove_adapter(99), None, "bad slot");
+    // The freed slots are reusable.
+    assert!(p.add_adapter(nic_a, "again").is_ok());
+}
+
+#[test]
+fn sockaddr_inet_has_the_windows_layout() {
+    let v4: IpAddr = "192.0.2.10".parse().unwrap();
+    let s = SOCKADDR_INET::from_ip(v4);
+    assert_eq!(&s.bytes[..8], &[2, 0, 0, 0, 192, 0, 2, 10]);
+    assert_eq!(s.ip(), Some(v4));
+    let v6: IpAddr = "fd00::1:2".parse().unwrap();
+    let s = SOCKADDR_INET::from_ip(v6);
+    assert_eq!(&s.bytes[..2], &[23, 0]);
+    assert_eq!(s.bytes[8], 0xfd);
+    assert_eq!(s.bytes[23], 2);
+    assert_eq!(s.ip(), Some(v6));
+    assert_eq!(SOCKADDR_INET::zeroed().ip(), None, "AF_UNSPEC");
+    assert_eq!(size_of::<MIB_IPFORWARD_ROW2>(), 104);
+    assert_eq!(size_of::<MIB_IPNET_ROW2>(), 88);
+    assert_eq!(size_of::<MIB_UNICASTIPADDRESS_ROW>(), 80);
+    assert_eq!(size_of::<NDIS_PROTOCOL_DRIVER_CHARACTERISTICS>(), 0x80);
+}
+
+#[test]
+fn neighbour_rows_give_a_mac_only_when_usable() {
+    let mut row = MIB_IPNET_ROW2::zeroed();
+    row.PhysicalAddress[..6].copy_from_slice(&[0, 1, 2, 3, 4, 5]);
+    row.PhysicalAddressLength = 6;
+    for (state, usable) in [
+        (0, false),
+        (1, false),
+        (2, true),
+        (4, true),
+        (5, true),
+        (6, true),
+        (7, false),
+    ] {
+        row.State = state;
+        assert_eq!(row.mac().is_some(), usable, "state {state}");
+    }
+    row.State = 5;
+    assert_eq!(row.mac(), Some([0, 1, 2, 3, 4, 5]));
+    row.Flags = 0x2;
+    assert_eq!(row.mac(), None, "IsUnreachable");
+    row.Flags = 0x1;
+    assert_eq!(row.mac(), Some([0, 1, 2, 3, 4, 5]), "IsRouter is fine");
+    row.PhysicalAddressLength = 8;
+    assert_eq!(row.mac(), None, "not Ethernet");
+}
+
+fn unicast_row(ip: &str, luid: u64, dad: u32) -> MIB_UNICASTIPADDRESS_ROW {
+    // SAFETY: all-zero is a valid row (integers and bytes).
+    let mut r: MIB_UNICASTIPADDRESS_ROW = unsafe { std::mem::zeroed() };
+    r.Address = SOCKADDR_INET::from_ip(ip.parse().unwrap());
+    r.InterfaceLuid = luid;
+    r.DadState = dad;
+    r
+}
+
+#[test]
+fn the_ndk_address_prefers_our_preferred_ipv4_then_global_ipv6() {
+    let ours = 0x0006_0000_0100_0000u64;
+    let other = ours + 1;
+    let rows = [
+        unicast_row("fe80::1", ours, IP_DAD_STATE_PREFERRED),
+        unicast_row("10.0.0.9", other, IP_DAD_STATE_PREFERRED),
+        unicast_row("fd00::5", ours, IP_DAD_STATE_PREFERRED),
+        unicast_row("10.0.0.5", ours, 1),
+        unicast_row("10.0.0.7", ours, IP_DAD_STATE_PREFERRED),
+    ];
+    assert_eq!(
+        pick_interface_address(&rows, ours),
+        Some("10.0.0.7".parse().unwrap())
+    );
+    // Without a preferred IPv4: the global IPv6 (not the link-local one).
+    assert_eq!(
+        pick_interface_address(&rows[..4], ours),
+        Some("fd00::5".parse().unwrap())
+    );
+    assert_eq!(
+        pick_interface_address(&rows[..1], ours),
+        None,
+        "link-local only"
+    );
+    assert_eq!(pick_interface_address(&rows, 42), None, "no rows of ours");
 }

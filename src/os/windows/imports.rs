@@ -19,8 +19,14 @@ use crate::abi::{NDIS_HANDLE, NDIS_STATUS};
 use super::ffi::{DRIVER_OBJECT, NTSTATUS, UNICODE_STRING};
 use super::ndis::{
     NDIS_CONFIGURATION_OBJECT, NDIS_CONFIGURATION_PARAMETER, NDIS_IO_WORKITEM_ROUTINE,
-    NDIS_MINIPORT_DRIVER_CHARACTERISTICS, NET_BUFFER_LIST, NET_PNP_EVENT_NOTIFICATION,
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS, NDIS_OID_REQUEST, NDIS_PORT_NUMBER, NET_BUFFER_LIST,
+    NET_PNP_EVENT_NOTIFICATION,
 };
+use super::ndis_protocol::{
+    NDIS_OPEN_PARAMETERS, NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, NDIS_STATUS_INDICATION,
+    NET_BUFFER_LIST_POOL_PARAMETERS,
+};
+use super::netio::{MIB_IPFORWARD_ROW2, MIB_IPNET_ROW2, MIB_UNICASTIPADDRESS_TABLE, SOCKADDR_INET};
 use super::nt::{
     MdlHeader, BOOLEAN, IRP, KDPC, KEVENT, KPRIORITY, KTIMER, LARGE_INTEGER, PKDEFERRED_ROUTINE,
 };
@@ -79,6 +85,8 @@ extern "system" {
     // --- events ---
     /// IRQL: any (caller-owned nonpaged storage).
     pub fn KeInitializeEvent(event: *mut KEVENT, kind: u32, state: BOOLEAN);
+    /// IRQL: <= DISPATCH_LEVEL. Returns the previous state.
+    pub fn KeResetEvent(event: *mut KEVENT) -> i32;
     /// IRQL: <= DISPATCH_LEVEL (Wait FALSE).
     pub fn KeSetEvent(event: *mut KEVENT, increment: KPRIORITY, wait: BOOLEAN) -> i32;
     /// IRQL: PASSIVE_LEVEL for a non-zero timeout (null = forever).
@@ -194,6 +202,107 @@ extern "system" {
         net_buffer_lists: *mut NET_BUFFER_LIST,
         send_complete_flags: u32,
     );
+
+    // --- the lower edge (protocol driver, `lower/`) ---
+    /// IRQL: PASSIVE_LEVEL (DriverEntry).
+    pub fn NdisRegisterProtocolDriver(
+        protocol_driver_context: NDIS_HANDLE,
+        characteristics: *const NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
+        protocol_handle: *mut NDIS_HANDLE,
+    ) -> NDIS_STATUS;
+    /// IRQL: PASSIVE_LEVEL; unbinds every binding first.
+    pub fn NdisDeregisterProtocolDriver(protocol_handle: NDIS_HANDLE);
+    /// IRQL: PASSIVE_LEVEL (ProtocolBindAdapterEx). May pend: then
+    /// ProtocolOpenAdapterCompleteEx follows.
+    pub fn NdisOpenAdapterEx(
+        protocol_handle: NDIS_HANDLE,
+        protocol_binding_context: NDIS_HANDLE,
+        open_parameters: *mut NDIS_OPEN_PARAMETERS,
+        bind_context: NDIS_HANDLE,
+        binding_handle: *mut NDIS_HANDLE,
+    ) -> NDIS_STATUS;
+    /// IRQL: PASSIVE_LEVEL. May pend: then ProtocolCloseAdapterCompleteEx.
+    pub fn NdisCloseAdapterEx(binding_handle: NDIS_HANDLE) -> NDIS_STATUS;
+    /// IRQL: <= DISPATCH_LEVEL. May pend: then ProtocolOidRequestComplete.
+    pub fn NdisOidRequest(
+        binding_handle: NDIS_HANDLE,
+        request: *mut NDIS_OID_REQUEST,
+    ) -> NDIS_STATUS;
+    /// IRQL: PASSIVE_LEVEL. Offers again the bindings the protocol declined.
+    pub fn NdisReEnumerateProtocolBindings(protocol_handle: NDIS_HANDLE);
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn NdisSendNetBufferLists(
+        binding_handle: NDIS_HANDLE,
+        net_buffer_lists: *mut NET_BUFFER_LIST,
+        port_number: NDIS_PORT_NUMBER,
+        send_flags: u32,
+    );
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn NdisReturnNetBufferLists(
+        binding_handle: NDIS_HANDLE,
+        net_buffer_lists: *mut NET_BUFFER_LIST,
+        return_flags: u32,
+    );
+    /// IRQL: <= DISPATCH_LEVEL. Null on failure.
+    pub fn NdisAllocateNetBufferListPool(
+        ndis_handle: NDIS_HANDLE,
+        parameters: *mut NET_BUFFER_LIST_POOL_PARAMETERS,
+    ) -> NDIS_HANDLE;
+    /// IRQL: <= DISPATCH_LEVEL; every NBL of the pool freed.
+    pub fn NdisFreeNetBufferListPool(pool_handle: NDIS_HANDLE);
+    /// IRQL: <= DISPATCH_LEVEL. An NBL with one NB over `mdl_chain`.
+    pub fn NdisAllocateNetBufferAndNetBufferList(
+        pool_handle: NDIS_HANDLE,
+        context_size: u16,
+        context_backfill: u16,
+        mdl_chain: *mut MdlHeader,
+        data_offset: u32,
+        data_length: usize,
+    ) -> *mut NET_BUFFER_LIST;
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn NdisFreeNetBufferList(net_buffer_list: *mut NET_BUFFER_LIST);
+    /// IRQL: <= DISPATCH_LEVEL. Null on failure.
+    pub fn NdisAllocateCloneNetBufferList(
+        original: *mut NET_BUFFER_LIST,
+        net_buffer_list_pool: NDIS_HANDLE,
+        net_buffer_pool: NDIS_HANDLE,
+        allocate_clone_flags: u32,
+    ) -> *mut NET_BUFFER_LIST;
+    /// IRQL: <= DISPATCH_LEVEL; the flags the clone was allocated with.
+    pub fn NdisFreeCloneNetBufferList(clone: *mut NET_BUFFER_LIST, free_clone_flags: u32);
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn NdisCopySendNetBufferListInfo(
+        destination: *mut NET_BUFFER_LIST,
+        source: *mut NET_BUFFER_LIST,
+    ) -> NDIS_STATUS;
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn NdisCopyReceiveNetBufferListInfo(
+        destination: *mut NET_BUFFER_LIST,
+        source: *mut NET_BUFFER_LIST,
+    ) -> NDIS_STATUS;
+    /// IRQL: <= DISPATCH_LEVEL. `bytes_needed` contiguous bytes from the
+    /// NET_BUFFER's data start: in place, else copied into `storage` (null
+    /// storage: null when not contiguous).
+    pub fn NdisGetDataBuffer(
+        net_buffer: *mut c_void,
+        bytes_needed: u32,
+        storage: *mut c_void,
+        align_multiple: u32,
+        align_offset: u32,
+    ) -> *mut c_void;
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn NdisMIndicateReceiveNetBufferLists(
+        miniport_handle: NDIS_HANDLE,
+        net_buffer_lists: *mut NET_BUFFER_LIST,
+        port_number: NDIS_PORT_NUMBER,
+        number_of_net_buffer_lists: u32,
+        receive_flags: u32,
+    );
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn NdisMIndicateStatusEx(
+        miniport_handle: NDIS_HANDLE,
+        status_indication: *mut NDIS_STATUS_INDICATION,
+    );
 }
 
 #[link(name = "netio.sys", kind = "raw-dylib", modifiers = "+verbatim")]
@@ -213,4 +322,28 @@ extern "system" {
     pub fn WskReleaseProviderNPI(registration: *mut WSK_REGISTRATION);
     /// IRQL: PASSIVE_LEVEL. Waits for captured NPIs and sockets to go.
     pub fn WskDeregister(registration: *mut WSK_REGISTRATION);
+
+    // --- IP Helper (netioapi.h, kernel mode) ---
+    /// IRQL: PASSIVE_LEVEL. The best route (and source) to a destination.
+    pub fn GetBestRoute2(
+        interface_luid: *const u64,
+        interface_index: u32,
+        source_address: *const SOCKADDR_INET,
+        destination_address: *const SOCKADDR_INET,
+        address_sort_options: u32,
+        best_route: *mut MIB_IPFORWARD_ROW2,
+        best_source_address: *mut SOCKADDR_INET,
+    ) -> NTSTATUS;
+    /// IRQL: PASSIVE_LEVEL. Resolves (ARP/ND) and fills the row; blocks.
+    pub fn ResolveIpNetEntry2(
+        row: *mut MIB_IPNET_ROW2,
+        source_address: *const SOCKADDR_INET,
+    ) -> NTSTATUS;
+    /// IRQL: PASSIVE_LEVEL. Allocates the table (FreeMibTable frees it).
+    pub fn GetUnicastIpAddressTable(
+        family: u16,
+        table: *mut *mut MIB_UNICASTIPADDRESS_TABLE,
+    ) -> NTSTATUS;
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn FreeMibTable(memory: *mut c_void);
 }

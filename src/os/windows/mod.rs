@@ -7,12 +7,13 @@
 //! `cfg` from the Linux cross-build (`scripts/cross-build-windows.sh`).
 //!
 //! Modules: `entry` (DriverEntry), `miniport` (the NDIS 6.30 virtual miniport
-//! and NDK provider), `platform` (`os::Platform`: clock, `deferred` DPCs and
+//! and NDK provider), `lower` (the protocol-driver lower edge on the physical
+//! NIC: pass-through and the frame carrier's port), `platform` (`os::Platform`: clock, `deferred` DPCs and
 //! timers, `entropy`, pool books, the `wsk` carrier, `mdl` mapping),
 //! `selftest` (the conformance suite in the kernel), the declarations
-//! `ffi`/`nt`/`ndis`/`wsk::types`/`imports`, and the pure helpers the host
+//! `ffi`/`nt`/`ndis`/`ndis_protocol`/`netio`/`wsk::types`/`imports`, and the pure helpers the host
 //! tests include by path (`clock`, `page`, `seed`, `pool_layout`, `wsk::sockaddr`,
-//! `miniport::{config, oid_payload}`). See `docs/WINDOWS.md`.
+//! `miniport::{config, oid_payload}`, `lower::pairing`, `netio`). See `docs/WINDOWS.md`.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
@@ -24,9 +25,12 @@ pub mod entry;
 pub mod ffi;
 pub mod imports;
 pub mod irql;
+pub mod lower;
 pub mod mdl;
 pub mod miniport;
 pub mod ndis;
+pub mod ndis_protocol;
+pub mod netio;
 pub mod nt;
 pub mod page;
 pub mod panic;

@@ -174,13 +174,22 @@ pub struct NDIS_MINIPORT_DRIVER_CHARACTERISTICS {
     pub CancelDirectOidRequestHandler: Option<MINIPORT_CANCEL_OID_REQUEST_HANDLER>,
 }
 
-/// `NDIS_MINIPORT_INIT_PARAMETERS`: NDIS owns it; softroce reads nothing
-/// from it (a root-enumerated virtual miniport has no resources). Opaque.
+/// `NDIS_MINIPORT_INIT_PARAMETERS` (x64 0x40, PDB type dump): NDIS owns
+/// it; softroce reads only `NetLuid` (the interface the lower edge resolves
+/// routes and addresses on; a root-enumerated virtual miniport has no
+/// resources).
 #[repr(C)]
 pub struct NDIS_MINIPORT_INIT_PARAMETERS {
     pub Header: NDIS_OBJECT_HEADER,
     pub Flags: u32,
-    _opaque: [u8; 0],
+    pub AllocatedResources: *mut c_void,
+    pub IMDeviceInstanceContext: NDIS_HANDLE,
+    pub MiniportAddDeviceContext: NDIS_HANDLE,
+    pub IfIndex: u32,
+    /// `NET_LUID`.
+    pub NetLuid: u64,
+    pub DefaultPortAuthStates: *mut c_void,
+    pub PciDeviceCustomProperties: *mut c_void,
 }
 
 /// `NDIS_MINIPORT_PAUSE_PARAMETERS` (Header, Flags, PauseReason).
@@ -499,6 +508,13 @@ const _: () = {
     assert!(offset_of!(C, DirectOidRequestHandler) == 0x88);
     assert!(offset_of!(C, CancelDirectOidRequestHandler) == 0x90);
     assert!(size_of::<C>() == 0x98);
+
+    type I = NDIS_MINIPORT_INIT_PARAMETERS;
+    assert!(offset_of!(I, AllocatedResources) == 0x08);
+    assert!(offset_of!(I, IfIndex) == 0x20);
+    assert!(offset_of!(I, NetLuid) == 0x28);
+    assert!(offset_of!(I, PciDeviceCustomProperties) == 0x38);
+    assert!(size_of::<I>() == 0x40);
 
     type R = NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES;
     assert!(offset_of!(R, MiniportAdapterContext) == 0x08);

@@ -1,7 +1,9 @@
 //! The kernel `os::Platform`: the interrupt-time clock, DPCs and timers over
 //! KDPC/KTIMER (`deferred`), randomness (`entropy`), the pool books, the WSK
 //! datagram carrier (`wsk`), `flush_deferred` (KeFlushQueuedDpcs) and MDL
-//! mapping (`mdl`). One instance per miniport adapter, held as
+//! mapping (`mdl`); in paired mode (`LowerMacAddress`) `open_carrier` makes
+//! the frame carrier on the paired lower binding instead of a WSK socket.
+//! One instance per miniport adapter, held as
 //! `Arc<WindowsPlatform>`; its last reference is dropped at PASSIVE_LEVEL
 //! (MiniportHaltEx, after every NDK adapter is closed).
 //!
@@ -22,17 +24,24 @@ use crate::os::{
 use super::clock::instant_from_interrupt_time;
 use super::deferred::{Graveyard, KernelDpc, KernelTimer};
 use super::entropy::Entropy;
+use super::ffi::STATUS_INSUFFICIENT_RESOURCES;
 use super::imports::KeFlushQueuedDpcs;
+use super::lower::link::AdapterLink;
+use super::lower::port::{LinkCarrier, LowerPort};
 use super::mdl;
 use super::nt::{MdlHeader, KI_USER_SHARED_DATA, KUSER_INTERRUPT_TIME_OFFSET};
 use super::spin::SpinLock;
 use super::wsk::{WskCarrier, WskClient};
+use crate::link::{FrameCarrier, FrameConfig, Resolver};
 
 /// Pool-book tags of the platform's objects (the allocations themselves
 /// all carry the driver tag 'RoCE', see `alloc.rs`).
 pub const TAG_DPC: PoolTag = PoolTag::new(*b"RoDp");
 pub const TAG_TIMER: PoolTag = PoolTag::new(*b"RoTm");
 pub const TAG_CARRIER: PoolTag = PoolTag::new(*b"RoWk");
+
+/// Neighbour cache entries of a frame carrier on a lower binding.
+pub const LOWER_NEIGHBOURS: usize = 256;
 
 /// The interrupt time now, as the platform clock. x64 wdm.h implements
 /// `KeQueryInterruptTime` as a 64-bit read of KUSER_SHARED_DATA.InterruptTime
@@ -55,6 +64,9 @@ pub struct WindowsPlatform {
     graveyard: Arc<Graveyard>,
     entropy: Entropy,
     wsk: SpinLock<Option<Arc<WskClient>>>,
+    /// Paired mode: the adapter's lower-edge link (`open_carrier` makes a
+    /// frame carrier on the paired binding).
+    link: Option<Arc<AdapterLink>>,
 }
 
 impl core::fmt::Debug for WindowsPlatform {
@@ -71,12 +83,68 @@ impl WindowsPlatform {
     ///
     /// IRQL: PASSIVE_LEVEL (MiniportInitializeEx).
     pub fn new() -> Self {
+        Self::with_link(None)
+    }
+
+    /// A new platform of an adapter in paired mode (`link`) or WSK mode
+    /// (`None`).
+    ///
+    /// IRQL: PASSIVE_LEVEL (MiniportInitializeEx).
+    pub fn with_link(link: Option<Arc<AdapterLink>>) -> Self {
         WindowsPlatform {
             books: Arc::new(PoolBooks::new()),
             graveyard: Arc::new(Graveyard::new()),
             entropy: Entropy::new(),
             wsk: SpinLock::new(None),
+            link,
         }
+    }
+
+    /// The frame carrier on the paired binding, when the adapter is paired:
+    /// `Ok(None)` when it is not (the caller falls back to WSK).
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    fn frame_carrier(
+        &self,
+        local: SocketAddr,
+        sink: Arc<dyn DatagramSink>,
+    ) -> Result<Option<Box<dyn Carrier>>, CarrierError> {
+        let Some(link) = &self.link else {
+            return Ok(None);
+        };
+        if local.ip().is_loopback() {
+            // Loopback never leaves through the NIC (the in-kernel self-test
+            // uses [::1] over WSK).
+            return Ok(None);
+        }
+        let Some(binding) = link.binding() else {
+            return Ok(None);
+        };
+        let config = FrameConfig {
+            local,
+            mac: binding.mac,
+            ip_mtu: binding.mtu as usize,
+            vlan: None,
+            traffic_class: 0,
+            hop_limit: 64,
+            resolver: Resolver::Os,
+            neighbours: LOWER_NEIGHBOURS,
+        };
+        let port = LowerPort {
+            binding,
+            link: link.clone(),
+        };
+        let carrier = FrameCarrier::new(config, port, sink)
+            .map(Arc::new)
+            .map_err(|_| CarrierError::Os(STATUS_INSUFFICIENT_RESOURCES))?;
+        if !link.install_carrier(carrier.clone()) {
+            // One carrier per adapter (UDP port 4791 on its address).
+            return Err(CarrierError::AddressInUse);
+        }
+        Ok(Some(Box::new(LinkCarrier {
+            carrier,
+            link: link.clone(),
+        })))
     }
 
     /// Whether the random seed came from RDSEED/RDRAND only.
@@ -213,6 +281,9 @@ impl Platform for WindowsPlatform {
         sink: Arc<dyn DatagramSink>,
     ) -> Result<Box<dyn Carrier>, CarrierError> {
         irql::assert_passive("Platform::open_carrier");
+        if let Some(c) = self.frame_carrier(local, sink.clone())? {
+            return Ok(c);
+        }
         let client = self.wsk_client()?;
         // The carrier charges TAG_CARRIER (and its buffers) itself and
         // releases them when dropped.

@@ -1,7 +1,11 @@
 //! One softroce virtual adapter (MiniportAdapterContext): its configuration,
 //! platform, counters and state, MiniportInitializeEx (attributes:
 //! registration, general, NDK even when NDK is disabled), MiniportHaltEx,
-//! MiniportPauseEx and MiniportRestartEx.
+//! MiniportPauseEx and MiniportRestartEx. With `LowerMacAddress` set the
+//! adapter is in paired mode: it takes the NIC's MAC, gets an
+//! `lower::link::AdapterLink` (pairing with the protocol binding on that
+//! NIC, pass-through data path, frame carrier) and reports media connected
+//! only while paired with the NIC's link up.
 //!
 //! Owns: the adapter's lifetime. Must not hold NDK objects (the `ndk` layer
 //! owns them; NDIS closes them before halt).
@@ -24,11 +28,15 @@ use crate::ndk::limits;
 use crate::ndk::NDK_PROVIDER_VERSION;
 use crate::os::{irql, NdkCounters, Platform};
 
+use core::net::IpAddr;
+
 use super::super::ffi::{DPFLTR_ERROR_LEVEL, DPFLTR_IHVNETWORK_ID, DPFLTR_INFO_LEVEL};
 use super::super::imports::{
     DbgPrintEx, KeInitializeEvent, KeWaitForSingleObject, NdisAllocateIoWorkItem,
     NdisFreeIoWorkItem, NdisMSetMiniportAttributes,
 };
+use super::super::lower::link::{drain, register_link, sleep_ms, unregister_link, AdapterLink};
+use super::super::lower::protocol;
 use super::super::ndis::*;
 use super::super::nt::{EXECUTIVE, FALSE, KERNEL_MODE, KEVENT, NOTIFICATION_EVENT};
 use super::super::platform::WindowsPlatform;
@@ -78,6 +86,9 @@ pub struct Adapter {
     pub ndk_instances: NdkInstances,
     pub ndk_info: NDK_ADAPTER_INFO,
     pub capabilities: UnsafeCell<NDIS_NDK_CAPABILITIES>,
+    /// Paired mode (`LowerMacAddress` set): the adapter's side of the lower
+    /// edge. `None`: the WSK bring-up mode (`CarrierIpAddress`).
+    pub link: Option<Arc<AdapterLink>>,
 }
 
 // SAFETY: shared state is atomics; the UnsafeCells are written only at
@@ -103,10 +114,36 @@ impl Adapter {
             current_mac: self.mac,
             mtu: self.mtu,
             link_speed_bps: LINK_SPEED_BPS,
-            connected: self.config.carrier_ip.is_some(),
+            connected: self.connected(),
             packet_filter: self.packet_filter.load(Ordering::Relaxed),
             lookahead: self.lookahead.load(Ordering::Relaxed),
             xmit_discards: self.xmit_discards.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The media connect state: paired mode, paired with the NIC's link up;
+    /// WSK mode, `CarrierIpAddress` set.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn connected(&self) -> bool {
+        match &self.link {
+            Some(l) => l.connected(),
+            None => self.config.carrier_ip.is_some(),
+        }
+    }
+
+    /// The local address NDK instances open on: paired mode, the softroce
+    /// interface's own unicast address (a preferred IPv4 address, else a
+    /// global IPv6 one; `None` until paired and configured); WSK mode,
+    /// `CarrierIpAddress`. The NDK open handler calls this instead of
+    /// reading `config.carrier_ip`.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn ndk_address(&self) -> Option<IpAddr> {
+        match &self.link {
+            Some(l) if l.binding().is_some() => l.interface_address(),
+            Some(_) => None,
+            None => self.config.carrier_ip,
         }
     }
 
@@ -147,15 +184,29 @@ fn header(kind: u8, revision: u8, size: usize) -> NDIS_OBJECT_HEADER {
 pub unsafe extern "system" fn initialize(
     miniport: NDIS_HANDLE,
     _driver_context: NDIS_HANDLE,
-    _params: *mut NDIS_MINIPORT_INIT_PARAMETERS,
+    params: *mut NDIS_MINIPORT_INIT_PARAMETERS,
 ) -> NDIS_STATUS {
     irql::assert_passive("MiniportInitializeEx");
     let config = registry::read(miniport);
-    let platform = Arc::new(WindowsPlatform::new());
+    // SAFETY: NDIS's parameters for this call (null-checked).
+    let net_luid = unsafe { params.as_ref() }.map_or(0, |p| p.NetLuid);
+    let link = match config.lower_mac {
+        // SAFETY: the handle of this initialising adapter; the link goes
+        // with the adapter (`free`, PASSIVE).
+        Some(mac) => match unsafe { AdapterLink::new(miniport, mac, net_luid) } {
+            Some(l) => Some(l),
+            None => return NDIS_STATUS_RESOURCES,
+        },
+        None => None,
+    };
+    let platform = Arc::new(WindowsPlatform::with_link(link.clone()));
     let mut random = [0u8; 3];
     platform.fill_random(&mut random);
+    // Paired mode: the NIC's MAC (the stack on softroce answers ARP/ND for
+    // the NIC); else NetworkAddress or a generated one.
     let mac = config
-        .mac_override
+        .lower_mac
+        .or(config.mac_override)
         .unwrap_or_else(|| generated_mac(config.carrier_ip, random));
     // SAFETY: the handle given to this call.
     let work_item = unsafe { NdisAllocateIoWorkItem(miniport) };
@@ -198,6 +249,7 @@ pub unsafe extern "system" fn initialize(
             MissingCounterMask: 0,
             NdkInfo: ptr::null_mut(),
         }),
+        link,
     });
     let adapter = Box::into_raw(adapter);
     // SAFETY: fresh adapter, not yet visible to NDIS.
@@ -221,11 +273,23 @@ pub unsafe extern "system" fn initialize(
             c"softroce: no RDSEED/RDRAND: random seed is weak\n",
         );
     }
-    if a.config.carrier_ip.is_none() {
-        log(
+    match &a.link {
+        Some(link) => {
+            if register_link(link) {
+                // A NIC declined before this adapter existed is offered again.
+                protocol::reenumerate();
+            } else {
+                log(
+                    DPFLTR_ERROR_LEVEL,
+                    c"softroce: another adapter uses this LowerMacAddress (or 8 already do)\n",
+                );
+            }
+        }
+        None if a.config.carrier_ip.is_none() => log(
             DPFLTR_INFO_LEVEL,
-            c"softroce: CarrierIpAddress not set: link down, NDK opens refused\n",
-        );
+            c"softroce: neither LowerMacAddress nor CarrierIpAddress set: link down, NDK opens refused\n",
+        ),
+        None => {}
     }
     if a.config.self_test {
         super::super::selftest::run(&a.platform, a.config.carrier_ip);
@@ -260,7 +324,9 @@ unsafe fn set_attributes(miniport: NDIS_HANDLE, adapter: *mut Adapter) -> NDIS_S
     }
     let mut mac32 = [0u8; NDIS_MAX_PHYS_ADDRESS_LENGTH];
     mac32[..6].copy_from_slice(&a.mac);
-    let connected = a.config.carrier_ip.is_some();
+    // Paired mode starts disconnected: the link comes with the pairing
+    // (NDIS_STATUS_LINK_STATE, from MiniportRestartEx on).
+    let connected = a.link.is_none() && a.config.carrier_ip.is_some();
     let mut general = NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES {
         Header: header(
             NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
@@ -371,11 +437,23 @@ pub unsafe extern "system" fn halt(ctx: NDIS_HANDLE, _action: u32) {
             c"softroce: halt with NDK adapters still open\n",
         );
     }
+    if let Some(link) = &a.link {
+        unregister_link(link);
+        // A receive or status indication of the (former) binding may still
+        // hold a reference taken before the unpairing; wait for it so the
+        // link's last reference goes here, at PASSIVE (the adapter's and the
+        // platform's references remain).
+        while Arc::strong_count(link) > 2 {
+            sleep_ms(1);
+        }
+    }
     // SAFETY: no work item runs; NDIS holds no more references.
     unsafe { free(adapter) };
 }
 
-/// MiniportPauseEx: sends are completed inline, so nothing is outstanding.
+/// MiniportPauseEx: WSK mode completes sends inline, so nothing is
+/// outstanding; paired mode stops forwarding and indicating, then waits for
+/// the forwarded sends to complete and the indicated receives to return.
 ///
 /// IRQL: PASSIVE_LEVEL.
 ///
@@ -388,6 +466,11 @@ pub unsafe extern "system" fn pause(
     // SAFETY: NDIS's live context.
     let a = unsafe { Adapter::from_context(ctx) };
     a.paused.store(true, Ordering::SeqCst);
+    if let Some(link) = &a.link {
+        link.running.store(false, Ordering::SeqCst);
+        drain(&link.tx_pending);
+        drain(&link.rx_pending);
+    }
     NDIS_STATUS_SUCCESS
 }
 
@@ -404,5 +487,10 @@ pub unsafe extern "system" fn restart(
     // SAFETY: NDIS's live context.
     let a = unsafe { Adapter::from_context(ctx) };
     a.paused.store(false, Ordering::SeqCst);
+    if let Some(link) = &a.link {
+        link.running.store(true, Ordering::SeqCst);
+        link.set_ready();
+        link.indicate_link();
+    }
     NDIS_STATUS_SUCCESS
 }

@@ -2,7 +2,8 @@
 //! (`tests/windows_helpers.rs` includes this file by path): the keyword
 //! names as UTF-16, parsing `CarrierIpAddress` from the registry's UTF-16
 //! string, the `*NetworkDirectRoCEFrameSize` rule, the Ethernet MTU the
-//! virtual adapter reports, and the locally administered MAC address.
+//! virtual adapter reports, the locally administered MAC address and
+//! `LowerMacAddress` (the MAC of the physical NIC the lower edge binds to).
 //!
 //! Owns: these functions and the configuration record. Must not call NDIS.
 
@@ -28,6 +29,9 @@ pub const KW_NETWORK_DIRECT: [u16; 14] = utf16("*NetworkDirect");
 pub const KW_ROCE_FRAME_SIZE: [u16; 27] = utf16("*NetworkDirectRoCEFrameSize");
 /// `CarrierIpAddress`.
 pub const KW_CARRIER_IP: [u16; 16] = utf16("CarrierIpAddress");
+/// `LowerMacAddress`: the current MAC of the Ethernet NIC whose protocol
+/// binding carries this adapter (`os::windows::lower`).
+pub const KW_LOWER_MAC: [u16; 15] = utf16("LowerMacAddress");
 /// `SelfTest` (hidden, not in the INF): 1 runs the platform conformance
 /// suite from MiniportInitializeEx (`docs/WINDOWS.md`).
 pub const KW_SELF_TEST: [u16; 8] = utf16("SelfTest");
@@ -56,6 +60,9 @@ pub struct AdapterConfig {
     pub mac_override: Option<[u8; 6]>,
     /// `SelfTest` != 0.
     pub self_test: bool,
+    /// `LowerMacAddress`, if set and a valid unicast MAC: the NIC the lower
+    /// edge pairs with this adapter.
+    pub lower_mac: Option<[u8; 6]>,
 }
 
 impl Default for AdapterConfig {
@@ -67,6 +74,7 @@ impl Default for AdapterConfig {
             carrier_ip: None,
             mac_override: None,
             self_test: false,
+            lower_mac: None,
         }
     }
 }
@@ -153,4 +161,53 @@ pub fn generated_mac(carrier: Option<IpAddr>, random: [u8; 3]) -> [u8; 6] {
         None => random,
     };
     [0x02, 0x53, 0x52, tail[0], tail[1], tail[2]]
+}
+
+/// Parses `LowerMacAddress` from the registry's UTF-16 (no NUL; a trailing
+/// NUL and surrounding spaces are ignored): exactly 12 hex digits, which may
+/// be grouped by `-` or `:` separators (`00155D010203`, `00-15-5D-01-02-03`,
+/// `00:15:5d:01:02:03`); the result must be a valid unicast MAC
+/// ([`valid_mac`]).
+///
+/// IRQL: any (pure).
+pub fn parse_lower_mac(utf16: &[u16]) -> Option<[u8; 6]> {
+    let mut nibbles = [0u8; 12];
+    let mut n = 0usize;
+    let mut text = [0u8; 64];
+    let mut len = 0usize;
+    for &c in utf16 {
+        if c == 0 {
+            break;
+        }
+        let b = u8::try_from(c).ok().filter(u8::is_ascii)?;
+        *text.get_mut(len)? = b;
+        len += 1;
+    }
+    let trimmed = core::str::from_utf8(text.get(..len)?).ok()?.trim();
+    let mut last_sep = true;
+    for b in trimmed.bytes() {
+        match b {
+            b'-' | b':' => {
+                // No leading, doubled or trailing separator.
+                if last_sep {
+                    return None;
+                }
+                last_sep = true;
+            }
+            _ => {
+                let v = (b as char).to_digit(16)?;
+                *nibbles.get_mut(n)? = v as u8;
+                n += 1;
+                last_sep = false;
+            }
+        }
+    }
+    if n != 12 || (last_sep && !trimmed.is_empty()) {
+        return None;
+    }
+    let mut mac = [0u8; 6];
+    for (i, m) in mac.iter_mut().enumerate() {
+        *m = (nibbles[2 * i] << 4) | nibbles[2 * i + 1];
+    }
+    valid_mac(&mac)
 }

@@ -7,6 +7,10 @@
 //! Nothing is ever indicated up, so MiniportReturnNetBufferLists is never
 //! called with anything, and no send is ever pending to cancel.
 //!
+//! Paired mode (`LowerMacAddress`, `os::windows::lower`) replaces all of
+//! the above: sends are forwarded to the NIC and receives indicated up
+//! (`lower::datapath`); this module only dispatches to it.
+//!
 //! Owns: the send/return/cancel handlers. Must not look into frames.
 
 use core::sync::atomic::Ordering;
@@ -14,6 +18,7 @@ use core::sync::atomic::Ordering;
 use crate::abi::{NtStatus, NDIS_HANDLE, NDIS_STATUS_SUCCESS};
 
 use super::super::imports::NdisMSendNetBufferListsComplete;
+use super::super::lower::datapath::{forward_sends, return_clones};
 use super::super::ndis::{
     NDIS_PORT_NUMBER, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, NDIS_SEND_FLAGS_DISPATCH_LEVEL,
     NDIS_STATUS_PAUSED, NET_BUFFER_LIST,
@@ -34,6 +39,11 @@ pub unsafe extern "system" fn send_net_buffer_lists(
 ) {
     // SAFETY: NDIS's live context.
     let a = unsafe { Adapter::from_context(ctx) };
+    if let Some(link) = &a.link {
+        // SAFETY: NDIS's send chain, ours until completed.
+        unsafe { forward_sends(link, nbls, send_flags) };
+        return;
+    }
     let status = if a.paused.load(Ordering::Relaxed) {
         NtStatus(NDIS_STATUS_PAUSED as i32)
     } else {
@@ -63,21 +73,29 @@ pub unsafe extern "system" fn send_net_buffer_lists(
     }
 }
 
-/// MiniportReturnNetBufferLists: never called with anything (no receive
-/// indications).
+/// MiniportReturnNetBufferLists: WSK mode never indicates anything; paired
+/// mode gets its receive clones back.
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 ///
 /// # Safety
 /// Called by NDIS only.
 pub unsafe extern "system" fn return_net_buffer_lists(
-    _ctx: NDIS_HANDLE,
-    _nbls: *mut NET_BUFFER_LIST,
-    _flags: u32,
+    ctx: NDIS_HANDLE,
+    nbls: *mut NET_BUFFER_LIST,
+    flags: u32,
 ) {
+    // SAFETY: NDIS's live context.
+    let a = unsafe { Adapter::from_context(ctx) };
+    if let Some(link) = &a.link {
+        // SAFETY: NDIS returns clones the paired data path indicated.
+        unsafe { return_clones(link, nbls, flags) };
+    }
 }
 
-/// MiniportCancelSend: sends complete inline, none is ever pending.
+/// MiniportCancelSend: WSK mode completes inline; paired mode forwards to
+/// the NIC, whose completion comes back (cancel ids are not propagated:
+/// the NIC completes every send).
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 ///

@@ -100,6 +100,10 @@ pub unsafe fn register(
     };
     if status == NDIS_STATUS_SUCCESS {
         DRIVER_HANDLE.store(handle, Ordering::Release);
+        // The lower edge: a plain protocol driver beside the miniport (not
+        // an NDIS intermediate driver; docs/WINDOWS.md §4). Its failure
+        // leaves the WSK bring-up mode working.
+        super::lower::protocol::register(driver);
     }
     status.0
 }
@@ -129,6 +133,7 @@ unsafe extern "system" fn set_options(
 ///
 /// IRQL: PASSIVE_LEVEL.
 unsafe extern "system" fn driver_unload(_driver: *mut DRIVER_OBJECT) {
+    super::lower::protocol::deregister();
     let handle = DRIVER_HANDLE.swap(ptr::null_mut(), Ordering::AcqRel);
     if !handle.is_null() {
         // SAFETY: the handle from registration; every adapter is halted.

@@ -69,7 +69,7 @@ pub unsafe extern "system" fn open_ndk_adapter(
         Err(NDIS_STATUS_ADAPTER_NOT_READY)
     } else {
         negotiate_version(requested)
-            .and_then(|_| a.config.carrier_ip.ok_or(NDIS_STATUS_ADAPTER_NOT_READY))
+            .and_then(|_| a.ndk_address().ok_or(NDIS_STATUS_ADAPTER_NOT_READY))
             .and_then(|ip| adapter_network(a, ip))
             .and_then(|network| open_adapter_on(&network, requested))
             .and_then(|p| register(a, p))

@@ -19,8 +19,8 @@ use super::super::ndis::{
     NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT, NDIS_PARAMETER_INTEGER, NDIS_PARAMETER_STRING,
 };
 use super::config::{
-    frame_size, parse_carrier_ip, valid_mac, AdapterConfig, KW_CARRIER_IP, KW_NETWORK_DIRECT,
-    KW_ROCE_FRAME_SIZE, KW_SELF_TEST,
+    frame_size, parse_carrier_ip, parse_lower_mac, valid_mac, AdapterConfig, KW_CARRIER_IP,
+    KW_LOWER_MAC, KW_NETWORK_DIRECT, KW_ROCE_FRAME_SIZE, KW_SELF_TEST,
 };
 
 /// IRQL: any.
@@ -58,16 +58,18 @@ impl Config {
         self.read(kw, NDIS_PARAMETER_INTEGER).map(|p| p.integer())
     }
 
+    /// A string keyword handed to `parse` while the handle is open.
+    ///
     /// IRQL: PASSIVE_LEVEL.
-    fn carrier_ip(&self) -> Option<core::net::IpAddr> {
-        let p = self.read(&KW_CARRIER_IP, NDIS_PARAMETER_STRING)?;
+    fn string<T>(&self, kw: &'static [u16], parse: fn(&[u16]) -> Option<T>) -> Option<T> {
+        let p = self.read(kw, NDIS_PARAMETER_STRING)?;
         let s = &p.StringData;
         if s.Buffer.is_null() {
             return None;
         }
         // SAFETY: NDIS's string of `Length` bytes, valid while the handle is open.
         let text = unsafe { core::slice::from_raw_parts(s.Buffer, usize::from(s.Length) / 2) };
-        parse_carrier_ip(text)
+        parse(text)
     }
 
     /// IRQL: PASSIVE_LEVEL.
@@ -116,8 +118,9 @@ pub fn read(miniport: NDIS_HANDLE) -> AdapterConfig {
     AdapterConfig {
         network_direct: cfg.integer(&KW_NETWORK_DIRECT).is_none_or(|v| v != 0),
         frame_size: frame_size(cfg.integer(&KW_ROCE_FRAME_SIZE)),
-        carrier_ip: cfg.carrier_ip(),
+        carrier_ip: cfg.string(&KW_CARRIER_IP, parse_carrier_ip),
         mac_override: cfg.mac(),
         self_test: cfg.integer(&KW_SELF_TEST).is_some_and(|v| v != 0),
+        lower_mac: cfg.string(&KW_LOWER_MAC, parse_lower_mac),
     }
 }
