@@ -111,7 +111,10 @@ say "cargo: $(cd "$repo" && "$cargo_bin" -V)"
 # RUSTFLAGS would replace the config's +crt-static for the target: refuse it.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS RUSTC_WRAPPER
 export RUSTC=$rustc_web RUSTC_BOOTSTRAP=1
+# panic = abort for the kernel (no unwinding in a driver); Cargo.toml keeps
+# every profile on unwind for the hosted builds (cargo#6313, see there).
 common=(--release --lib --target "$target" --no-default-features
+    --config 'profile.release.panic="abort"'
     -Zbuild-std=core,alloc -Zbuild-std-features=compiler-builtins-mem
     --message-format=short)
 
