@@ -986,9 +986,11 @@ fn path_mtu_256_and_4096() {
     }
 }
 
-/// Closing a QP with requests outstanding and packets in flight: no
-/// completion for the closed QP afterwards; the peer retries, gives up
-/// (STATUS_IO_TIMEOUT) and cancels the rest; nothing leaks.
+/// Closing a QP with requests outstanding and packets in flight: the close
+/// flushes (facts §5.2): its send and its receive complete with
+/// STATUS_CANCELLED on its CQ, reaped after the close, and nothing follows;
+/// the peer retries, gives up (STATUS_IO_TIMEOUT) and cancels the rest;
+/// nothing leaks.
 #[test]
 fn close_with_traffic_in_flight() {
     let p = Pair::new(Some(PairOptions {
@@ -1021,8 +1023,39 @@ fn close_with_traffic_in_flight() {
     );
     p.advance(20_000); // packets on the wire both ways
     assert_eq!(close_obj(p.a.qp, None), STATUS_SUCCESS);
+    let ra = p.a.results();
+    assert_eq!(ra.len(), 2, "the close flushed both queues: {ra:?}");
+    let op = |r: &NDK_RESULT_EX| r.Type;
+    let send = ra.iter().find(|r| op(r) == NdkOperationTypeSend).unwrap();
+    let recv = ra
+        .iter()
+        .find(|r| op(r) == NdkOperationTypeReceive)
+        .unwrap();
+    check(
+        send,
+        STATUS_CANCELLED,
+        0,
+        0xA0A0,
+        1,
+        NdkOperationTypeSend,
+        0x5352_0001,
+        0,
+    );
+    check(
+        recv,
+        STATUS_CANCELLED,
+        0,
+        0xA0A0,
+        8,
+        NdkOperationTypeReceive,
+        0x5352_0001,
+        0,
+    );
     p.settle(20);
-    assert!(p.a.results().is_empty(), "no completion after close");
+    assert!(
+        p.a.results().is_empty(),
+        "no completion after the close's flush"
+    );
     let rb = p.b.results();
     assert_eq!(rb.len(), 2, "{rb:?}");
     // B's write times out, which moves B's QP to error: its receive (which

@@ -387,9 +387,11 @@ impl Datapath {
         self.state.lock().link.is_some()
     }
 
-    /// Stops the data path at QP close: no packet, completion or timer
-    /// after this returns (waits for a pump in progress). Queued receives
-    /// are discarded without completions.
+    /// Stops the data path at QP close, after the close's flush
+    /// ([`Datapath::flush`], which completed every outstanding request): no
+    /// packet, completion or timer after this returns (waits for a pump in
+    /// progress). The receive ring is emptied (already empty after the
+    /// flush).
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub(crate) fn close(&self) {

@@ -2,7 +2,10 @@
 //! (close, register, deregister, initialize-fast-register, remote and local
 //! tokens). Registration maps the MDL chain through the OS and enters the
 //! region in the adapter's memory table, which mints the unguessable tokens
-//! and checks PD, range and rights on every use. Must not touch the bytes.
+//! and checks PD, range and rights on every use. Memory windows bound to
+//! the MR are its successors (facts §5.2 MR->MW, counted by `mw.rs`): its
+//! close pends and its registration stays until they are gone. Must not
+//! touch the bytes.
 
 use alloc::vec::Vec;
 use core::ffi::c_void;
@@ -10,9 +13,9 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::abi::{
     NdkMrFlags, NdkObjectTypeMr, NtStatus, BOOLEAN, MDL, NDK_FN_CREATE_COMPLETION,
-    NDK_FN_REQUEST_COMPLETION, NDK_MR, NDK_MR_DISPATCH, NDK_PD, STATUS_IMPLEMENTATION_LIMIT,
-    STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_PARAMETER,
-    STATUS_SUCCESS,
+    NDK_FN_REQUEST_COMPLETION, NDK_MR, NDK_MR_DISPATCH, NDK_PD, STATUS_DEVICE_BUSY,
+    STATUS_IMPLEMENTATION_LIMIT, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_REQUEST,
+    STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
 };
 use crate::os::{irql, Irql, PoolTag, SpinLock};
 use crate::verbs::memory::{Access, Region, RegionKind};
@@ -213,7 +216,13 @@ unsafe extern "system" fn ndk_register_mr(
 }
 
 /// NDK_FN_DEREGISTER_MR: the tokens stop working at once. Nothing
-/// registered -> STATUS_INVALID_DEVICE_REQUEST.
+/// registered -> STATUS_INVALID_DEVICE_REQUEST; a memory window still bound
+/// to the MR (NdkBind, not yet invalidated, rebound elsewhere or closed) ->
+/// STATUS_DEVICE_BUSY and nothing changes. The NDK page names no status for
+/// this; the answer is NetworkDirect's (INDAdapter::DeregisterMemory:
+/// ND_DEVICE_BUSY "the memory region still has memory windows bound to
+/// it"), the conservative choice: a window never outlives the registration
+/// it exposes.
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 ///
@@ -234,6 +243,9 @@ unsafe extern "system" fn ndk_deregister_mr(
     let MrState::Live(lkey) = *state else {
         return STATUS_INVALID_DEVICE_REQUEST;
     };
+    if mr.base.events.children() > 0 {
+        return STATUS_DEVICE_BUSY;
+    }
     remove_region(&mr.base.core, lkey);
     *state = MrState::Empty;
     drop(state);

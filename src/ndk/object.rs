@@ -215,6 +215,12 @@ impl Events {
         s.children = s.children.saturating_add(1);
     }
 
+    /// Children counted now (objects whose close must come first).
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub(crate) fn children(&self) -> usize {
+        self.state.lock().children
+    }
+
     /// A child's close completed (its callback returned): a pending close
     /// waiting for the last child goes ahead. IRQL: <= DISPATCH_LEVEL.
     pub(crate) fn child_closed(&self) {

@@ -225,9 +225,16 @@ impl Object for Qp {
     fn base(&self) -> &Base {
         &self.base
     }
+    /// Close starts by flushing (facts §5.2 "close must itself start
+    /// flushing/cancelling pending async requests"): exactly NdkFlush's
+    /// work, so every outstanding request of the initiator queue and of the
+    /// receive queue completes on its CQ with STATUS_CANCELLED, in posting
+    /// order per queue (an SRQ's receives stay in the SRQ, as with
+    /// NdkFlush). The CQs outlive the QP (CQ->QP), so the consumer reaps
+    /// them with NdkGetCqResults after the close. Then the data path stops:
+    /// no packet, completion or timer after this.
     fn on_close(&self) {
-        // The data path stops; receives still queued are discarded: no
-        // completion follows a close.
+        self.flush();
         self.datapath.close();
     }
 }

@@ -99,7 +99,10 @@ fn finish(r: Result<(), NtStatus>) -> NtStatus {
 /// or foreign MR/MW -> their status; another PD, an MR with nothing
 /// registered, a range outside the MR -> STATUS_INVALID_PARAMETER; remote
 /// write on an MR without LOCAL_WRITE -> STATUS_ACCESS_VIOLATION. The
-/// window's token is readable with NdkGetRemoteTokenFromMw on return.
+/// window's token is readable with NdkGetRemoteTokenFromMw on return. A
+/// successful bind makes the window the MR's successor (facts §5.2 MR->MW:
+/// the MR's close pends, its deregistration is refused, until the window is
+/// closed, invalidated or bound to another MR; `mw.rs`).
 ///
 /// IRQL: <= DISPATCH_LEVEL.
 ///
@@ -150,10 +153,10 @@ pub(crate) unsafe extern "system" fn ndk_bind(
             );
             let status = match bound {
                 Ok((_, rkey)) => {
-                    if let Some(old) = mw.rkey() {
+                    // The window becomes the MR's successor (MR->MW).
+                    if let Some(old) = mw.bind_to(rkey, &mr.base().events) {
                         let _ = memory.invalidate_remote(old, pd);
                     }
-                    mw.bound(Some(rkey));
                     STATUS_SUCCESS
                 }
                 Err(e) => bind_error(e),
@@ -339,9 +342,9 @@ pub(crate) unsafe extern "system" fn ndk_invalidate(
             NdkOperationTypeInvalidate,
             defer,
             || {
-                if let Some(rkey) = mw.rkey() {
+                // No longer the MR's successor (a pending MR close may go on).
+                if let Some(rkey) = mw.unbind() {
                     let _ = core.memory.lock().invalidate_remote(rkey, pd);
-                    mw.bound(None);
                 }
                 STATUS_SUCCESS
             },
