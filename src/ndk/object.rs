@@ -8,9 +8,15 @@
 //!   the object (deferred create/request completions, CQ/SRQ notifications,
 //!   close completion) one at a time, with no provider lock held, at
 //!   DISPATCH_LEVEL, close completion always last;
-//! - parent/child counts: a close with live children (or a callback running
-//!   or queued) pends, and completes after the last child's close completion
-//!   has returned.
+//! - parent/child counts (the antecedent->successor pairs of NDKPI facts
+//!   §5.2): a close with live children (or a callback running or queued)
+//!   pends, and completes after the last child's close completion has
+//!   returned (a child tells its parents only once it is freed, after that
+//!   callback). Parents fixed at create (PD, CQ, SRQ, listener) are given
+//!   with [`NewObject::child_of`]; relations made later are counted with
+//!   [`Events::add_child`] / [`Events::child_closed`] by their owner (QP
+//!   and shared endpoint -> connector at Connect/Accept, `net/tables.rs`;
+//!   MR -> bound MW at NdkBind, `mw.rs`).
 //!
 //! Owns lifetimes and callback delivery; must not know what the objects do.
 
@@ -59,7 +65,11 @@ pub(crate) trait Object: Sized + 'static {
     fn dispatch() -> *const c_void;
     /// Its framework part.
     fn base(&self) -> &Base;
-    /// Starts flushing at close (discard queued work). IRQL: <= DISPATCH_LEVEL.
+    /// Starts flushing/cancelling pending requests at close (facts §5.2),
+    /// before the close decides between inline and pending: a QP completes
+    /// its outstanding requests with STATUS_CANCELLED on its CQs, a
+    /// connector queues its pending request's cancellation ahead of the
+    /// close completion. IRQL: <= DISPATCH_LEVEL.
     fn on_close(&self) {}
 }
 

@@ -1,6 +1,7 @@
 //! The queue pair object: NdkCreateQp / NdkCreateQpWithSrq (PD table) and
 //! NDK_QP_DISPATCH. Owns creation (limits, parents: PD, both CQs, the SRQ,
-//! and the data path with every queue preallocated), close, NdkReceive
+//! and the data path with every queue preallocated), close (which flushes
+//! first, as NdkFlush does: facts §5.2), NdkReceive
 //! (queued in the data path's receive ring) and NdkFlush, plus the hooks the
 //! connection work calls (`connect_datapath`, `deliver`,
 //! `disconnect_datapath`). The initiator posts are `qp_post` (Send, Write,
