@@ -22,8 +22,8 @@ use std::ptr::null_mut;
 use std::time::Duration;
 
 use ndk_common::*;
-use ndk_conn_common::{conn_d, shared_endpoint, Net};
-use ndk_data_common::Pair;
+use ndk_conn_common::{connect_shared, establish, shared_endpoint, Net};
+use ndk_data_common::{check_stuck_flushed, stuck_requests, Pair};
 
 const FLUSHED: u32 = 0x5352_0001;
 const GIVE_UP: Duration = Duration::from_secs(80);
@@ -389,23 +389,7 @@ fn connector_pairs_pend_until_the_connector_closed() {
     let se = shared_endpoint(&a, SocketAddr::new(a.ip, 7100)).unwrap();
     let c2 = a.connector();
     let q2 = a.new_qp();
-    let (d, dn) = ndk_conn_common::sockaddr(SocketAddr::new(b.ip, 7001));
-    let ctx = a.ctx(30);
-    let s = unsafe {
-        (conn_d(c2).NdkConnectWithSharedEndpoint)(
-            c2,
-            q2,
-            se,
-            d.as_ptr().cast(),
-            dn,
-            1,
-            1,
-            std::ptr::null(),
-            0,
-            Some(on_request),
-            ctx,
-        )
-    };
+    let s = connect_shared(&a, c2, q2, se, SocketAddr::new(b.ip, 7001), 30);
     assert_eq!(s, STATUS_PENDING);
     prove("SharedEndpoint->Connector", &a.log, &run, se, c2, &|| {});
 
@@ -425,16 +409,7 @@ fn closing_a_connected_qp_flushes_and_waits_for_its_connector() {
     let mut a = net.adapter("192.0.2.1");
     let b = net.adapter("192.0.2.2");
     let (l, at) = b.listen(1, 7000);
-    let c = a.connector();
-    assert_eq!(a.connect(c, at, b"", 10), STATUS_PENDING);
-    net.run();
-    let p = b.delivered(1)[0];
-    assert_eq!(b.accept_on(p, b.qp, 1, 1, b"", 20), STATUS_PENDING);
-    net.run();
-    assert_eq!(a.completions(10), vec![STATUS_SUCCESS]);
-    assert_eq!(a.complete(c, 30), STATUS_SUCCESS);
-    net.run();
-    assert_eq!(b.completions(20), vec![STATUS_SUCCESS]);
+    let (c, p) = establish(&net, &a, &b, at);
     let mut buf = vec![0u8; 64];
     let (mr, _mdl) = registered_mr(a.pd, &mut buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
     let token = unsafe { (mr_d(mr).NdkGetLocalTokenFromMr)(mr) };
@@ -533,71 +508,13 @@ fn closing_a_qp_cancels_its_queued_receives() {
 #[test]
 fn closing_a_connected_qp_cancels_everything_in_order() {
     let mut p = Pair::new(None);
-    let mut a_buf = vec![0u8; 1024];
-    let mut b_buf = vec![0u8; 1024];
-    let a_mr = p.a.mr(&mut a_buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
-    let b_mr = p.b.mr(&mut b_buf, NDK_MR_FLAG_ALLOW_REMOTE_READ);
-    let (aa, ba) = (a_buf.as_ptr() as u64, b_buf.as_ptr() as u64);
-    let at = a_mr.local();
-    let mw = create_mw(p.a.pd);
-    assert_eq!(p.a.send(1, &[sge(aa, 100, at)], 0), STATUS_SUCCESS);
-    let s = p.a.read(2, &[sge(aa + 512, 100, at)], ba, b_mr.remote(), 0);
-    assert_eq!(s, STATUS_SUCCESS);
-    let s =
-        p.a.bind(3, a_mr.mr, mw, aa, 64, NDK_OP_FLAG_ALLOW_REMOTE_READ);
-    assert_eq!(s, STATUS_SUCCESS);
-    assert_eq!(p.a.receive(0x51, &[sge(aa, 8, at)]), STATUS_SUCCESS);
-    assert_eq!(p.a.receive(0x52, &[sge(aa + 8, 8, at)]), STATUS_SUCCESS);
-    p.settle(5);
-    assert!(
-        p.a.results().is_empty(),
-        "the send waits on RNR, the rest behind it"
-    );
+    let stuck = stuck_requests(&p);
     assert_eq!(close_obj(p.a.qp, None), STATUS_SUCCESS);
-    let r = p.a.results();
-    let got: Vec<_> = r
-        .iter()
-        .map(|r| {
-            (
-                r.Type,
-                r.RequestContext as usize,
-                r.Status,
-                r.ProviderErrorCode,
-            )
-        })
-        .collect();
-    let init: Vec<_> = got
-        .iter()
-        .filter(|g| g.0 != NdkOperationTypeReceive)
-        .copied()
-        .collect();
-    let recv: Vec<_> = got
-        .iter()
-        .filter(|g| g.0 == NdkOperationTypeReceive)
-        .copied()
-        .collect();
-    assert_eq!(
-        init,
-        vec![
-            (NdkOperationTypeSend, 1, STATUS_CANCELLED, FLUSHED),
-            (NdkOperationTypeRead, 2, STATUS_CANCELLED, FLUSHED),
-            (NdkOperationTypeBind, 3, STATUS_SUCCESS, 0),
-        ]
-    );
-    assert_eq!(
-        recv,
-        vec![
-            (NdkOperationTypeReceive, 0x51, STATUS_CANCELLED, FLUSHED),
-            (NdkOperationTypeReceive, 0x52, STATUS_CANCELLED, FLUSHED),
-        ]
-    );
-    assert!(r.iter().all(|r| r.QPContext as usize == 0xA0A0));
+    check_stuck_flushed(&p.a.results());
     p.settle(5);
     assert!(p.a.results().is_empty(), "nothing after the close's flush");
     p.a.qp = null_mut();
-    p.keep(a_mr.mr);
-    p.keep(b_mr.mr);
-    p.keep(mw);
+    stuck.keep_in(&mut p);
     p.finish();
 }
 
@@ -619,24 +536,7 @@ fn adapter_close_returns_after_every_successors_close_completion() {
     net.run();
     let p = b.delivered(1)[0];
     // A CQ with a QP and a PD with an MR: children closed after the parents.
-    let (cq, _cqc) = {
-        let c = Ctx::new(&a.log, 2);
-        let mut cq = null_mut();
-        let s = unsafe {
-            (a.d().NdkCreateCq)(
-                a.adapter,
-                8,
-                Some(on_notify),
-                c.ptr(),
-                null_mut(),
-                None,
-                null_mut(),
-                &mut cq,
-            )
-        };
-        assert_eq!(s, STATUS_SUCCESS);
-        (cq, c)
-    };
+    let (cq, _cqc) = create_cq(a.adapter, 8, &a.log, 2);
     let pd = {
         let mut pd = null_mut();
         let s = unsafe { (a.d().NdkCreatePd)(a.adapter, None, null_mut(), &mut pd) };
@@ -649,22 +549,7 @@ fn adapter_close_returns_after_every_successors_close_completion() {
     let se = shared_endpoint(&a, SocketAddr::new(a.ip, 7100)).unwrap();
     let c2 = a.connector();
     let q2 = a.new_qp();
-    let (d, dn) = ndk_conn_common::sockaddr(SocketAddr::new(b.ip, 7001));
-    let s = unsafe {
-        (conn_d(c2).NdkConnectWithSharedEndpoint)(
-            c2,
-            q2,
-            se,
-            d.as_ptr().cast(),
-            dn,
-            1,
-            1,
-            std::ptr::null(),
-            0,
-            Some(on_request),
-            a.ctx(31),
-        )
-    };
+    let s = connect_shared(&a, c2, q2, se, SocketAddr::new(b.ip, 7001), 31);
     assert_eq!(s, STATUS_PENDING);
     // An unreleased LAM.
     let mut page = vec![0u8; 4096];

@@ -123,15 +123,7 @@ fn unanswered_disconnect_times_out_and_still_flushes() {
     let a = net.adapter("2001:db8::1");
     let b = net.adapter("2001:db8::2");
     let (l, at) = b.listen(1, 7000);
-    let c = a.connector();
-    assert_eq!(a.connect(c, at, b"", 10), STATUS_PENDING);
-    net.run();
-    let p = b.delivered(1)[0];
-    assert_eq!(b.accept_on(p, b.qp, 1, 1, b"", 20), STATUS_PENDING);
-    net.run();
-    assert_eq!(a.complete(c, 30), STATUS_SUCCESS);
-    net.run();
-    assert_eq!(b.completions(20), vec![STATUS_SUCCESS]);
+    let (c, p) = establish(&net, &a, &b, at);
     // Every DREQ from A is lost from now on.
     for n in 1..=16 {
         net.sim.drop_nth(

@@ -21,33 +21,6 @@ extern "C" {
 
 const GIVE_UP: Duration = Duration::from_secs(80);
 
-fn connect_shared(
-    side: &Side,
-    c: *mut NDK_CONNECTOR,
-    qp: *mut NDK_QP,
-    se: *mut NDK_SHARED_ENDPOINT,
-    dst: SocketAddr,
-    tag: usize,
-) -> NtStatus {
-    let (d, dn) = sockaddr(dst);
-    let ctx = side.ctx(tag);
-    unsafe {
-        (conn_d(c).NdkConnectWithSharedEndpoint)(
-            c,
-            qp,
-            se,
-            d.as_ptr().cast(),
-            dn,
-            1,
-            1,
-            std::ptr::null(),
-            0,
-            Some(on_request),
-            ctx,
-        )
-    }
-}
-
 fn se_address(se: *mut NDK_SHARED_ENDPOINT) -> SocketAddr {
     let mut out = [0u8; 28];
     let mut len = 28u32;

@@ -156,91 +156,11 @@ fn read_beyond_the_remote_region() {
 #[test]
 fn flush_cancels_everything_in_order() {
     let mut p = Pair::new(None);
-    let mut a_buf = pattern(1024, 1);
-    let mut b_buf = vec![0u8; 1024];
-    let a_mr = p.a.mr(&mut a_buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
-    let b_mr = p.b.mr(&mut b_buf, NDK_MR_FLAG_ALLOW_REMOTE_READ);
-    let (aa, ba) = (a_buf.as_ptr() as u64, b_buf.as_ptr() as u64);
-    let at = a_mr.local();
-    let mw = create_mw(p.a.pd);
-    assert_eq!(p.a.send(1, &[sge(aa, 100, at)], 0), STATUS_SUCCESS);
-    assert_eq!(
-        p.a.read(2, &[sge(aa + 512, 100, at)], ba, b_mr.remote(), 0),
-        STATUS_SUCCESS
-    );
-    let s =
-        p.a.bind(3, a_mr.mr, mw, aa, 64, NDK_OP_FLAG_ALLOW_REMOTE_READ);
-    assert_eq!(s, STATUS_SUCCESS);
-    assert_eq!(p.a.receive(0x51, &[sge(aa, 8, at)]), STATUS_SUCCESS);
-    assert_eq!(p.a.receive(0x52, &[sge(aa + 8, 8, at)]), STATUS_SUCCESS);
-    p.settle(5);
-    assert!(
-        p.a.results().is_empty(),
-        "the send waits for a receive (RNR), the rest behind it"
-    );
-    assert!(p.b.results().is_empty());
+    let stuck = stuck_requests(&p);
     unsafe { (p.a.q().NdkFlush)(p.a.qp) };
     p.settle(1);
-    let ra = p.a.results();
-    assert_eq!(ra.len(), 5, "{ra:?}");
-    let init: Vec<_> = ra
-        .iter()
-        .filter(|r| r.Type != NdkOperationTypeReceive)
-        .collect();
-    let recv: Vec<_> = ra
-        .iter()
-        .filter(|r| r.Type == NdkOperationTypeReceive)
-        .collect();
-    check(
-        init[0],
-        STATUS_CANCELLED,
-        0,
-        0xA0A0,
-        1,
-        NdkOperationTypeSend,
-        FLUSHED,
-        0,
-    );
-    check(
-        init[1],
-        STATUS_CANCELLED,
-        0,
-        0xA0A0,
-        2,
-        NdkOperationTypeRead,
-        FLUSHED,
-        0,
-    );
-    check(
-        init[2],
-        STATUS_SUCCESS,
-        0,
-        0xA0A0,
-        3,
-        NdkOperationTypeBind,
-        0,
-        0,
-    );
-    check(
-        recv[0],
-        STATUS_CANCELLED,
-        0,
-        0xA0A0,
-        0x51,
-        NdkOperationTypeReceive,
-        FLUSHED,
-        0,
-    );
-    check(
-        recv[1],
-        STATUS_CANCELLED,
-        0,
-        0xA0A0,
-        0x52,
-        NdkOperationTypeReceive,
-        FLUSHED,
-        0,
-    );
+    check_stuck_flushed(&p.a.results());
+    let (aa, at) = (stuck.aa, stuck.at);
     assert_eq!(p.a.send(4, &[sge(aa, 1, at)], 0), STATUS_SUCCESS);
     p.settle(1);
     check(
@@ -254,9 +174,7 @@ fn flush_cancels_everything_in_order() {
         0,
     );
     assert!(p.b.results().is_empty());
-    p.keep(a_mr.mr);
-    p.keep(b_mr.mr);
-    p.keep(mw);
+    stuck.keep_in(&mut p);
     p.finish();
 }
 

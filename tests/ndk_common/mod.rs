@@ -196,22 +196,7 @@ impl Env {
     }
 
     pub fn cq(&self, depth: u32, log: &Log, tag: usize) -> (*mut NDK_CQ, Box<Ctx>) {
-        let c = Ctx::new(log, tag);
-        let mut cq = std::ptr::null_mut();
-        let s = unsafe {
-            (self.d().NdkCreateCq)(
-                self.adapter,
-                depth,
-                Some(on_notify),
-                c.ptr(),
-                std::ptr::null_mut(),
-                None,
-                std::ptr::null_mut(),
-                &mut cq,
-            )
-        };
-        assert_eq!(s, STATUS_SUCCESS);
-        (cq, c)
+        create_cq(self.adapter, depth, log, tag)
     }
 
     /// Closes the adapter and checks the end-of-test rules: nothing left in
@@ -223,6 +208,32 @@ impl Env {
         unsafe { softroce_platform_release(self.platform) };
         irql_books().assert_clean();
     }
+}
+
+/// A CQ of `adapter` (`depth` entries) whose notifications are recorded in
+/// `log` under `tag`; asserts it succeeded.
+pub fn create_cq(
+    adapter: *mut NDK_ADAPTER,
+    depth: u32,
+    log: &Log,
+    tag: usize,
+) -> (*mut NDK_CQ, Box<Ctx>) {
+    let c = Ctx::new(log, tag);
+    let mut cq = std::ptr::null_mut();
+    let s = unsafe {
+        ((*(*adapter).Dispatch).NdkCreateCq)(
+            adapter,
+            depth,
+            Some(on_notify),
+            c.ptr(),
+            std::ptr::null_mut(),
+            None,
+            std::ptr::null_mut(),
+            &mut cq,
+        )
+    };
+    assert_eq!(s, STATUS_SUCCESS);
+    (cq, c)
 }
 
 pub fn pd_d(pd: *mut NDK_PD) -> &'static NDK_PD_DISPATCH {

@@ -553,6 +553,57 @@ impl Side {
     }
 }
 
+/// NdkConnectWithSharedEndpoint from `side` through `se` on `qp` to `dst`
+/// (read limits 1/1, no private data), its completion recorded under `tag`.
+pub fn connect_shared(
+    side: &Side,
+    c: *mut NDK_CONNECTOR,
+    qp: *mut NDK_QP,
+    se: *mut NDK_SHARED_ENDPOINT,
+    dst: SocketAddr,
+    tag: usize,
+) -> NtStatus {
+    let (d, dn) = sockaddr(dst);
+    let ctx = side.ctx(tag);
+    unsafe {
+        (conn_d(c).NdkConnectWithSharedEndpoint)(
+            c,
+            qp,
+            se,
+            d.as_ptr().cast(),
+            dn,
+            1,
+            1,
+            std::ptr::null(),
+            0,
+            Some(on_request),
+            ctx,
+        )
+    }
+}
+
+/// An established connection: `a` connects to `at` (completion tag 10), `b`
+/// accepts on its QP (tag 20, DisconnectEventEx under 21), `a` completes
+/// (tag 30, DisconnectEventEx under 31). Returns (active, passive) connector.
+pub fn establish(
+    net: &Net,
+    a: &Side,
+    b: &Side,
+    at: SocketAddr,
+) -> (*mut NDK_CONNECTOR, *mut NDK_CONNECTOR) {
+    let c = a.connector();
+    assert_eq!(a.connect(c, at, b"", 10), STATUS_PENDING);
+    net.run();
+    let p = b.delivered(1)[0];
+    assert_eq!(b.accept_on(p, b.qp, 1, 1, b"", 20), STATUS_PENDING);
+    net.run();
+    assert_eq!(a.completions(10), vec![STATUS_SUCCESS]);
+    assert_eq!(a.complete(c, 30), STATUS_SUCCESS);
+    net.run();
+    assert_eq!(b.completions(20), vec![STATUS_SUCCESS]);
+    (c, p)
+}
+
 /// NdkCreateSharedEndpoint on `side` at `at`.
 pub fn shared_endpoint(side: &Side, at: SocketAddr) -> Result<*mut NDK_SHARED_ENDPOINT, NtStatus> {
     let (sa, n) = sockaddr(at);

@@ -356,3 +356,111 @@ pub fn check(
         "result {r:?}"
     );
 }
+
+/// ProviderErrorCode of a flushed request (STATUS_CANCELLED).
+pub const FLUSHED_CODE: u32 = 0x5352_0001;
+
+/// Requests of A left outstanding by [`stuck_requests`], with what they use.
+pub struct Stuck {
+    pub a_mr: Mr,
+    pub b_mr: Mr,
+    pub mw: *mut NDK_MW,
+    /// A's buffer address and local token.
+    pub aa: u64,
+    pub at: u32,
+    _bufs: (Vec<u8>, Vec<u8>),
+}
+
+/// On a connected pair: a send from A stuck on RNR (no receive at B), a read
+/// queued behind it, a bind executed meanwhile, and two receives at A
+/// (contexts 1, 2, 3, 0x51, 0x52); nothing has completed yet.
+pub fn stuck_requests(p: &Pair) -> Stuck {
+    let mut a_buf = pattern(1024, 1);
+    let mut b_buf = vec![0u8; 1024];
+    let a_mr = p.a.mr(&mut a_buf, NDK_MR_FLAG_ALLOW_LOCAL_WRITE);
+    let b_mr = p.b.mr(&mut b_buf, NDK_MR_FLAG_ALLOW_REMOTE_READ);
+    let (aa, ba) = (a_buf.as_ptr() as u64, b_buf.as_ptr() as u64);
+    let at = a_mr.local();
+    let mw = create_mw(p.a.pd);
+    assert_eq!(p.a.send(1, &[sge(aa, 100, at)], 0), STATUS_SUCCESS);
+    let s = p.a.read(2, &[sge(aa + 512, 100, at)], ba, b_mr.remote(), 0);
+    assert_eq!(s, STATUS_SUCCESS);
+    let s =
+        p.a.bind(3, a_mr.mr, mw, aa, 64, NDK_OP_FLAG_ALLOW_REMOTE_READ);
+    assert_eq!(s, STATUS_SUCCESS);
+    assert_eq!(p.a.receive(0x51, &[sge(aa, 8, at)]), STATUS_SUCCESS);
+    assert_eq!(p.a.receive(0x52, &[sge(aa + 8, 8, at)]), STATUS_SUCCESS);
+    p.settle(5);
+    assert!(
+        p.a.results().is_empty(),
+        "the send waits for a receive (RNR), the rest behind it"
+    );
+    assert!(p.b.results().is_empty());
+    Stuck {
+        a_mr,
+        b_mr,
+        mw,
+        aa,
+        at,
+        _bufs: (a_buf, b_buf),
+    }
+}
+
+/// Asserts A's results are what flushing [`stuck_requests`] gives (NdkFlush
+/// or the close's flush): the initiator requests in posting order (Send,
+/// Read CANCELLED; the executed Bind's success in its place), both
+/// receives CANCELLED in order.
+pub fn check_stuck_flushed(r: &[NDK_RESULT_EX]) {
+    assert_eq!(r.len(), 5, "{r:?}");
+    let init: Vec<_> = r
+        .iter()
+        .filter(|r| r.Type != NdkOperationTypeReceive)
+        .collect();
+    let recv: Vec<_> = r
+        .iter()
+        .filter(|r| r.Type == NdkOperationTypeReceive)
+        .collect();
+    let (cancelled, f) = (STATUS_CANCELLED, FLUSHED_CODE);
+    check(init[0], cancelled, 0, 0xA0A0, 1, NdkOperationTypeSend, f, 0);
+    check(init[1], cancelled, 0, 0xA0A0, 2, NdkOperationTypeRead, f, 0);
+    check(
+        init[2],
+        STATUS_SUCCESS,
+        0,
+        0xA0A0,
+        3,
+        NdkOperationTypeBind,
+        0,
+        0,
+    );
+    check(
+        recv[0],
+        cancelled,
+        0,
+        0xA0A0,
+        0x51,
+        NdkOperationTypeReceive,
+        f,
+        0,
+    );
+    check(
+        recv[1],
+        cancelled,
+        0,
+        0xA0A0,
+        0x52,
+        NdkOperationTypeReceive,
+        f,
+        0,
+    );
+}
+
+impl Stuck {
+    /// Hands the objects to `p` to close before its QPs (window first);
+    /// `self` (buffers, MDLs) must live until `p.finish()` returned.
+    pub fn keep_in(&self, p: &mut Pair) {
+        p.keep(self.a_mr.mr);
+        p.keep(self.b_mr.mr);
+        p.keep(self.mw);
+    }
+}
