@@ -522,8 +522,8 @@ fn closing_a_connected_qp_cancels_everything_in_order() {
 /// adapter's close is blocking. Each successor's close is left pending with
 /// its completion not yet delivered (no DPC runs before the adapter close);
 /// when the adapter close returns every one of them has run exactly once,
-/// after its own successors' (CQ after its QP... here only the ones with a
-/// callback), and an unreleased LAM is gone with the books balanced.
+/// each after the callbacks queued before it (a connector's cancelled
+/// connect first), and an unreleased LAM is gone with the books balanced.
 #[test]
 fn adapter_close_returns_after_every_successors_close_completion() {
     let mut net = Net::new(23);
