@@ -1,13 +1,30 @@
 //! [`FrameCarrier`]: an [`os::Carrier`](crate::os::Carrier) over a
-//! [`LinkPort`]. API skeleton (link-api branch): bodies are filled in by the
-//! link-core work.
+//! [`LinkPort`]. On send it builds Ethernet (+ optional 802.1Q tag), IPv4
+//! (IHL 5, ID 0, DF, header checksum) or IPv6 (flow label 0) and UDP
+//! (checksum 0 on IPv4, computed on IPv6) around the datagram, after a
+//! neighbour lookup; on receive it classifies the frame and delivers RoCEv2
+//! datagrams for us to the sink. Owns the framing policy, the neighbour
+//! cache lock and the counters; must not parse RoCE headers nor call OS
+//! APIs other than through the [`LinkPort`].
+//!
+//! Lock order: the neighbour lock is a leaf. It is never held across
+//! [`LinkPort::send_frame`], [`LinkPort::request_resolution`] or the sink.
 
 use alloc::sync::Arc;
-use core::net::{IpAddr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::os::{Carrier, DatagramSink, SendError, TxIpv4};
+use crate::os::{Carrier, DatagramSink, Ipv4RxFields, SendError, SpinLock, TxIpv4};
+use crate::wire::arp::{ArpOp, ArpRepr};
+use crate::wire::ethernet::{
+    is_group_mac, EthernetRepr, BROADCAST, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6,
+    MIN_FRAME_LEN,
+};
+use crate::wire::ip::{emit_headers, IpRepr, UDP_PROTOCOL};
+use crate::wire::{ipv4, ipv6, udp, Ipv4Repr, Ipv6Repr, UdpRepr};
 
-use super::classify::DropReason;
+use super::classify::{classify, Classified, DropReason};
+use super::neighbour::{Lookup, NeighbourCache};
 use super::port::{LinkPort, MacAddr, VlanTag};
 
 /// How next-hop MACs are found.
@@ -58,19 +75,82 @@ pub enum FrameVerdict {
     NotOurs,
 }
 
-/// Counters of a frame carrier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LinkStats {
-    pub rx_frames: u64,
-    pub rx_delivered: u64,
-    pub rx_dropped: u64,
-    pub rx_not_ours: u64,
-    pub tx_frames: u64,
-    pub tx_no_neighbour: u64,
-    pub tx_errors: u64,
-    pub arp_requests_sent: u64,
-    pub neighbours_learned: u64,
-    pub resolutions_requested: u64,
+/// Declares [`LinkStats`] and its atomic twin `Counters` with the same fields.
+macro_rules! link_counters {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// Counters of a frame carrier. Every received frame is counted in
+        /// `rx_frames` and in exactly one of `rx_delivered`, `rx_dropped`,
+        /// `rx_not_ours` and `rx_arp`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct LinkStats {
+            $($(#[$doc])* pub $name: u64,)*
+        }
+
+        #[derive(Debug, Default)]
+        struct Counters {
+            $($name: AtomicU64,)*
+        }
+
+        impl Counters {
+            fn snapshot(&self) -> LinkStats {
+                LinkStats {
+                    $($name: self.$name.load(Ordering::Relaxed),)*
+                }
+            }
+        }
+    };
+}
+
+link_counters! {
+    /// Frames given to [`FrameCarrier::on_frame`].
+    rx_frames,
+    /// RoCEv2 datagrams handed to the sink.
+    rx_delivered,
+    /// Frames for our endpoint that were dropped (see [`DropReason`]).
+    rx_dropped,
+    /// Frames left to the OS (ARP aside).
+    rx_not_ours,
+    /// Datagrams sent as frames.
+    tx_frames,
+    /// Sends refused with `WouldBlock` because the next hop is not resolved yet.
+    tx_no_neighbour,
+    /// Sends refused otherwise (unreachable, too big, the port's errors).
+    tx_errors,
+    /// ARP requests sent ([`Resolver::Arp`]).
+    arp_requests_sent,
+    /// Neighbour entries made or updated from answers and ARP.
+    neighbours_learned,
+    /// [`LinkPort::request_resolution`] calls ([`Resolver::Os`]).
+    resolutions_requested,
+    /// ARP frames seen (left to the OS; learned from under [`Resolver::Arp`]).
+    rx_arp,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Ethernet (tagged) + IPv6 + UDP: the longest header we build.
+const MAX_HEADER_LEN: usize = 18 + ipv6::HEADER_LEN + udp::HEADER_LEN;
+
+const fn is_unicast_v4(a: Ipv4Addr) -> bool {
+    !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback())
+}
+
+const fn is_unicast_v6(a: Ipv6Addr) -> bool {
+    !(a.is_unspecified() || a.is_multicast() || a.is_loopback())
+}
+
+/// Writes `header`, then `body`, then zeros (padding) into `buf`.
+fn fill_frame(buf: &mut [u8], header: &[u8], body: &[u8]) {
+    let mut rest = buf;
+    for part in [header, body] {
+        let n = part.len().min(rest.len());
+        let (head, tail) = core::mem::take(&mut rest).split_at_mut(n);
+        head.copy_from_slice(part.get(..n).unwrap_or(&[]));
+        rest = tail;
+    }
+    rest.fill(0);
 }
 
 /// Error from [`FrameCarrier::new`].
@@ -82,17 +162,43 @@ pub enum FrameConfigError {
     NoMemory,
 }
 
+impl FrameConfig {
+    /// Whether the configuration is usable: a unicast local address and a
+    /// non-zero port, a unicast MAC, an IP MTU of at least 576 (IPv4) / 1280
+    /// (IPv6) and at most 65535, a tag whose values fit, at least one
+    /// neighbour entry, and an IPv4 address if ARP resolves.
+    ///
+    /// IRQL: any.
+    pub fn is_valid(&self) -> bool {
+        let (ip_ok, min_mtu) = match self.local.ip() {
+            IpAddr::V4(a) => (is_unicast_v4(a), 576),
+            IpAddr::V6(a) => (is_unicast_v6(a), 1280),
+        };
+        ip_ok
+            && self.local.port() != 0
+            && !is_group_mac(&self.mac)
+            && self.mac != [0; 6]
+            && (min_mtu..=usize::from(u16::MAX)).contains(&self.ip_mtu)
+            && self.vlan.is_none_or(|t| t.tci().is_ok())
+            && self.neighbours > 0
+            && !(self.resolver == Resolver::Arp && self.local.is_ipv6())
+    }
+}
+
 /// The frame carrier.
 pub struct FrameCarrier<P: LinkPort> {
     config: FrameConfig,
     port: P,
     sink: Arc<dyn DatagramSink>,
+    neighbours: SpinLock<NeighbourCache>,
+    counters: Counters,
 }
 
 impl<P: LinkPort> core::fmt::Debug for FrameCarrier<P> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("FrameCarrier")
             .field("config", &self.config)
+            .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
 }
@@ -107,8 +213,18 @@ impl<P: LinkPort> FrameCarrier<P> {
         port: P,
         sink: Arc<dyn DatagramSink>,
     ) -> Result<Self, FrameConfigError> {
-        let _ = (&config, &port, &sink);
-        todo!("link-core")
+        if !config.is_valid() {
+            return Err(FrameConfigError::Invalid);
+        }
+        let cache =
+            NeighbourCache::new(config.neighbours).map_err(|_| FrameConfigError::NoMemory)?;
+        Ok(FrameCarrier {
+            config,
+            port,
+            sink,
+            neighbours: SpinLock::new(cache),
+            counters: Counters::default(),
+        })
     }
 
     /// One received Ethernet frame (link header first, FCS stripped).
@@ -118,24 +234,89 @@ impl<P: LinkPort> FrameCarrier<P> {
     ///
     /// IRQL: DISPATCH_LEVEL.
     pub fn on_frame(&self, frame: &[u8]) -> FrameVerdict {
-        let _ = frame;
-        todo!("link-core")
+        let c = &self.counters;
+        bump(&c.rx_frames);
+        match classify(frame, self.config.local) {
+            Classified::Roce(datagram) => {
+                self.sink.on_datagram(&datagram);
+                bump(&c.rx_delivered);
+                FrameVerdict::Consumed
+            }
+            Classified::Dropped(reason) => {
+                bump(&c.rx_dropped);
+                FrameVerdict::Dropped(reason)
+            }
+            Classified::Arp(arp) => {
+                bump(&c.rx_arp);
+                if self.config.resolver == Resolver::Arp {
+                    self.learn_arp(&arp);
+                }
+                // The OS stack still answers ARP (and learns for itself).
+                FrameVerdict::NotOurs
+            }
+            Classified::NotOurs => {
+                bump(&c.rx_not_ours);
+                FrameVerdict::NotOurs
+            }
+        }
+    }
+
+    /// Learns an ARP sender: inserted when the packet is addressed to us (a
+    /// reply to our IP and MAC, or a request for our IP), otherwise only an
+    /// existing entry is updated (RFC 826 merge). Probes (sender 0.0.0.0),
+    /// group or zero sender MACs and our own packets teach nothing.
+    fn learn_arp(&self, arp: &ArpRepr) {
+        let IpAddr::V4(me) = self.config.local.ip() else {
+            return;
+        };
+        let sender = Ipv4Addr::from(arp.sender_ip);
+        let bogus = !is_unicast_v4(sender)
+            || sender == me
+            || is_group_mac(&arp.sender_mac)
+            || arp.sender_mac == [0; 6]
+            || arp.sender_mac == self.config.mac;
+        if bogus {
+            return;
+        }
+        let to_us = arp.target_ip == me.octets()
+            && match arp.op {
+                ArpOp::Request => true,
+                ArpOp::Reply => arp.target_mac == self.config.mac,
+            };
+        let now = self.port.now();
+        let changed = {
+            let mut table = self.neighbours.lock();
+            if to_us {
+                table.resolved(sender.into(), arp.sender_mac, now)
+            } else {
+                table.learn(sender.into(), arp.sender_mac, now)
+            }
+        };
+        if changed {
+            bump(&self.counters.neighbours_learned);
+        }
     }
 
     /// The OS resolved `ip`'s next hop to `mac`.
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn neighbour_resolved(&self, ip: IpAddr, mac: MacAddr) {
-        let _ = (ip, mac);
-        todo!("link-core")
+        if is_group_mac(&mac) || mac == [0; 6] {
+            return;
+        }
+        let now = self.port.now();
+        let changed = self.neighbours.lock().resolved(ip, mac, now);
+        if changed {
+            bump(&self.counters.neighbours_learned);
+        }
     }
 
     /// The OS could not resolve `ip` (no route, no answer).
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn neighbour_failed(&self, ip: IpAddr) {
-        let _ = ip;
-        todo!("link-core")
+        let now = self.port.now();
+        self.neighbours.lock().failed(ip, now);
     }
 
     /// The configuration.
@@ -156,7 +337,175 @@ impl<P: LinkPort> FrameCarrier<P> {
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn stats(&self) -> LinkStats {
-        todo!("link-core")
+        self.counters.snapshot()
+    }
+
+    /// Asks for `ip`'s next hop: an ARP request (broadcast, or unicast to
+    /// `known` when refreshing) or the OS.
+    fn resolve(&self, ip: IpAddr, known: Option<MacAddr>) {
+        match (self.config.resolver, ip) {
+            (Resolver::Arp, IpAddr::V4(target)) => {
+                self.send_arp_request(target, known.unwrap_or(BROADCAST))
+            }
+            (Resolver::Arp, IpAddr::V6(_)) => {}
+            (Resolver::Os, _) => {
+                self.port.request_resolution(ip);
+                bump(&self.counters.resolutions_requested);
+            }
+        }
+    }
+
+    /// Sends "who has `target`? tell <our IP>" to `dst_mac`. Errors are
+    /// not reported (the send that needed it returns `WouldBlock` anyway).
+    fn send_arp_request(&self, target: Ipv4Addr, dst_mac: MacAddr) {
+        let IpAddr::V4(me) = self.config.local.ip() else {
+            return;
+        };
+        let eth = EthernetRepr {
+            dst: dst_mac,
+            src: self.config.mac,
+            vlan: self.config.vlan,
+            ethertype: ETHERTYPE_ARP,
+        };
+        let arp = ArpRepr {
+            op: ArpOp::Request,
+            sender_mac: self.config.mac,
+            sender_ip: me.octets(),
+            target_mac: [0; 6],
+            target_ip: target.octets(),
+        };
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let eh = eth.header_len();
+        let n = eh + arp.buffer_len();
+        let built = eth
+            .emit(&mut header)
+            .and_then(|()| arp.emit(header.get_mut(eh..).unwrap_or(&mut [])));
+        let Some(bytes) = header.get(..n).filter(|_| built.is_ok()) else {
+            return;
+        };
+        let len = n.max(MIN_FRAME_LEN);
+        if self
+            .port
+            .send_frame(len, &mut |buf| fill_frame(buf, bytes, &[]))
+            .is_ok()
+        {
+            bump(&self.counters.arp_requests_sent);
+        }
+    }
+
+    /// Builds the headers for `datagram` to `dst` via `mac` and sends the
+    /// frame (padded to the Ethernet minimum).
+    fn send_frame_to(
+        &self,
+        mac: MacAddr,
+        dst: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<(), SendError> {
+        let c = &self.config;
+        let udp_repr = UdpRepr {
+            src_port: c.local.port(),
+            dst_port: dst.port(),
+            checksum: 0,
+            payload_len: datagram.len(),
+        };
+        let (ip, ethertype) = match (c.local.ip(), dst.ip()) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => (
+                IpRepr::V4(Ipv4Repr {
+                    src_addr: src.octets(),
+                    dst_addr: dst.octets(),
+                    tos: c.traffic_class,
+                    ident: TxIpv4::ZERO_ID_DF.identification,
+                    dont_frag: TxIpv4::ZERO_ID_DF.flags_fragment & Ipv4RxFields::DONT_FRAGMENT != 0,
+                    ttl: c.hop_limit,
+                    protocol: UDP_PROTOCOL,
+                    payload_len: udp_repr.buffer_len(),
+                }),
+                ETHERTYPE_IPV4,
+            ),
+            (IpAddr::V6(src), IpAddr::V6(dst)) => (
+                IpRepr::V6(Ipv6Repr {
+                    src_addr: src.octets(),
+                    dst_addr: dst.octets(),
+                    traffic_class: c.traffic_class,
+                    flow_label: 0,
+                    next_header: UDP_PROTOCOL,
+                    hop_limit: c.hop_limit,
+                    payload_len: udp_repr.buffer_len(),
+                }),
+                ETHERTYPE_IPV6,
+            ),
+            _ => return Err(SendError::Unreachable),
+        };
+        let eth = EthernetRepr {
+            dst: mac,
+            src: c.mac,
+            vlan: c.vlan,
+            ethertype,
+        };
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let eh = eth.header_len();
+        eth.emit(&mut header).map_err(|_| SendError::TooBig)?;
+        let ip_udp = header.get_mut(eh..).ok_or(SendError::TooBig)?;
+        let n = emit_headers(&ip, &udp_repr, ip_udp).map_err(|_| SendError::TooBig)?;
+        if let IpRepr::V6(v6) = ip {
+            let (_, udp_header) = ip_udp.split_at_mut(ipv6::HEADER_LEN.min(ip_udp.len()));
+            let sum = udp::ipv6_checksum(&v6.src_addr, &v6.dst_addr, udp_header, datagram);
+            UdpRepr {
+                checksum: sum,
+                ..udp_repr
+            }
+            .emit(udp_header)
+            .map_err(|_| SendError::TooBig)?;
+        }
+        let hlen = eh + n;
+        let bytes = header.get(..hlen).ok_or(SendError::TooBig)?;
+        let len = hlen
+            .checked_add(datagram.len())
+            .ok_or(SendError::TooBig)?
+            .max(MIN_FRAME_LEN);
+        self.port
+            .send_frame(len, &mut |buf| fill_frame(buf, bytes, datagram))
+    }
+}
+
+impl<P: LinkPort> FrameCarrier<P> {
+    fn send_inner(&self, dst: SocketAddr, datagram: &[u8]) -> Result<(), SendError> {
+        let ip_header_len = match (self.config.local.ip(), dst.ip()) {
+            (IpAddr::V4(_), IpAddr::V4(a)) if is_unicast_v4(a) => ipv4::HEADER_LEN,
+            (IpAddr::V6(_), IpAddr::V6(a)) if is_unicast_v6(a) => ipv6::HEADER_LEN,
+            _ => return Err(SendError::Unreachable),
+        };
+        let ip_len = datagram
+            .len()
+            .checked_add(ip_header_len + udp::HEADER_LEN)
+            .ok_or(SendError::TooBig)?;
+        if ip_len > self.config.ip_mtu {
+            return Err(SendError::TooBig);
+        }
+        let now = self.port.now();
+        let lookup = self.neighbours.lock().lookup(dst.ip(), now);
+        match lookup {
+            Lookup::Mac(mac, refresh) => {
+                let sent = self.send_frame_to(mac, dst, datagram);
+                if sent == Err(SendError::WouldBlock) {
+                    bump(&self.counters.tx_errors);
+                }
+                if refresh {
+                    self.resolve(dst.ip(), Some(mac));
+                }
+                sent
+            }
+            Lookup::Resolve => {
+                self.resolve(dst.ip(), None);
+                bump(&self.counters.tx_no_neighbour);
+                Err(SendError::WouldBlock)
+            }
+            Lookup::Pending => {
+                bump(&self.counters.tx_no_neighbour);
+                Err(SendError::WouldBlock)
+            }
+            Lookup::Failed => Err(SendError::Unreachable),
+        }
     }
 }
 
@@ -165,9 +514,20 @@ impl<P: LinkPort> Carrier for FrameCarrier<P> {
         self.config.local
     }
 
+    /// Frames and sends `datagram` if `dst`'s next hop is known; otherwise
+    /// starts resolving it and returns `WouldBlock` (see the module doc of
+    /// [`crate::link`] and `docs/CARRIER.md`).
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
     fn send(&self, dst: SocketAddr, datagram: &[u8]) -> Result<(), SendError> {
-        let _ = (dst, datagram, &self.sink);
-        todo!("link-core")
+        let c = &self.counters;
+        let result = self.send_inner(dst, datagram);
+        match result {
+            Ok(()) => bump(&c.tx_frames),
+            Err(SendError::WouldBlock) => {}
+            Err(_) => bump(&c.tx_errors),
+        }
+        result
     }
 
     fn tx_ipv4(&self) -> Option<TxIpv4> {

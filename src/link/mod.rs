@@ -24,6 +24,7 @@ pub mod classify;
 pub mod neighbour;
 pub mod port;
 
-pub use carrier::{FrameCarrier, FrameConfig, FrameVerdict, LinkStats, Resolver};
-pub use classify::DropReason;
+pub use carrier::{FrameCarrier, FrameConfig, FrameConfigError, FrameVerdict, LinkStats, Resolver};
+pub use classify::{classify, Classified, DropReason};
+pub use neighbour::{Lookup, NeighbourCache};
 pub use port::{LinkPort, MacAddr, VlanTag};

@@ -10,14 +10,9 @@ use crate::os::{Instant, SendError};
 /// An Ethernet MAC address.
 pub type MacAddr = [u8; 6];
 
-/// An IEEE 802.1Q tag to put on every sent frame (PFC priority, VLAN).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct VlanTag {
-    /// Priority code point, 0..=7 (PFC class).
-    pub pcp: u8,
-    /// VLAN id, 0..=4094 (0: priority tag only).
-    pub vid: u16,
-}
+/// An IEEE 802.1Q tag to put on every sent frame (PFC priority, VLAN): the
+/// wire type, shared with [`crate::wire::ethernet`].
+pub use crate::wire::ethernet::VlanTag;
 
 /// An Ethernet port the frame carrier sends on. Implemented by the OS glue:
 /// the Windows NDIS lower edge (preallocated NBLs) and the hosted AF_PACKET

@@ -1,5 +1,5 @@
 //! Link layers seen in captures, stripped down to the IP packet: Ethernet II
-//! (with 802.1Q / 802.1ad tags), Linux cooked capture v1 (SLL) and v2 (SLL2),
+//! (with 802.1Q / 802.1ad tags, read by `ethernet.rs`), Linux cooked capture v1 (SLL) and v2 (SLL2),
 //! and raw IP. Owns these framings only; must not parse IP (the returned
 //! slice may still carry link-layer padding after the IP packet, which the IP
 //! length fields exclude).
@@ -7,19 +7,9 @@
 use super::bytes::{check_len, get_u16};
 use super::{Error, Result};
 
-/// EtherType of IPv4.
-pub const ETHERTYPE_IPV4: u16 = 0x0800;
-/// EtherType of IPv6.
-pub const ETHERTYPE_IPV6: u16 = 0x86DD;
-/// EtherType of an 802.1Q VLAN tag.
-pub const ETHERTYPE_VLAN: u16 = 0x8100;
-/// EtherType of an 802.1ad (QinQ) service tag.
-pub const ETHERTYPE_QINQ: u16 = 0x88A8;
+use super::ethernet::EthernetFrame;
+pub use super::ethernet::{ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN};
 
-const ETHERNET_HEADER_LEN: usize = 14;
-const VLAN_TAG_LEN: usize = 4;
-/// At most this many VLAN tags are skipped.
-const MAX_VLAN_TAGS: usize = 2;
 const SLL_HEADER_LEN: usize = 16;
 const SLL2_HEADER_LEN: usize = 20;
 
@@ -73,22 +63,10 @@ pub fn ip_packet(link: LinkType, frame: &[u8]) -> Result<&[u8]> {
     }
 }
 
-/// Skips the Ethernet header and up to two VLAN tags.
+/// Skips the Ethernet header and up to two VLAN tags ([`EthernetFrame`]).
 fn ethernet(frame: &[u8]) -> Result<(u16, Option<&[u8]>)> {
-    check_len(frame, ETHERNET_HEADER_LEN)?;
-    let mut type_at = ETHERNET_HEADER_LEN - 2;
-    let mut ethertype = get_u16(frame, type_at..type_at + 2);
-    let mut tags = 0;
-    while matches!(ethertype, ETHERTYPE_VLAN | ETHERTYPE_QINQ) {
-        if tags == MAX_VLAN_TAGS {
-            return Err(Error::Unsupported);
-        }
-        type_at += VLAN_TAG_LEN;
-        check_len(frame, type_at + 2)?;
-        ethertype = get_u16(frame, type_at..type_at + 2);
-        tags += 1;
-    }
-    Ok((ethertype, frame.get(type_at + 2..)))
+    let f = EthernetFrame::new_checked(frame)?;
+    Ok((f.ethertype(), Some(f.payload())))
 }
 
 /// A raw-IP frame: accepted if it starts with version 4 or 6.

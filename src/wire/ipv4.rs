@@ -39,18 +39,29 @@ const FRAG_OFFSET_MASK: u16 = 0x1FFF;
 
 /// The Internet checksum (RFC 1071) of `data`.
 pub fn internet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
+    !fold_sum(ones_sum(0, data))
+}
+
+/// Adds `data` (big-endian 16-bit words, an odd last byte padded with
+/// zero) to a running one's-complement sum. Chunks must have even lengths
+/// except the last.
+pub(crate) fn ones_sum(mut sum: u64, data: &[u8]) -> u64 {
     let mut chunks = data.chunks_exact(2);
     for c in &mut chunks {
-        sum = sum.wrapping_add(u32::from(get_u16(c, 0..2)));
+        sum = sum.wrapping_add(u64::from(get_u16(c, 0..2)));
     }
     if let [last] = chunks.remainder() {
-        sum = sum.wrapping_add(u32::from(*last) << 8);
+        sum = sum.wrapping_add(u64::from(*last) << 8);
     }
+    sum
+}
+
+/// Folds a running sum to 16 bits (not complemented).
+pub(crate) fn fold_sum(mut sum: u64) -> u16 {
     while sum > 0xFFFF {
         sum = (sum & 0xFFFF) + (sum >> 16);
     }
-    !(sum as u16)
+    sum as u16
 }
 
 view_skeleton!(
@@ -106,6 +117,10 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     }
     pub fn more_frags(&self) -> bool {
         get_u16(self.data(), field::FLAGS_FRAG) & FLAG_MF != 0
+    }
+    /// The flags and fragment offset word (DF 0x4000, MF 0x2000).
+    pub fn flags_frag(&self) -> u16 {
+        get_u16(self.data(), field::FLAGS_FRAG)
     }
     /// Fragment offset in 8-byte units.
     pub fn frag_offset(&self) -> u16 {

@@ -19,12 +19,14 @@ pub(crate) mod be;
 pub(crate) mod bytes;
 
 pub mod aeth;
+pub mod arp;
 pub mod atomic;
 pub mod bth;
 pub mod cm;
 pub mod cma;
 pub mod crc32;
 pub mod deth;
+pub mod ethernet;
 pub mod ext;
 pub mod frame;
 pub mod icrc;
@@ -37,7 +39,9 @@ pub mod packet;
 pub mod reth;
 pub mod udp;
 
+pub use arp::{ArpOp, ArpPacket, ArpRepr};
 pub use bth::{BthPacket, BthRepr};
+pub use ethernet::{EthernetFrame, EthernetRepr, VlanTag};
 pub use ext::{
     rnr_timer_micros, AethPacket, AethRepr, AtomicAckEthPacket, AtomicAckEthRepr, AtomicEthPacket,
     AtomicEthRepr, DethPacket, DethRepr, NakCode, RethPacket, RethRepr, Syndrome,

@@ -1,6 +1,7 @@
 //! A minimal UDP header: [`UdpPacket`] view and [`UdpRepr`]. Owns the UDP
-//! layout; must not choose source ports (the transport's per-QP entropy) and
-//! does not verify checksums (rxe sends 0; the ICRC protects RoCE payloads).
+//! layout and computes the IPv6 checksum ([`ipv6_checksum`]); must not choose
+//! source ports (the transport's per-QP entropy) and does not verify
+//! checksums (rxe sends 0 on IPv4; the ICRC protects RoCE payloads).
 
 use core::fmt;
 
@@ -20,6 +21,33 @@ mod field {
 pub const HEADER_LEN: usize = 8;
 /// Offset of the checksum (masked by the ICRC).
 pub const CHECKSUM_OFFSET: usize = field::CHECKSUM.start;
+
+/// The UDP checksum of a datagram over IPv6 (RFC 8200 §8.1): the pseudo
+/// header (addresses, upper-layer length, next header 17), `header` (8
+/// bytes, its checksum field read as zero) and `payload`. A computed 0 is
+/// sent as 0xFFFF.
+pub fn ipv6_checksum(src: &[u8; 16], dst: &[u8; 16], header: &[u8], payload: &[u8]) -> u16 {
+    use super::ipv4::{fold_sum, ones_sum};
+    let len = (header.len() as u64).wrapping_add(payload.len() as u64);
+    let mut sum = ones_sum(0, src);
+    sum = ones_sum(sum, dst);
+    sum = sum
+        .wrapping_add(len >> 16)
+        .wrapping_add(len & 0xFFFF)
+        .wrapping_add(17);
+    let mut h = [0u8; HEADER_LEN];
+    if let Some(src) = header.get(..HEADER_LEN) {
+        h.copy_from_slice(src);
+    }
+    h[CHECKSUM_OFFSET] = 0;
+    h[CHECKSUM_OFFSET + 1] = 0;
+    sum = ones_sum(sum, &h);
+    sum = ones_sum(sum, payload);
+    match !fold_sum(sum) {
+        0 => 0xFFFF,
+        c => c,
+    }
+}
 
 view_skeleton!(
     /// A read/write view of a UDP datagram.
@@ -138,6 +166,33 @@ repr_display!(UdpPacket, UdpRepr, "UDP");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_checksum_verifies_to_zero() {
+        let (src, dst) = ([0xfe; 16], [0x20; 16]);
+        let payload = [1u8, 2, 3, 4, 5];
+        let mut h = [0u8; 8];
+        UdpRepr {
+            src_port: 0xC000,
+            dst_port: 4791,
+            checksum: 0,
+            payload_len: payload.len(),
+        }
+        .emit(&mut h)
+        .unwrap();
+        let c = ipv6_checksum(&src, &dst, &h, &payload);
+        assert_ne!(c, 0);
+        h[6..8].copy_from_slice(&c.to_be_bytes());
+        // The receiver's sum over pseudo header + datagram (checksum
+        // included) is all ones.
+        let mut pseudo = vec![];
+        pseudo.extend_from_slice(&src);
+        pseudo.extend_from_slice(&dst);
+        pseudo.extend_from_slice(&[0, 0, 0, 13, 0, 0, 0, 17]);
+        pseudo.extend_from_slice(&h);
+        pseudo.extend_from_slice(&payload);
+        assert_eq!(crate::wire::ipv4::internet_checksum(&pseudo), 0);
+    }
 
     #[test]
     fn layout_and_checks() {
