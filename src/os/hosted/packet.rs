@@ -39,8 +39,9 @@ const MAX_RX_FRAME: usize = 65536;
 const NEIGHBOURS: usize = 64;
 /// IPv4 TTL of every packet (Linux's default).
 const HOP_LIMIT: u8 = 64;
-/// Socket receive buffers: room for bursts while the thread is descheduled.
-const RECV_BUFFER: i32 = 4 << 20;
+/// Socket buffers: room for bursts while the receive thread is descheduled
+/// or the peer is slow to take frames.
+const SOCKET_BUFFER: i32 = 4 << 20;
 
 const ETH_P_IPV4: u32 = 0x0800;
 const ETH_P_ARP: u32 = 0x0806;
@@ -215,7 +216,11 @@ impl FrameLink {
         let local = sys::local_addr(&udp).map_err(|e| os_err(&e))?;
         let mut prog = frame_filter(SocketAddrV4Parts::new(ip, local.port()));
         let fd = sys::packet_socket(ifc.index, &mut prog).map_err(|e| os_err(&e))?;
-        sys::set_recv_buffer(&fd, RECV_BUFFER);
+        sys::set_recv_buffer(&fd, SOCKET_BUFFER);
+        // Frames queued behind a slow peer (a TCG guest's tap) stay charged
+        // to the socket; with the default 208 KiB a 64 KiB message burst
+        // could meet EAGAIN (= a lost packet to the transport).
+        sys::set_send_buffer(&fd, SOCKET_BUFFER);
         let fd = Arc::new(fd);
         let ip_mtu = usize::try_from(ifc.mtu)
             .unwrap_or(MAX_IP_MTU)

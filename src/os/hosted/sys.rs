@@ -341,6 +341,13 @@ pub fn set_recv_buffer(fd: &OwnedFd, bytes: i32) {
     }
 }
 
+/// Asks for a send buffer of `bytes` (best effort, as [`set_recv_buffer`]).
+pub fn set_send_buffer(fd: &OwnedFd, bytes: i32) {
+    if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, bytes).is_err() {
+        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, bytes);
+    }
+}
+
 /// The address a socket is bound to.
 pub fn local_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
     // SAFETY: zeroed sockaddr_storage is valid; getsockname writes at most `len`.
