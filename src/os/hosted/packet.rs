@@ -152,6 +152,7 @@ impl LinkPort for PacketPort {
 }
 
 impl<P: LinkPort> FrameSink for FrameCarrier<P> {
+    /// IRQL: DISPATCH_LEVEL (the engine's delivery).
     fn on_frame(&self, frame: &[u8]) {
         // The kernel got its own copy of the frame: nothing to pass up.
         let _verdict = FrameCarrier::on_frame(self, frame);
