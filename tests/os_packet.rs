@@ -417,7 +417,9 @@ fn rping_runs_over_the_frame_link_against_a_udp_carrier_peer() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    for size in [64usize, 4000] {
+    // One multi-packet size (RoCE MTU 1024): each run costs a CM
+    // retransmission (the first datagram to an unresolved neighbour is lost).
+    for size in [4000usize] {
         // Server on the frame link (A), client on UDP (B).
         let server = spawn(args(&format!(
             "rping --link va -s -a {A} -p 7300 -S {size} -C 20 -V --wait 30"
