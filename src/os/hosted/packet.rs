@@ -215,6 +215,9 @@ impl FrameLink {
         // free, and it keeps the kernel from answering port-unreachable.
         let udp = sys::udp_socket(local).map_err(|e| os_err(&e))?;
         let local = sys::local_addr(&udp).map_err(|e| os_err(&e))?;
+        // Its copies are only drained; a full buffer would just count
+        // RcvbufErrors, but keep the books clean under bursts.
+        sys::set_recv_buffer(&udp, SOCKET_BUFFER);
         let mut prog = frame_filter(SocketAddrV4Parts::new(ip, local.port()));
         let fd = sys::packet_socket(ifc.index, &mut prog).map_err(|e| os_err(&e))?;
         sys::set_recv_buffer(&fd, SOCKET_BUFFER);
