@@ -70,8 +70,8 @@ pub enum FrameVerdict {
     Consumed,
     /// RoCEv2-for-us shaped but unusable (reason counted): do not pass it up.
     Dropped(DropReason),
-    /// Not ours (other traffic, ARP under [`Resolver::Os`], ...): pass it up
-    /// to the OS stack unchanged.
+    /// Not ours (other traffic, every ARP frame under either resolver, ...):
+    /// pass it up to the OS stack unchanged.
     NotOurs,
 }
 
@@ -205,7 +205,9 @@ impl<P: LinkPort> core::fmt::Debug for FrameCarrier<P> {
 
 impl<P: LinkPort> FrameCarrier<P> {
     /// A carrier sending on `port`, delivering to `sink`; preallocates
-    /// everything it uses on the data path.
+    /// everything it uses on the data path. `Invalid` unless
+    /// [`FrameConfig::is_valid`]; `NoMemory` if the neighbour table cannot
+    /// be reserved.
     ///
     /// IRQL: PASSIVE_LEVEL.
     pub fn new(
@@ -448,7 +450,9 @@ impl<P: LinkPort> FrameCarrier<P> {
         let ip_udp = header.get_mut(eh..).ok_or(SendError::TooBig)?;
         let n = emit_headers(&ip, &udp_repr, ip_udp).map_err(|_| SendError::TooBig)?;
         if let IpRepr::V6(v6) = ip {
-            let (_, udp_header) = ip_udp.split_at_mut(ipv6::HEADER_LEN.min(ip_udp.len()));
+            let udp_header = ip_udp
+                .get_mut(ipv6::HEADER_LEN..ipv6::HEADER_LEN + udp::HEADER_LEN)
+                .ok_or(SendError::TooBig)?;
             let sum = udp::ipv6_checksum(&v6.src_addr, &v6.dst_addr, udp_header, datagram);
             UdpRepr {
                 checksum: sum,

@@ -24,6 +24,9 @@ pub mod classify;
 pub mod neighbour;
 pub mod port;
 
+#[cfg(test)]
+mod core_icrc_tests;
+
 pub use carrier::{FrameCarrier, FrameConfig, FrameConfigError, FrameVerdict, LinkStats, Resolver};
 pub use classify::{classify, Classified, DropReason};
 pub use neighbour::{Lookup, NeighbourCache};

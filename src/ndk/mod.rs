@@ -38,7 +38,7 @@ pub mod object_alloc;
 pub mod open;
 pub mod pd;
 pub mod qp;
-mod qp1;
+pub(crate) mod qp1;
 mod qp_local;
 mod qp_post;
 pub mod query_adapter_info;

@@ -23,12 +23,12 @@ pub const HEADER_LEN: usize = 8;
 pub const CHECKSUM_OFFSET: usize = field::CHECKSUM.start;
 
 /// The UDP checksum of a datagram over IPv6 (RFC 8200 §8.1): the pseudo
-/// header (addresses, upper-layer length, next header 17), `header` (8
-/// bytes, its checksum field read as zero) and `payload`. A computed 0 is
+/// header (addresses, upper-layer length, next header 17), `header` (its
+/// first 8 bytes, the checksum field read as zero) and `payload`. A computed 0 is
 /// sent as 0xFFFF.
 pub fn ipv6_checksum(src: &[u8; 16], dst: &[u8; 16], header: &[u8], payload: &[u8]) -> u16 {
     use super::ipv4::{fold_sum, ones_sum};
-    let len = (header.len() as u64).wrapping_add(payload.len() as u64);
+    let len = (HEADER_LEN as u64).wrapping_add(payload.len() as u64);
     let mut sum = ones_sum(0, src);
     sum = ones_sum(sum, dst);
     sum = sum
