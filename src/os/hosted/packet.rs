@@ -222,8 +222,8 @@ impl FrameLink {
         let fd = sys::packet_socket(ifc.index, &mut prog).map_err(|e| os_err(&e))?;
         sys::set_recv_buffer(&fd, SOCKET_BUFFER);
         // Frames queued behind a slow peer (a TCG guest's tap) stay charged
-        // to the socket; with the default 208 KiB a 64 KiB message burst
-        // could meet EAGAIN (= a lost packet to the transport).
+        // to the socket, and EAGAIN is a lost packet to the transport: room
+        // for a few 64 KiB message bursts instead of the default 208 KiB.
         sys::set_send_buffer(&fd, SOCKET_BUFFER);
         let fd = Arc::new(fd);
         let ip_mtu = usize::try_from(ifc.mtu)
