@@ -51,28 +51,33 @@ const IPPROTO_UDP: u32 = 17;
 /// untagged IPv4 UDP frames to `local` (address and destination port) plus
 /// IPv4 non-first fragments to the address (so the carrier can count them);
 /// drops everything else in the kernel, so the receive thread only wakes
-/// for frames the carrier wants.
-pub(crate) fn frame_filter(local: SocketAddrV4Parts) -> [libc::sock_filter; 14] {
+/// for frames the carrier wants. A frame whose 802.1Q tag the NIC stripped
+/// (tag in the skb, not in the data) belongs to another VLAN: dropped.
+pub(crate) fn frame_filter(local: SocketAddrV4Parts) -> [libc::sock_filter; 16] {
     use libc::{BPF_ABS, BPF_B, BPF_H, BPF_IND, BPF_JEQ, BPF_JMP, BPF_JSET, BPF_K};
     use libc::{BPF_LD, BPF_LDX, BPF_MSH, BPF_RET, BPF_W};
     const ACCEPT: u32 = 0x4_0000;
+    // The ancillary "VLAN tag present" load (linux/filter.h).
+    const VLAN_TAG_PRESENT: u32 = (libc::SKF_AD_OFF + libc::SKF_AD_VLAN_TAG_PRESENT) as u32;
     let b = sys::bpf;
     [
-        /* 0 */ b(BPF_LD | BPF_H | BPF_ABS, 0, 0, 12), // ethertype
-        /* 1 */ b(BPF_JMP | BPF_JEQ | BPF_K, 10, 0, ETH_P_ARP), // -> 12
-        /* 2 */ b(BPF_JMP | BPF_JEQ | BPF_K, 0, 10, ETH_P_IPV4), // else -> 13
-        /* 3 */ b(BPF_LD | BPF_W | BPF_ABS, 0, 0, 30), // IPv4 destination
-        /* 4 */ b(BPF_JMP | BPF_JEQ | BPF_K, 0, 8, local.ip), // else -> 13
-        /* 5 */ b(BPF_LD | BPF_B | BPF_ABS, 0, 0, 23), // protocol
-        /* 6 */ b(BPF_JMP | BPF_JEQ | BPF_K, 0, 6, IPPROTO_UDP), // else -> 13
-        /* 7 */ b(BPF_LD | BPF_H | BPF_ABS, 0, 0, 20), // flags + fragment offset
-        /* 8 */ b(BPF_JMP | BPF_JSET | BPF_K, 3, 0, 0x1fff), // offset != 0 -> 12
-        /* 9 */ b(BPF_LDX | BPF_B | BPF_MSH, 0, 0, 14), // X = IPv4 header length
-        /* 10 */ b(BPF_LD | BPF_H | BPF_IND, 0, 0, 14 + 2), // UDP destination port
-        /* 11 */
-        b(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, u32::from(local.port)), // else -> 13
-        /* 12 */ b(BPF_RET | BPF_K, 0, 0, ACCEPT),
-        /* 13 */ b(BPF_RET | BPF_K, 0, 0, 0),
+        /* 0 */ b(BPF_LD | BPF_B | BPF_ABS, 0, 0, VLAN_TAG_PRESENT),
+        /* 1 */ b(BPF_JMP | BPF_JEQ | BPF_K, 0, 13, 0), // tagged -> 15
+        /* 2 */ b(BPF_LD | BPF_H | BPF_ABS, 0, 0, 12), // ethertype
+        /* 3 */ b(BPF_JMP | BPF_JEQ | BPF_K, 10, 0, ETH_P_ARP), // -> 14
+        /* 4 */ b(BPF_JMP | BPF_JEQ | BPF_K, 0, 10, ETH_P_IPV4), // else -> 15
+        /* 5 */ b(BPF_LD | BPF_W | BPF_ABS, 0, 0, 30), // IPv4 destination
+        /* 6 */ b(BPF_JMP | BPF_JEQ | BPF_K, 0, 8, local.ip), // else -> 15
+        /* 7 */ b(BPF_LD | BPF_B | BPF_ABS, 0, 0, 23), // protocol
+        /* 8 */ b(BPF_JMP | BPF_JEQ | BPF_K, 0, 6, IPPROTO_UDP), // else -> 15
+        /* 9 */ b(BPF_LD | BPF_H | BPF_ABS, 0, 0, 20), // flags + fragment offset
+        /* 10 */ b(BPF_JMP | BPF_JSET | BPF_K, 3, 0, 0x1fff), // offset != 0 -> 14
+        /* 11 */ b(BPF_LDX | BPF_B | BPF_MSH, 0, 0, 14), // X = IPv4 header length
+        /* 12 */ b(BPF_LD | BPF_H | BPF_IND, 0, 0, 14 + 2), // UDP destination port
+        /* 13 */
+        b(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, u32::from(local.port)), // else -> 15
+        /* 14 */ b(BPF_RET | BPF_K, 0, 0, ACCEPT),
+        /* 15 */ b(BPF_RET | BPF_K, 0, 0, 0),
     ]
 }
 
@@ -367,7 +372,7 @@ mod tests {
     //! uses, against frames built here.
     use super::*;
 
-    fn run(prog: &[libc::sock_filter], pkt: &[u8]) -> u32 {
+    fn run_tagged(prog: &[libc::sock_filter], pkt: &[u8], vlan_tag_present: bool) -> u32 {
         let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
         let byte = |at: usize| u32::from(*pkt.get(at).unwrap_or(&0));
         let half = |at: usize| byte(at) << 8 | byte(at + 1);
@@ -382,6 +387,10 @@ mod tests {
                         return 0;
                     }
                     a = half(i.k as usize)
+                }
+                c if c == BPF_LD | BPF_B | BPF_ABS && i.k >= SKF_AD_OFF as u32 => {
+                    assert_eq!(i.k, (SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT) as u32);
+                    a = u32::from(vlan_tag_present)
                 }
                 c if c == BPF_LD | BPF_B | BPF_ABS => {
                     if i.k as usize >= pkt.len() {
@@ -413,6 +422,10 @@ mod tests {
                 other => panic!("opcode {other:#x} not interpreted"),
             }
         }
+    }
+
+    fn run(prog: &[libc::sock_filter], pkt: &[u8]) -> u32 {
+        run_tagged(prog, pkt, false)
     }
 
     fn ipv4_udp(dst: [u8; 4], proto: u8, frag: u16, dport: u16) -> Vec<u8> {
@@ -454,6 +467,12 @@ mod tests {
         let mut tagged = ipv4_udp(us, 17, 0x4000, 4791);
         tagged[12..14].copy_from_slice(&0x8100u16.to_be_bytes());
         assert_eq!(run(&prog, &tagged), 0, "802.1Q in the frame");
+        let roce = ipv4_udp(us, 17, 0x4000, 4791);
+        assert_eq!(
+            run_tagged(&prog, &roce, true),
+            0,
+            "802.1Q tag stripped by the NIC (another VLAN)"
+        );
         // An IHL of 6 (options) moves the UDP header.
         let mut opts = ipv4_udp(us, 17, 0x4000, 9);
         opts[14] = 0x46;
