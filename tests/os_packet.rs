@@ -390,77 +390,63 @@ fn frame_link_open_errors_are_the_documented_ones() {
     assert!(udp.rx_icrc_verifiable(), "back to the UDP carrier");
 }
 
+/// Starts `softroce` with `args` (and `env`) in the calling thread's namespace.
+fn softroce(args: &str, env: &[(&str, &str)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_softroce"))
+        .args(args.split_whitespace())
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("softroce runs")
+}
+
+fn finish(c: Child, what: &str) {
+    let out = c.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `softroce rping` with `--link va` in one namespace, the UDP carrier in
-/// the other: server on the link, then client on the link.
+/// the other: server on the link, then client on the link. One multi-packet
+/// size (RoCE MTU 1024): each run costs a CM retransmission (the first
+/// datagram to an unresolved neighbour is lost).
 #[test]
 fn rping_runs_over_the_frame_link_against_a_udp_carrier_peer() {
     if !isolated("rping_runs_over_the_frame_link...") {
         return;
     }
     let peer = veth_pair();
-    let bin = env!("CARGO_BIN_EXE_softroce");
-    let spawn = |args: Vec<String>| -> Child {
-        Command::new(bin)
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("softroce runs")
-    };
-    let args = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-    let finish = |c: Child, what: &str| {
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{what}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    // One multi-packet size (RoCE MTU 1024): each run costs a CM
-    // retransmission (the first datagram to an unresolved neighbour is lost).
-    for size in [4000usize] {
-        // Server on the frame link (A), client on UDP (B).
-        let server = spawn(args(&format!(
-            "rping --link va -s -a {A} -p 7300 -S {size} -C 20 -V --wait 30"
-        )));
-        let client_args = args(&format!(
-            "rping -c -a {A} -I {B} -p 7300 -S {size} -C 20 -V --wait 20"
-        ));
-        let client = peer.run(move || {
-            Command::new(bin)
-                .args(client_args)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("softroce runs")
-        });
-        finish(client, "rping client (UDP) vs server on the frame link");
-        finish(server, "rping server on the frame link");
-        // Server on UDP (B), client on the frame link (A), via SOFTROCE_LINK.
-        let server_args = args(&format!(
-            "rping -s -a {B} -p 7301 -S {size} -C 20 -V --wait 30"
-        ));
-        let server = peer.run(move || {
-            Command::new(bin)
-                .args(server_args)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("softroce runs")
-        });
-        let client = Command::new(bin)
-            .args(args(&format!(
-                "rping -c -a {B} -I {A} -p 7301 -S {size} -C 20 -V --wait 20"
-            )))
-            .env("SOFTROCE_LINK", "va")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        finish(client, "rping client on the frame link (SOFTROCE_LINK)");
-        finish(server, "rping server (UDP) vs client on the frame link");
-    }
+    // Server on the frame link (A, --link), client on UDP (B).
+    let server = softroce(
+        &format!("rping --link va -s -a {A} -p 7300 -S 4000 -C 20 -V --wait 30"),
+        &[],
+    );
+    let client = peer.run(|| {
+        softroce(
+            &format!("rping -c -a {A} -I {B} -p 7300 -S 4000 -C 20 -V --wait 20"),
+            &[],
+        )
+    });
+    finish(client, "rping client (UDP) vs server on the frame link");
+    finish(server, "rping server on the frame link");
+    // Server on UDP (B), client on the frame link (A, SOFTROCE_LINK).
+    let server = peer.run(|| {
+        softroce(
+            &format!("rping -s -a {B} -p 7301 -S 4000 -C 20 -V --wait 30"),
+            &[],
+        )
+    });
+    let client = softroce(
+        &format!("rping -c -a {B} -I {A} -p 7301 -S 4000 -C 20 -V --wait 20"),
+        &[("SOFTROCE_LINK", "va")],
+    );
+    finish(client, "rping client on the frame link (SOFTROCE_LINK)");
+    finish(server, "rping server (UDP) vs client on the frame link");
 }
 
 #[test]
