@@ -86,10 +86,27 @@ fn isolated(test: &str) -> bool {
     }
 }
 
+/// Held while a child process is being started: until its `exec` the child
+/// holds copies of every descriptor of this process (close-on-exec or not),
+/// so a test that closes a socket and binds its port again takes this lock
+/// around both, or a sibling test's child may keep the port bound.
+static SPAWNING: Mutex<()> = Mutex::new(());
+
+fn spawn_turn() -> std::sync::MutexGuard<'static, ()> {
+    SPAWNING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn ip(args: &str) {
-    let out = Command::new("ip")
-        .args(args.split_whitespace())
-        .output()
+    let child = {
+        let _turn = spawn_turn();
+        Command::new("ip")
+            .args(args.split_whitespace())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+    };
+    let out = child
+        .and_then(|c| c.wait_with_output())
         .expect("`ip` (iproute2) runs");
     assert!(
         out.status.success(),
@@ -325,7 +342,9 @@ fn frame_link_resolves_by_arp_and_carries_datagrams_both_ways_with_id_zero_and_d
         "(ICMP dest unreachable sent, UDP NoPorts) in A"
     );
 
-    // Closed: nothing is delivered any more.
+    // Closed: nothing is delivered any more (and no child of a sibling
+    // test may hold the closed socket meanwhile: see SPAWNING).
+    let turn = spawn_turn();
     drop(link);
     udp_b.send(roce(A), &from_b[0]).unwrap();
     std::thread::sleep(Duration::from_millis(100));
@@ -337,6 +356,7 @@ fn frame_link_resolves_by_arp_and_carries_datagrams_both_ways_with_id_zero_and_d
         after.0 > before.0 && after.1 > before.1,
         "{before:?} -> {after:?}"
     );
+    drop(turn);
     drop(udp_b);
 }
 
@@ -377,6 +397,8 @@ fn frame_link_open_errors_are_the_documented_ones() {
             .map(drop),
         Err(CarrierError::Os(19))
     );
+    // No child may start while the port is bound and closed again.
+    let turn = spawn_turn();
     p.use_frame_link(Some("va"));
     let first = p.open_carrier(roce(A), Arc::new(Inbox::default())).unwrap();
     assert_eq!(
@@ -387,11 +409,13 @@ fn frame_link_open_errors_are_the_documented_ones() {
     drop(first);
     p.use_frame_link(None);
     let udp = p.open_carrier(roce(A), Arc::new(Inbox::default())).unwrap();
+    drop(turn);
     assert!(udp.rx_icrc_verifiable(), "back to the UDP carrier");
 }
 
 /// Starts `softroce` with `args` (and `env`) in the calling thread's namespace.
 fn softroce(args: &str, env: &[(&str, &str)]) -> Child {
+    let _turn = spawn_turn();
     Command::new(env!("CARGO_BIN_EXE_softroce"))
         .args(args.split_whitespace())
         .envs(env.iter().copied())

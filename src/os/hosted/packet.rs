@@ -18,11 +18,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use super::engine::{Engine, FrameDelivery, FrameSink};
-use super::gate::GatedSink;
+use super::gate::{GatedSink, ReceiveThread};
 use super::sys;
+use super::udp::map_open_err;
 use crate::link::{FrameCarrier, FrameConfig, LinkPort, LinkStats, Resolver};
 use crate::os::{irql, Carrier, CarrierError, DatagramSink, Instant, Irql, SendError, TxIpv4};
 
@@ -170,9 +170,7 @@ impl<P: LinkPort> FrameSink for FrameCarrier<P> {
 pub struct FrameLink {
     carrier: Arc<FrameCarrier<PacketPort>>,
     interface: String,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-    gate: Arc<GatedSink>,
+    _rx: ReceiveThread,
 }
 
 impl std::fmt::Debug for FrameLink {
@@ -181,15 +179,6 @@ impl std::fmt::Debug for FrameLink {
             .field("interface", &self.interface)
             .field("config", self.carrier.config())
             .finish_non_exhaustive()
-    }
-}
-
-fn os_err(e: &io::Error) -> CarrierError {
-    match e.raw_os_error() {
-        Some(libc::EADDRINUSE) => CarrierError::AddressInUse,
-        Some(libc::EADDRNOTAVAIL) => CarrierError::AddressNotAvailable,
-        Some(n) => CarrierError::Os(n),
-        None => CarrierError::Os(-1),
     }
 }
 
@@ -214,17 +203,17 @@ impl FrameLink {
         };
         let ifc = sys::interface(ifname).map_err(|e| match e.kind() {
             io::ErrorKind::Unsupported => CarrierError::Os(libc::EOPNOTSUPP),
-            _ => os_err(&e),
+            _ => map_open_err(e),
         })?;
         // The UDP socket first: it checks the address is ours and the port
         // free, and it keeps the kernel from answering port-unreachable.
-        let udp = sys::udp_socket(local).map_err(|e| os_err(&e))?;
-        let local = sys::local_addr(&udp).map_err(|e| os_err(&e))?;
+        let udp = sys::udp_socket(local).map_err(map_open_err)?;
+        let local = sys::local_addr(&udp).map_err(map_open_err)?;
         // Its copies are only drained; a full buffer would just count
         // RcvbufErrors, but keep the books clean under bursts.
         sys::set_recv_buffer(&udp, SOCKET_BUFFER);
         let mut prog = frame_filter(SocketAddrV4Parts::new(ip, local.port()));
-        let fd = sys::packet_socket(ifc.index, &mut prog).map_err(|e| os_err(&e))?;
+        let fd = sys::packet_socket(ifc.index, &mut prog).map_err(map_open_err)?;
         sys::set_recv_buffer(&fd, SOCKET_BUFFER);
         // Frames queued behind a slow peer (a TCG guest's tap) stay charged
         // to the socket, and EAGAIN is a lost packet to the transport: room
@@ -263,16 +252,12 @@ impl FrameLink {
             carrier: carrier.clone(),
             stop: stop.clone(),
         };
-        let thread = std::thread::Builder::new()
-            .name(format!("link-{ifname}"))
-            .spawn(move || rx.run())
-            .map_err(|e| os_err(&e))?;
+        let rx = ReceiveThread::spawn(format!("link-{ifname}"), stop, gate, move || rx.run())
+            .map_err(map_open_err)?;
         Ok(FrameLink {
             carrier,
             interface: ifname.to_string(),
-            stop,
-            thread: Some(thread),
-            gate,
+            _rx: rx,
         })
     }
 
@@ -313,16 +298,6 @@ impl Carrier for FrameLink {
 
     fn rx_icrc_verifiable(&self) -> bool {
         self.carrier.rx_icrc_verifiable()
-    }
-}
-
-impl Drop for FrameLink {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.gate.close();
     }
 }
 

@@ -17,6 +17,11 @@ fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
+/// A byte count from a syscall, or errno.
+fn cvt_size(n: libc::ssize_t) -> io::Result<usize> {
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
 fn to_sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
     let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
@@ -298,11 +303,7 @@ pub fn send(fd: &OwnedFd, buf: &[u8]) -> io::Result<usize> {
             libc::MSG_DONTWAIT,
         )
     };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    cvt_size(n)
 }
 
 /// One non-blocking `recvfrom` on a packet socket: the frame length and its
@@ -323,10 +324,7 @@ pub fn recv_frame(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<(usize, u8)> {
             &mut len,
         )
     };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let n = n as usize;
+    let n = cvt_size(n)?;
     if n > buf.len() {
         return Err(io::Error::from(io::ErrorKind::InvalidData));
     }
@@ -378,11 +376,7 @@ pub fn send_to(fd: &OwnedFd, buf: &[u8], dst: SocketAddr) -> io::Result<usize> {
             len,
         )
     };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    cvt_size(n)
 }
 
 /// One non-blocking `recv` (raw socket: the whole IP packet).
@@ -396,11 +390,7 @@ pub fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
             libc::MSG_DONTWAIT,
         )
     };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    cvt_size(n)
 }
 
 /// One non-blocking `recvmsg`: length, source, and (IPv6 with
