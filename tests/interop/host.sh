@@ -1,8 +1,11 @@
 #!/bin/bash
-# Namespace side of run-interop.sh: runs softroce (bound to 10.99.0.1) in the
+# Namespace side of run-interop.sh: runs softroce (bound to 10.99.0.1; over the
+# frame link when params set LINK) in the
 # order the guest scenario expects. Usage: host.sh SOFTROCE_BIN PARAMS_FILE
 # Every run prints "RESULT <scenario> size=<n> rc=<rc> secs=<s>".
 BIN=$1; . "$2"
+# LINK (params): the tools use the Ethernet frame link on that interface.
+if [ -n "${LINK:-}" ]; then export SOFTROCE_LINK=$LINK; echo "softroce: frame link on $LINK"; else unset SOFTROCE_LINK; fi
 NS_IP=10.99.0.1; GUEST=10.99.0.11
 now() { date +%s.%N; }
 # RESULT <scenario> size=<n> rc=<rc> secs=<s> start=<epoch> end=<epoch>

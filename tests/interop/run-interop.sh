@@ -15,7 +15,10 @@
 #      /work/shared/rxe-lab), RXE_LAB_WORK (/var/tmp/rxe-lab), ACCEL (tcg|kvm),
 #      RDMA_CM_EXAMPLES (default 1; 0 skips phase C), CARGO_TARGET_DIR,
 #      RC_PINGPONG (default 1), RCPP_SIZES ("4096 65536"), RCPP_ITERS (500),
-#      SOFTROCE_BIN (use this binary, do not build).
+#      SOFTROCE_BIN (use this binary, do not build),
+#      SOFTROCE_INTEROP_LINK (udp: default, the UDP carrier; frame: the softroce
+#      tools send and receive Ethernet frames on br0 themselves, `--link br0`,
+#      through the frame carrier the Windows driver runs).
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -51,12 +54,18 @@ fi
 T_BUILD=$(date +%s)
 
 SIZES="${SIZES:-64 1024 4000 65535}"; COUNT="${COUNT:-100}"; TIMEOUT="${TIMEOUT:-900}"
+case "${SOFTROCE_INTEROP_LINK:-udp}" in
+  udp) LINK=""; CARRIER="UDP carrier";;
+  frame) LINK=br0; CARRIER="frame link on br0";;
+  *) say "FAIL: SOFTROCE_INTEROP_LINK must be udp or frame"; exit 1;;
+esac
 NS=rxelab; TS=$(date +%Y%m%d-%H%M%S)
 RUN="$WORK/runs/interop-$TS"; mkdir -p "$RUN/out" "$WORK/pcaps"
 PCAP="$WORK/pcaps/interop-$TS.pcap"
 cat > "$RUN/out/params.sh" <<P
 SIZES="$SIZES"; COUNT=$COUNT; PORT_A=7174; PORT_B=7274; PORT_C=7471; RDMA_CM_EXAMPLES=${RDMA_CM_EXAMPLES:-1}
 PORT_D=18515; RC_PINGPONG=${RC_PINGPONG:-1}; RCPP_SIZES="${RCPP_SIZES:-4096 65536}"; RCPP_ITERS=${RCPP_ITERS:-500}
+LINK="$LINK"
 P
 "$LAB/netns.sh" up
 for d in br0 tap1; do ip -n $NS link set $d mtu 1500; done
@@ -74,7 +83,7 @@ CAP=$!; pids+=($CAP)
 for i in $(seq 50); do grep -q "Capturing on" "$RUN/tshark.log" && break; sleep 0.2; done
 ip netns exec $NS timeout -k 5 $((TIMEOUT + 60)) "$HERE/host.sh" "$BIN" "$RUN/out/params.sh" > "$RUN/host.log" 2>&1 &
 HOST=$!; pids+=($HOST)
-say "run $RUN: accel=$ACCEL sizes=[$SIZES] count=$COUNT; softroce on 10.99.0.1 (pid $HOST)"
+say "run $RUN: accel=$ACCEL sizes=[$SIZES] count=$COUNT; softroce on 10.99.0.1, $CARRIER (pid $HOST)"
 T_BOOT=$(date +%s)
 ip netns exec $NS qemu-system-x86_64 "${ACC[@]}" -M q35 -m "${MEM:-512}" -smp 1 \
   -nodefaults -no-user-config -display none -no-reboot -serial "file:$RUN/g1.console" \
@@ -132,5 +141,5 @@ for sc in $scen; do
   done
 done
 echo "timings: lab check/build $((T_LAB - T0)) s, softroce build $((T_BUILD - T_LAB)) s, guest run (boot + all scenarios) $((T_END - T_BOOT)) s, total $((T_END - T0)) s"
-echo "VERDICT interop: $([ $all = 0 ] && echo PASS || echo FAIL) (run $RUN)"
+echo "VERDICT interop: $([ $all = 0 ] && echo PASS || echo FAIL) (run $RUN, softroce $CARRIER)"
 exit $all

@@ -13,8 +13,47 @@ use std::time::{Duration, Instant};
 
 use softroce::abi::*;
 use softroce::os::hosted::entry::{
-    softroce_build_mdl, softroce_close_adapter, softroce_open_adapter,
+    softroce_build_mdl, softroce_close_adapter, softroce_open_adapter, softroce_open_adapter_on,
+    softroce_platform_real, softroce_platform_release, softroce_platform_use_link,
 };
+use softroce::os::hosted::HostedPlatform;
+use softroce::os::{CarrierError, DatagramSink, Received};
+
+/// The interface of the Ethernet frame link the tools use (`--link` /
+/// `SOFTROCE_LINK`), set once by `main`; unset: the UDP carrier.
+static LINK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes every adapter this process opens use the frame link on `ifname`.
+pub fn use_link(ifname: String) {
+    let _ = LINK.set(ifname);
+}
+
+struct Discard;
+impl DatagramSink for Discard {
+    fn on_datagram(&self, _: &Received<'_>) {}
+}
+
+/// Opens (and closes) the frame link once before the adapter does, so a
+/// link that cannot open is a clear error here instead of an adapter
+/// without a network that times out later.
+fn check_link(ifname: &str, ip: IpAddr) -> Result<(), String> {
+    let p = HostedPlatform::new("softroce-link-check");
+    let r = p
+        .open_frame_link(ifname, SocketAddr::new(ip, 4791), Arc::new(Discard))
+        .map(drop);
+    r.map_err(|e| {
+        let why = match e {
+            CarrierError::Os(libc::EPERM) => "not permitted (needs root or CAP_NET_RAW)".into(),
+            CarrierError::Os(libc::ENODEV) => "no such interface".into(),
+            CarrierError::Os(libc::EOPNOTSUPP) => "not an Ethernet interface".into(),
+            CarrierError::Os(libc::EAFNOSUPPORT) => "IPv4 addresses only".into(),
+            CarrierError::AddressNotAvailable => format!("{ip} is not an address of this host"),
+            CarrierError::AddressInUse => format!("{ip}:4791 is taken"),
+            other => format!("{other}"),
+        };
+        format!("frame link on {ifname}: {why}")
+    })
+}
 
 /// How long one protocol step (a completion, a connection) may take.
 pub const STEP: Duration = Duration::from_secs(30);
@@ -164,11 +203,30 @@ impl Dev {
     pub fn open(ip: IpAddr, cq_depth: u32, rq: u32, sq: u32) -> Result<Dev, String> {
         let c = CString::new(ip.to_string()).map_err(|e| e.to_string())?;
         let mut adapter = std::ptr::null_mut();
-        // SAFETY: NUL-terminated address, valid out-pointer.
-        let s = unsafe {
-            softroce_open_adapter(c.as_ptr(), NDK_VERSION { Major: 2, Minor: 0 }, &mut adapter)
-        };
-        check("softroce_open_adapter", s)?;
+        let version = NDK_VERSION { Major: 2, Minor: 0 };
+        if let Some(ifname) = LINK.get() {
+            check_link(ifname, ip)?;
+            let name = CString::new(ifname.as_str()).map_err(|e| e.to_string())?;
+            let platform = softroce_platform_real();
+            // SAFETY: a live platform and a NUL-terminated name; then a
+            // NUL-terminated address and a valid out-pointer. The adapter
+            // keeps the platform alive after our handle is released.
+            let s = unsafe {
+                let s = softroce_platform_use_link(platform, name.as_ptr());
+                let s = if s == STATUS_SUCCESS {
+                    softroce_open_adapter_on(platform, c.as_ptr(), version, &mut adapter)
+                } else {
+                    s
+                };
+                softroce_platform_release(platform);
+                s
+            };
+            check("softroce_open_adapter_on (frame link)", s)?;
+        } else {
+            // SAFETY: NUL-terminated address, valid out-pointer.
+            let s = unsafe { softroce_open_adapter(c.as_ptr(), version, &mut adapter) };
+            check("softroce_open_adapter", s)?;
+        }
         let mut dev = Dev {
             adapter,
             ip,

@@ -25,6 +25,13 @@ use decode::Outcome;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// rping, rc-pingpong, rdma-server, rdma-client: send and receive
+    /// Ethernet frames on interface IFNAME (AF_PACKET, ARP; IPv4; root or
+    /// CAP_NET_RAW) through the frame carrier the Windows driver runs,
+    /// instead of the UDP carrier. Default: the SOFTROCE_LINK environment
+    /// variable, if set and not empty.
+    #[arg(long, global = true, value_name = "IFNAME")]
+    link: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -206,6 +213,13 @@ fn report(tool: &str, r: Result<(), String>) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let link = cli
+        .link
+        .or_else(|| std::env::var("SOFTROCE_LINK").ok())
+        .filter(|l| !l.is_empty());
+    if let Some(link) = link {
+        consumer::use_link(link);
+    }
     match cli.command {
         Some(Command::Decode { file, json }) => decode(&file, json),
         Some(Command::Adapters { addresses }) => adapters::run(&addresses),

@@ -35,10 +35,24 @@ impl Delivery {
     }
 }
 
+/// Takes whole received Ethernet frames at DISPATCH_LEVEL (the hosted
+/// frame link's `FrameCarrier::on_frame`).
+pub(crate) trait FrameSink: Send + Sync {
+    /// One frame, link header first. Must not block.
+    fn on_frame(&self, frame: &[u8]);
+}
+
+/// A received Ethernet frame waiting for its DISPATCH_LEVEL delivery.
+pub(crate) struct FrameDelivery {
+    pub sink: Arc<dyn FrameSink>,
+    pub frame: Vec<u8>,
+}
+
 enum Work {
     Dpc(Arc<DpcShared>),
     Timer(Arc<dyn DeferredRoutine>),
     Deliver(Delivery),
+    Frame(FrameDelivery),
 }
 
 enum Scheduled {
@@ -143,6 +157,11 @@ impl Engine {
         self.push(Work::Deliver(d));
     }
 
+    /// Queues a received frame for delivery at DISPATCH_LEVEL, as soon as possible.
+    pub(crate) fn deliver_frame_now(&self, f: FrameDelivery) {
+        self.push(Work::Frame(f));
+    }
+
     /// Queues a datagram for delivery at `at`.
     pub(crate) fn deliver_at(&self, at: Instant, d: Delivery) {
         let mut s = self.lock();
@@ -204,6 +223,9 @@ impl Engine {
             }
             Work::Timer(r) => run_at_dispatch("timer routine", || r.run(now)),
             Work::Deliver(d) => run_at_dispatch("DatagramSink::on_datagram", || d.deliver()),
+            Work::Frame(f) => {
+                run_at_dispatch("FrameCarrier::on_frame", || f.sink.on_frame(&f.frame))
+            }
         }
         let mut s = self.lock();
         s.running -= 1;

@@ -420,6 +420,42 @@ pub unsafe extern "C" fn softroce_platform_set_pool_limit(
     }
 }
 
+/// Makes adapters opened on `platform` from now on use the Ethernet frame
+/// link on interface `ifname` (the portable frame carrier over an
+/// `AF_PACKET` socket, ARP resolution, IPv4 only; needs CAP_NET_RAW)
+/// instead of the UDP carrier; NULL `ifname` goes back to UDP. NULL
+/// platform or an `ifname` that is not UTF-8 -> STATUS_INVALID_PARAMETER.
+/// The interface is looked up when an adapter opens; if the link cannot
+/// open there (no such interface, no CAP_NET_RAW, IPv6 address) the adapter
+/// opens without a network (NdkConnect: STATUS_NETWORK_UNREACHABLE).
+///
+/// IRQL: PASSIVE_LEVEL.
+///
+/// # Safety
+/// `platform` is NULL or live; `ifname` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_platform_use_link(
+    platform: *const SoftrocePlatform,
+    ifname: *const c_char,
+) -> NtStatus {
+    let name = if ifname.is_null() {
+        None
+    } else {
+        // SAFETY: NUL-terminated by contract.
+        match unsafe { CStr::from_ptr(ifname) }.to_str() {
+            Ok(n) => Some(n),
+            Err(_) => return STATUS_INVALID_PARAMETER,
+        }
+    };
+    // SAFETY: NULL or live by contract.
+    match unsafe { platform.as_ref() } {
+        Some(SoftrocePlatform::Virtual(p)) => p.use_frame_link(name),
+        Some(SoftrocePlatform::Real(p)) => p.use_frame_link(name),
+        None => return STATUS_INVALID_PARAMETER,
+    }
+    STATUS_SUCCESS
+}
+
 /// IRQL rule breaks logged (process-wide) since the last clear.
 ///
 /// IRQL: any.

@@ -1,9 +1,12 @@
 //! A sink wrapper that lets a carrier close cleanly: after `close` returns,
 //! the wrapped sink is never called again (deliveries already queued in the
-//! engine are dropped), as the `Carrier` contract promises. Owns nothing else.
+//! engine are dropped), as the `Carrier` contract promises; and a carrier's
+//! receive thread tied to it, stopped, joined and the gate closed on drop.
+//! Owns nothing else.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use crate::os::{current_irql, DatagramSink, Irql, Received};
 
@@ -42,5 +45,42 @@ impl DatagramSink for GatedSink {
             self.sink.on_datagram(d);
         }
         self.inflight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A carrier's receive thread and the gate of its sink. Dropping it sets
+/// `stop`, joins the thread and closes the gate: after the drop returns the
+/// sink is not called again.
+pub(crate) struct ReceiveThread {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    gate: Arc<GatedSink>,
+}
+
+impl ReceiveThread {
+    /// Runs `run` on a thread named `name`; `run` returns soon after `stop`
+    /// is set.
+    pub(crate) fn spawn(
+        name: String,
+        stop: Arc<AtomicBool>,
+        gate: Arc<GatedSink>,
+        run: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<ReceiveThread> {
+        let thread = std::thread::Builder::new().name(name).spawn(run)?;
+        Ok(ReceiveThread {
+            stop,
+            thread: Some(thread),
+            gate,
+        })
+    }
+}
+
+impl Drop for ReceiveThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.gate.close();
     }
 }

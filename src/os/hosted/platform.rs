@@ -2,7 +2,8 @@
 //! wall clock, OS randomness, the UDP carrier) and [`VirtualPlatform`] (work
 //! runs on the test's thread when it calls `advance`/`run_pending`/
 //! `run_until_idle`, time is virtual, randomness is seeded). Either can route
-//! its carriers through a [`SimNet`] instead of sockets.
+//! its carriers through a [`SimNet`] instead of sockets, or through the
+//! Ethernet frame link ([`FrameLink`]) on a named interface.
 
 use std::net::SocketAddr;
 use std::ptr::NonNull;
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::engine::Engine;
+use super::packet::FrameLink;
 use super::random::{os_fill, SeededRng};
 use super::simnet::SimNet;
 use super::udp::{RawReceive, UdpCarrier};
@@ -52,6 +54,7 @@ struct Common {
     pool: PoolBooks,
     net: Mutex<Option<SimNet>>,
     raw: Mutex<RawReceive>,
+    link: Mutex<Option<String>>,
 }
 
 impl Common {
@@ -62,6 +65,7 @@ impl Common {
             pool: PoolBooks::new(),
             net: Mutex::new(None),
             raw: Mutex::new(RawReceive::Auto),
+            link: Mutex::new(None),
         }
     }
 
@@ -82,6 +86,15 @@ impl Common {
         match net {
             Some(net) => Ok(Box::new(net.attach(local, sink)?)),
             None => {
+                let link = self.link.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                if let Some(ifname) = link {
+                    return Ok(Box::new(FrameLink::open(
+                        &self.engine,
+                        &ifname,
+                        local,
+                        sink,
+                    )?));
+                }
                 let raw = *self.raw.lock().unwrap_or_else(|p| p.into_inner());
                 Ok(Box::new(UdpCarrier::open(&self.engine, local, sink, raw)?))
             }
@@ -104,6 +117,32 @@ macro_rules! common_platform_impl {
             /// (seeded) instead of opening sockets; returns it for its knobs.
             pub fn use_simnet(&self, seed: u64) -> SimNet {
                 self.common.simnet(seed)
+            }
+
+            /// From now on `open_carrier` opens the Ethernet frame link
+            /// ([`FrameLink`]: the portable frame carrier over an `AF_PACKET`
+            /// socket, ARP resolution, IPv4) on interface `ifname` instead of
+            /// the UDP carrier; `None` goes back to UDP. A simulated network
+            /// ([`Self::use_simnet`]) still takes precedence. The interface is
+            /// looked up at each open. Needs CAP_NET_RAW.
+            pub fn use_frame_link(&self, ifname: Option<&str>) {
+                *self.common.link.lock().unwrap_or_else(|p| p.into_inner()) =
+                    ifname.map(str::to_string);
+            }
+
+            /// Opens the Ethernet frame link on `ifname` for `local` now, as
+            /// `open_carrier` does after [`Self::use_frame_link`], returning
+            /// the concrete link (for its counters).
+            ///
+            /// IRQL: PASSIVE_LEVEL.
+            pub fn open_frame_link(
+                &self,
+                ifname: &str,
+                local: SocketAddr,
+                sink: Arc<dyn DatagramSink>,
+            ) -> Result<FrameLink, CarrierError> {
+                irql::assert_passive("Platform::open_carrier");
+                FrameLink::open(&self.common.engine, ifname, local, sink)
             }
 
             /// Whether UDP carriers may use a raw socket for IPv4 receive

@@ -451,6 +451,10 @@ size_t softroce_platform_pool_bytes(const softroce_platform *platform);
 size_t softroce_platform_pool_objects(const softroce_platform *platform);
 /* Fault injection: refuse charges above this total (SIZE_MAX: no limit). */
 void softroce_platform_set_pool_limit(const softroce_platform *platform, size_t bytes);
+/* Adapters opened on the platform from now on use the Ethernet frame link on
+ * interface ifname (AF_PACKET, ARP, IPv4; CAP_NET_RAW) instead of the UDP
+ * carrier; NULL goes back to UDP. NULL platform -> STATUS_INVALID_PARAMETER. */
+NTSTATUS softroce_platform_use_link(const softroce_platform *platform, const char *ifname);
 /* As softroce_open_adapter, on a given platform. */
 NTSTATUS softroce_open_adapter_on(const softroce_platform *platform, const char *ip_address,
                                   NDK_VERSION requested, NDK_ADAPTER **adapter);

@@ -1,6 +1,7 @@
 //! Thin, checked wrappers over the Linux socket calls the hosted carrier
 //! needs (libc): UDP sockets with the ICRC-relevant options, the raw IPv4
-//! receive socket, sendto/recvfrom/recvmsg with IPV6_PKTINFO, poll.
+//! receive socket, sendto/recvfrom/recvmsg with IPV6_PKTINFO, poll, and for
+//! the frame link the `AF_PACKET` socket, classic BPF and interface ioctls.
 //! Every `unsafe` block of the hosted carrier lives here. Owns no policy.
 
 use std::io;
@@ -14,6 +15,11 @@ fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     } else {
         Ok(r)
     }
+}
+
+/// A byte count from a syscall, or errno.
+fn cvt_size(n: libc::ssize_t) -> io::Result<usize> {
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
 
 fn to_sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
@@ -161,28 +167,37 @@ pub fn raw_udp4(local: Ipv4Addr) -> io::Result<OwnedFd> {
 /// queues UDP packets for destination port `port` (the socket would
 /// otherwise get a copy of every UDP packet to the address: DNS, ...).
 pub fn filter_udp_dport(fd: &OwnedFd, port: u16) -> io::Result<()> {
-    let ins = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt,
-        jf,
-        k,
-    };
     let mut prog = [
         // X = 4 * IHL (the IPv4 header length).
-        ins(libc::BPF_LDX | libc::BPF_B | libc::BPF_MSH, 0, 0, 0),
+        bpf(libc::BPF_LDX | libc::BPF_B | libc::BPF_MSH, 0, 0, 0),
         // A = the 16-bit word at X + 2: the UDP destination port.
-        ins(libc::BPF_LD | libc::BPF_H | libc::BPF_IND, 0, 0, 2),
-        ins(
+        bpf(libc::BPF_LD | libc::BPF_H | libc::BPF_IND, 0, 0, 2),
+        bpf(
             libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
             0,
             1,
             u32::from(port),
         ),
-        ins(libc::BPF_RET | libc::BPF_K, 0, 0, 0xffff),
-        ins(libc::BPF_RET | libc::BPF_K, 0, 0, 0),
+        bpf(libc::BPF_RET | libc::BPF_K, 0, 0, 0xffff),
+        bpf(libc::BPF_RET | libc::BPF_K, 0, 0, 0),
     ];
+    attach_filter(fd, &mut prog)
+}
+
+/// One classic BPF instruction.
+pub fn bpf(code: u32, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    }
+}
+
+/// Attaches the classic BPF program `prog` to a socket (`SO_ATTACH_FILTER`).
+pub fn attach_filter(fd: &OwnedFd, prog: &mut [libc::sock_filter]) -> io::Result<()> {
     let fprog = libc::sock_fprog {
-        len: prog.len() as u16,
+        len: u16::try_from(prog.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
         filter: prog.as_mut_ptr(),
     };
     // SAFETY: `fprog` points at `prog`, both alive for the call; the kernel
@@ -199,11 +214,135 @@ pub fn filter_udp_dport(fd: &OwnedFd, port: u16) -> io::Result<()> {
     .map(drop)
 }
 
+/// `PACKET_IGNORE_OUTGOING` (linux/if_packet.h, Linux 4.20+; not in libc).
+const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+/// `sll_pkttype` of a frame this host sent (linux/if_packet.h).
+pub const PACKET_OUTGOING: u8 = 4;
+
+/// An Ethernet interface: index, MAC and MTU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interface {
+    pub index: u32,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+}
+
+/// Index, MAC (`SIOCGIFHWADDR`) and MTU (`SIOCGIFMTU`) of interface `name`.
+/// Not an Ethernet interface -> `Unsupported`; no such interface -> ENODEV.
+pub fn interface(name: &str) -> io::Result<Interface> {
+    // SAFETY: ifreq is plain old data; all-zero is valid.
+    let mut req: libc::ifreq = unsafe { zeroed() };
+    if name.is_empty() || name.len() >= req.ifr_name.len() || name.as_bytes().contains(&0) {
+        return Err(io::Error::from_raw_os_error(libc::ENODEV));
+    }
+    for (d, s) in req.ifr_name.iter_mut().zip(name.as_bytes()) {
+        *d = *s as libc::c_char;
+    }
+    let fd = socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
+    // SAFETY: SIOCGIFINDEX reads the name and writes the index into `req`.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFINDEX, &mut req) })?;
+    // SAFETY: the kernel just wrote the index member of the union.
+    let index = unsafe { req.ifr_ifru.ifru_ifindex };
+    // SAFETY: SIOCGIFMTU reads the name and writes the MTU into `req`.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFMTU, &mut req) })?;
+    // SAFETY: the kernel just wrote the MTU member of the union.
+    let mtu = unsafe { req.ifr_ifru.ifru_mtu };
+    // SAFETY: SIOCGIFHWADDR reads the name and writes a sockaddr into `req`.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) })?;
+    // SAFETY: the kernel just wrote the hardware-address member of the union.
+    let hw = unsafe { req.ifr_ifru.ifru_hwaddr };
+    if hw.sa_family != libc::ARPHRD_ETHER {
+        return Err(io::Error::from(io::ErrorKind::Unsupported));
+    }
+    let mut mac = [0u8; 6];
+    for (d, s) in mac.iter_mut().zip(hw.sa_data) {
+        *d = s as u8;
+    }
+    Ok(Interface {
+        index: u32::try_from(index).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?,
+        mac,
+        mtu: u32::try_from(mtu).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?,
+    })
+}
+
+/// A non-blocking `AF_PACKET`/`SOCK_RAW` socket on interface `index` with
+/// `prog` attached before it is bound (so no unfiltered frame is ever
+/// queued), our own sent frames ignored where the kernel can
+/// (`PACKET_IGNORE_OUTGOING`; the caller still checks `sll_pkttype`).
+/// Needs CAP_NET_RAW (EPERM otherwise).
+pub fn packet_socket(index: u32, prog: &mut [libc::sock_filter]) -> io::Result<OwnedFd> {
+    // Protocol 0: receives nothing until bound with a protocol below.
+    let fd = socket(libc::AF_PACKET, libc::SOCK_RAW, 0)?;
+    attach_filter(&fd, prog)?;
+    let _ = setsockopt_int(&fd, libc::SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
+    // SAFETY: sockaddr_ll is plain old data; all-zero is valid.
+    let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
+    sll.sll_family = libc::AF_PACKET as libc::c_ushort;
+    sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+    sll.sll_ifindex =
+        libc::c_int::try_from(index).map_err(|_| io::Error::from_raw_os_error(libc::ENODEV))?;
+    // SAFETY: `sll` is a valid sockaddr_ll of the size we pass.
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&sll as *const libc::sockaddr_ll).cast(),
+            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    })?;
+    Ok(fd)
+}
+
+/// One non-blocking `send` on a bound socket (a packet socket: one whole frame).
+pub fn send(fd: &OwnedFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is readable for its length.
+    let n = unsafe {
+        libc::send(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    cvt_size(n)
+}
+
+/// One non-blocking `recvfrom` on a packet socket: the frame length and its
+/// `sll_pkttype` (`PACKET_HOST`, `PACKET_BROADCAST`, [`PACKET_OUTGOING`], ...).
+/// Truncated frames are reported as `InvalidData`.
+pub fn recv_frame(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<(usize, u8)> {
+    // SAFETY: sockaddr_ll is plain old data; all-zero is valid.
+    let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
+    let mut len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: `buf` is writable for its length, `sll`/`len` for `len` bytes.
+    let n = unsafe {
+        libc::recvfrom(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+            (&mut sll as *mut libc::sockaddr_ll).cast(),
+            &mut len,
+        )
+    };
+    let n = cvt_size(n)?;
+    if n > buf.len() {
+        return Err(io::Error::from(io::ErrorKind::InvalidData));
+    }
+    Ok((n, sll.sll_pkttype))
+}
+
 /// Asks for a receive buffer of `bytes` (best effort: the kernel caps it
 /// at `net.core.rmem_max` unless we may force it).
 pub fn set_recv_buffer(fd: &OwnedFd, bytes: i32) {
     if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_err() {
         let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes);
+    }
+}
+
+/// Asks for a send buffer of `bytes` (best effort, as [`set_recv_buffer`]).
+pub fn set_send_buffer(fd: &OwnedFd, bytes: i32) {
+    if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, bytes).is_err() {
+        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, bytes);
     }
 }
 
@@ -237,11 +376,7 @@ pub fn send_to(fd: &OwnedFd, buf: &[u8], dst: SocketAddr) -> io::Result<usize> {
             len,
         )
     };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    cvt_size(n)
 }
 
 /// One non-blocking `recv` (raw socket: the whole IP packet).
@@ -255,11 +390,7 @@ pub fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
             libc::MSG_DONTWAIT,
         )
     };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    cvt_size(n)
 }
 
 /// One non-blocking `recvmsg`: length, source, and (IPv6 with

@@ -11,10 +11,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use super::engine::{Delivery, Engine};
-use super::gate::GatedSink;
+use super::gate::{GatedSink, ReceiveThread};
 use super::sys;
 use crate::os::{
     irql, Carrier, CarrierError, DatagramSink, Ipv4RxFields, Irql, RxIp, SendError, TxIpv4,
@@ -33,12 +32,11 @@ pub(crate) struct UdpCarrier {
     udp: Arc<OwnedFd>,
     local: SocketAddr,
     raw: bool,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-    gate: Arc<GatedSink>,
+    _rx: ReceiveThread,
 }
 
-fn map_open_err(e: io::Error) -> CarrierError {
+/// An open-time errno as a [`CarrierError`].
+pub(crate) fn map_open_err(e: io::Error) -> CarrierError {
     match e.raw_os_error() {
         Some(libc::EADDRINUSE) => CarrierError::AddressInUse,
         Some(libc::EADDRNOTAVAIL) => CarrierError::AddressNotAvailable,
@@ -77,17 +75,13 @@ impl UdpCarrier {
             stop: stop.clone(),
         };
         let has_raw = rx.raw.is_some();
-        let thread = std::thread::Builder::new()
-            .name(format!("carrier-{local}"))
-            .spawn(move || rx.run())
+        let rx = ReceiveThread::spawn(format!("carrier-{local}"), stop, gate, move || rx.run())
             .map_err(map_open_err)?;
         Ok(UdpCarrier {
             udp,
             local,
             raw: has_raw,
-            stop,
-            thread: Some(thread),
-            gate,
+            _rx: rx,
         })
     }
 }
@@ -119,16 +113,6 @@ impl Carrier for UdpCarrier {
 
     fn rx_icrc_verifiable(&self) -> bool {
         self.local.is_ipv6() || self.raw
-    }
-}
-
-impl Drop for UdpCarrier {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.gate.close();
     }
 }
 
