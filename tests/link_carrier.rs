@@ -1,7 +1,8 @@
 //! The frame carrier through its public API with the OS resolver: the
 //! frames it builds (VLAN tag, IPv4 and IPv6 headers, UDP checksum,
-//! padding), resolution requests, size and address checks, configuration
-//! checks and counters.
+//! padding), resolution requests, the pending queue (held datagrams sent in
+//! order on the answer, the per-neighbour cap, the age limit, failure, a
+//! full pool), size and address checks, configuration checks and counters.
 
 mod link_common;
 
@@ -19,62 +20,203 @@ fn os_pair(a_ip: std::net::IpAddr, b_ip: std::net::IpAddr) -> (Clock, End, End) 
     (clock, a, b)
 }
 
+/// `n` distinct datagrams of 40 bytes, tagged 0, 1, ...
+fn tagged(n: u8) -> Vec<Vec<u8>> {
+    (0..n).map(|i| vec![i; 40]).collect()
+}
+
+/// The first byte of each payload `to` received (its tag).
+fn tags(to: &End) -> Vec<u8> {
+    to.sink.take().iter().map(|g| g.payload[0]).collect()
+}
+
 #[test]
-fn os_resolution_is_asked_once_per_interval_and_the_answer_is_used() {
+fn os_resolution_is_asked_once_per_interval_and_the_held_datagrams_go_first() {
     let (clock, a, b) = os_pair(v4(1), v4(2));
-    let d = datagram(100);
-    assert_eq!(a.carrier.send(roce(v4(2)), &d), Err(SendError::WouldBlock));
+    let d = tagged(4);
+    assert_eq!(a.carrier.send(roce(v4(2)), &d[0]), Ok(()));
     clock.advance(Duration::from_millis(999));
-    assert_eq!(a.carrier.send(roce(v4(2)), &d), Err(SendError::WouldBlock));
+    assert_eq!(a.carrier.send(roce(v4(2)), &d[1]), Ok(()));
     assert_eq!(a.port().resolutions(), [v4(2)]);
     clock.advance(Duration::from_millis(1));
-    assert_eq!(a.carrier.send(roce(v4(2)), &d), Err(SendError::WouldBlock));
+    assert_eq!(a.carrier.send(roce(v4(2)), &d[2]), Ok(()));
     assert_eq!(a.port().resolutions(), [v4(2), v4(2)]);
-    assert!(a.port().take().is_empty(), "no ARP under the OS resolver");
+    assert!(
+        a.port().take().is_empty(),
+        "held; no ARP under the OS resolver"
+    );
     a.carrier.neighbour_resolved(v4(2), mac(2));
-    assert_eq!(a.carrier.send(roce(v4(2)), &d), Ok(()));
-    assert_eq!(a.deliver_to(&b), [FrameVerdict::Consumed]);
-    assert_eq!(b.sink.take()[0].payload, d);
+    assert_eq!(a.carrier.send(roce(v4(2)), &d[3]), Ok(()));
+    assert_eq!(a.deliver_to(&b), [FrameVerdict::Consumed; 4]);
+    assert_eq!(tags(&b), [0, 1, 2, 3], "the held ones first, in order");
     let s = a.carrier.stats();
     assert_eq!(
         (
             s.resolutions_requested,
             s.tx_no_neighbour,
+            s.tx_queued,
+            s.tx_queue_sent,
             s.tx_frames,
             s.neighbours_learned
         ),
-        (2, 3, 1, 1)
+        (2, 0, 3, 3, 4, 1)
     );
 }
 
 #[test]
-fn os_failure_is_unreachable_until_the_hold_ends() {
-    let (clock, a, _b) = os_pair(v4(1), v4(2));
-    a.carrier.send(roce(v4(2)), &[0; 16]).unwrap_err();
+fn os_failure_drops_the_held_datagrams_and_is_unreachable_until_the_hold_ends() {
+    let (clock, a, b) = os_pair(v4(1), v4(2));
+    let d = tagged(4);
+    assert_eq!(a.carrier.send(roce(v4(2)), &d[0]), Ok(()));
+    assert_eq!(a.carrier.send(roce(v4(2)), &d[1]), Ok(()));
+    // Another neighbour's datagram is not touched by this failure.
+    assert_eq!(a.carrier.send(roce(v4(3)), &d[2]), Ok(()));
     a.carrier.neighbour_failed(v4(2));
+    assert_eq!(a.carrier.stats().tx_queue_failed, 2);
     assert_eq!(
-        a.carrier.send(roce(v4(2)), &[0; 16]),
+        a.carrier.send(roce(v4(2)), &d[3]),
         Err(SendError::Unreachable)
     );
+    // A late answer finds nothing held for it.
+    a.carrier.neighbour_resolved(v4(2), mac(2));
+    assert!(a.port().take().is_empty());
+    a.carrier.neighbour_resolved(v4(3), mac(2));
+    assert_eq!(a.port().take().len(), 1, "v4(3)'s datagram kept");
     clock.advance(Duration::from_secs(5));
+    a.carrier.neighbour_failed(v4(2));
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(a.carrier.send(roce(v4(2)), &d[3]), Ok(()));
+    assert_eq!(a.port().resolutions(), [v4(2), v4(3), v4(2)]);
+    a.carrier.neighbour_resolved(v4(2), mac(2));
+    assert_eq!(a.deliver_to(&b), [FrameVerdict::Consumed]);
+    assert_eq!(tags(&b), [3]);
+}
+
+#[test]
+fn a_neighbour_holds_three_and_the_newest_replaces_the_oldest() {
+    let (_clock, a, b) = os_pair(v4(1), v4(2));
+    for d in tagged(5) {
+        assert_eq!(a.carrier.send(roce(v4(2)), &d), Ok(()));
+    }
+    a.carrier.neighbour_resolved(v4(2), mac(2));
+    assert_eq!(a.deliver_to(&b), [FrameVerdict::Consumed; 3]);
+    assert_eq!(tags(&b), [2, 3, 4]);
+    let s = a.carrier.stats();
     assert_eq!(
-        a.carrier.send(roce(v4(2)), &[0; 16]),
-        Err(SendError::WouldBlock)
+        (s.tx_queued, s.tx_queue_replaced, s.tx_queue_sent),
+        (5, 2, 3)
     );
-    assert_eq!(a.port().resolutions().len(), 2);
+}
+
+#[test]
+fn held_datagrams_expire_after_three_seconds() {
+    let (clock, a, b) = os_pair(v4(1), v4(2));
+    let d = tagged(3);
+    a.carrier.send(roce(v4(2)), &d[0]).unwrap();
+    clock.advance(Duration::from_millis(1));
+    a.carrier.send(roce(v4(2)), &d[1]).unwrap();
+    // d[0] is 3 s old now, d[1] 1 ms younger: only d[1] goes.
+    clock.advance(Duration::from_millis(2999));
+    a.carrier.neighbour_resolved(v4(2), mac(2));
+    assert_eq!(a.deliver_to(&b), [FrameVerdict::Consumed]);
+    assert_eq!(tags(&b), [1]);
+    // An expired slot is freed when a later send finds it: a pool of one,
+    // its only slot taken by a datagram that never resolves.
+    let mut c = config(v4(1), 1, Resolver::Os);
+    c.pending = 1;
+    let one = End::new(c, &clock);
+    one.carrier.send(roce(v4(7)), &d[0]).unwrap();
+    clock.advance(Duration::from_millis(2999));
+    assert_eq!(
+        one.carrier.send(roce(v4(2)), &d[1]),
+        Err(SendError::WouldBlock),
+        "the pool is full"
+    );
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(one.carrier.send(roce(v4(2)), &d[2]), Ok(()));
+    one.carrier.neighbour_resolved(v4(7), mac(7));
+    one.carrier.neighbour_resolved(v4(2), mac(2));
+    assert_eq!(one.deliver_to(&b), [FrameVerdict::Consumed]);
+    assert_eq!(tags(&b), [2]);
+    let s = a.carrier.stats();
+    assert_eq!(
+        (s.tx_queued, s.tx_queue_expired, s.tx_queue_sent),
+        (2, 1, 1)
+    );
+    let s = one.carrier.stats();
+    assert_eq!(
+        (
+            s.tx_queued,
+            s.tx_queue_expired,
+            s.tx_no_neighbour,
+            s.tx_queue_sent
+        ),
+        (2, 1, 1, 1)
+    );
+}
+
+#[test]
+fn a_full_pool_refuses_and_no_pool_keeps_the_old_rule() {
+    let clock = Clock::default();
+    let b = End::new(config(v4(2), 2, Resolver::Os), &clock);
+    for pending in [0, 2] {
+        let mut c = config(v4(1), 1, Resolver::Os);
+        c.pending = pending;
+        let a = End::new(c, &clock);
+        let mut accepted = Vec::new();
+        for (n, dst) in [(0u8, 2u8), (1, 2), (2, 3)] {
+            if a.carrier.send(roce(v4(dst)), &[n; 40]) == Ok(()) {
+                accepted.push(n);
+            } else {
+                assert_eq!(
+                    a.carrier.send(roce(v4(dst)), &[n; 40]),
+                    Err(SendError::WouldBlock)
+                );
+            }
+        }
+        assert_eq!(accepted.len(), pending, "pending = {pending}");
+        a.carrier.neighbour_resolved(v4(2), mac(2));
+        a.carrier.neighbour_resolved(v4(3), mac(2));
+        a.deliver_to(&b);
+        assert_eq!(tags(&b), accepted, "pending = {pending}");
+        let s = a.carrier.stats();
+        assert_eq!(
+            (s.tx_queued, s.tx_queue_sent),
+            (pending as u64, pending as u64)
+        );
+        assert_eq!(s.tx_no_neighbour, 2 * (3 - pending as u64));
+        assert_eq!(a.port().resolutions(), [v4(2), v4(3)]);
+    }
+}
+
+#[test]
+fn a_held_datagram_the_port_refuses_is_counted_and_freed() {
+    let (_clock, a, b) = os_pair(v4(1), v4(2));
+    let d = tagged(2);
+    a.carrier.send(roce(v4(2)), &d[0]).unwrap();
+    *a.port().fail.lock().unwrap() = Some(SendError::WouldBlock);
+    a.carrier.neighbour_resolved(v4(2), mac(2));
+    *a.port().fail.lock().unwrap() = None;
+    a.carrier.send(roce(v4(2)), &d[1]).unwrap();
+    a.deliver_to(&b);
+    assert_eq!(tags(&b), [1]);
+    let s = a.carrier.stats();
+    assert_eq!(
+        (s.tx_queued, s.tx_queue_errors, s.tx_queue_sent, s.tx_frames),
+        (1, 1, 0, 1)
+    );
 }
 
 #[test]
 fn arp_is_ignored_under_the_os_resolver() {
     let (_clock, a, _b) = os_pair(v4(1), v4(2));
-    a.carrier.send(roce(v4(2)), &[0; 16]).unwrap_err();
+    a.carrier.send(roce(v4(2)), &[0; 16]).unwrap();
     let reply = arp_reply((v4(2), mac(2)), (v4(1), mac(1)));
     assert_eq!(a.carrier.on_frame(&reply), FrameVerdict::NotOurs);
     assert_eq!(a.carrier.stats().neighbours_learned, 0);
-    assert_eq!(
-        a.carrier.send(roce(v4(2)), &[0; 16]),
-        Err(SendError::WouldBlock)
-    );
+    assert_eq!(a.carrier.send(roce(v4(2)), &[0; 16]), Ok(()));
+    assert!(a.port().take().is_empty(), "both still held");
+    assert_eq!(a.carrier.stats().tx_queued, 2);
 }
 
 #[test]
@@ -114,8 +256,9 @@ fn vlan_tag_round_trip() {
     c.vlan = Some(VlanTag { pcp: 3, vid: 100 });
     let a = End::new(c, &clock);
     let b = End::new(config(v4(2), 2, Resolver::Arp), &clock);
-    a.carrier.send(roce(v4(2)), &datagram(30)).unwrap_err();
+    a.carrier.send(roce(v4(2)), &datagram(30)).unwrap();
     let req = a.port().take();
+    assert_eq!(req.len(), 1, "the request; the datagram is held");
     assert_eq!(
         req[0][12..18],
         [0x81, 0x00, 0x60, 100, 0x08, 0x06],
@@ -124,11 +267,18 @@ fn vlan_tag_round_trip() {
     assert_eq!(b.carrier.on_frame(&req[0]), FrameVerdict::NotOurs);
     a.carrier
         .on_frame(&arp_reply((v4(2), mac(2)), (v4(1), mac(1))));
-    a.carrier.send(roce(v4(2)), &datagram(30)).unwrap();
+    a.carrier.send(roce(v4(2)), &datagram(31)).unwrap();
     let f = a.port().take();
-    assert_eq!(f[0][12..18], [0x81, 0x00, 0x60, 100, 0x08, 0x00]);
-    assert_eq!(b.carrier.on_frame(&f[0]), FrameVerdict::Consumed);
-    assert_eq!(b.sink.take()[0].payload, datagram(30));
+    assert_eq!(f.len(), 2, "the held datagram, then the new one");
+    for f in &f {
+        assert_eq!(f[12..18], [0x81, 0x00, 0x60, 100, 0x08, 0x00]);
+        assert_eq!(b.carrier.on_frame(f), FrameVerdict::Consumed);
+    }
+    let got = b.sink.take();
+    assert_eq!(
+        (got[0].payload.clone(), got[1].payload.clone()),
+        (datagram(30), datagram(31))
+    );
 }
 
 /// The UDP checksum over the IPv6 pseudo header, computed here.

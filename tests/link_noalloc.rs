@@ -1,7 +1,10 @@
 //! The frame carrier's data path does not allocate: after `FrameCarrier::new`,
-//! sends (resolution asks, ARP requests, framed datagrams), received frames
-//! (delivered, dropped, ARP learned, not ours) and neighbour answers make zero
-//! heap allocations. Counted with the `allocation-counter` global allocator.
+//! sends (resolution asks, ARP requests, framed datagrams, datagrams held in
+//! the pending queue), received frames (delivered, dropped, ARP learned and
+//! the held datagrams it releases, not ours), neighbour answers (and their
+//! flushes) and failures, the per-neighbour cap, the age limit and a full
+//! pool make zero heap allocations. Counted with the `allocation-counter`
+//! global allocator.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -41,6 +44,15 @@ impl DatagramSink for Count {
 }
 
 fn carrier(ip: [u8; 4], mac: u8, resolver: Resolver) -> (FrameCarrier<OneBuffer>, Arc<Count>) {
+    carrier_with(ip, mac, resolver, 4)
+}
+
+fn carrier_with(
+    ip: [u8; 4],
+    mac: u8,
+    resolver: Resolver,
+    pending: usize,
+) -> (FrameCarrier<OneBuffer>, Arc<Count>) {
     let sink = Arc::new(Count::default());
     let port = OneBuffer {
         buf: Mutex::new([([0; 1600], 0); 2]),
@@ -55,6 +67,7 @@ fn carrier(ip: [u8; 4], mac: u8, resolver: Resolver) -> (FrameCarrier<OneBuffer>
         hop_limit: 64,
         resolver,
         neighbours: 4,
+        pending,
     };
     (FrameCarrier::new(config, port, sink.clone()).unwrap(), sink)
 }
@@ -76,8 +89,9 @@ fn send_and_receive_make_no_heap_allocation() {
             a.port()
                 .clock
                 .store(round * 70_000_000_000, Ordering::SeqCst);
-            // Unknown (or stale) neighbour: an ARP request goes out.
-            let r = a.send(to_b, &payload);
+            // Unknown (or stale) neighbour: an ARP request goes out (round
+            // 0: the datagram is held, and sent when the reply comes).
+            assert_eq!(a.send(to_b, &payload), Ok(()));
             let (req, n) = last(&a, true);
             // B sees the request for its address (not ours: OS answers).
             assert_eq!(b.on_frame(&req[..n]), FrameVerdict::NotOurs);
@@ -91,9 +105,6 @@ fn send_and_receive_make_no_heap_allocation() {
             reply[32..38].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
             reply[38..42].copy_from_slice(&[10, 0, 0, 1]);
             a.on_frame(&reply[..n]);
-            if r.is_err() {
-                assert_eq!(a.send(to_b, &payload), Ok(()));
-            }
             let (frame, n) = last(&a, false);
             if b.on_frame(&frame[..n]) == FrameVerdict::Consumed {
                 consumed += 1;
@@ -112,5 +123,59 @@ fn send_and_receive_make_no_heap_allocation() {
         50,
         "stale every round: refreshed"
     );
+    assert_eq!(a.stats().tx_queue_sent, 1, "round 0's datagram was held");
     assert_eq!(info.count_total, 0, "{info:?}");
+}
+
+#[test]
+fn the_pending_queue_makes_no_heap_allocation() {
+    let (a, _) = carrier_with([10, 0, 0, 1], 1, Resolver::Os, 4);
+    let (b, b_sink) = carrier([10, 0, 0, 2], 2, Resolver::Os);
+    let to = |n: u8| SocketAddr::new([10, 0, 0, n].into(), 4791);
+    let payload = [0x3Cu8; 1000];
+    let rounds = 20u64;
+    let mut consumed = 0;
+    let info = allocation_counter::measure(|| {
+        for round in 0..rounds {
+            let t0 = round * 20_000_000_000;
+            a.port().clock.store(t0, Ordering::SeqCst);
+            // Four to one neighbour: held, the fourth replaces the first.
+            for _ in 0..4 {
+                assert_eq!(a.send(to(2), &payload), Ok(()));
+            }
+            // One to another fills the pool; a third neighbour is refused.
+            assert_eq!(a.send(to(3), &payload), Ok(()));
+            assert_eq!(a.send(to(4), &payload), Err(SendError::WouldBlock));
+            // The answer flushes three; the failure drops one.
+            a.neighbour_resolved(to(2).ip(), [2, 0, 0, 0, 0, 2]);
+            let (frame, n) = last(&a, false);
+            if b.on_frame(&frame[..n]) == FrameVerdict::Consumed {
+                consumed += 1;
+            }
+            a.neighbour_failed(to(3).ip());
+            // Held past the age limit: freed by the next hold.
+            assert_eq!(a.send(to(5), &payload), Ok(()));
+            a.port().clock.store(t0 + 3_000_000_000, Ordering::SeqCst);
+            assert_eq!(a.send(to(6), &payload), Ok(()));
+            a.neighbour_resolved(to(6).ip(), [2, 0, 0, 0, 0, 2]);
+            for n in [2, 4, 5, 6] {
+                a.neighbour_failed(to(n).ip());
+            }
+        }
+    });
+    assert_eq!(info.count_total, 0, "{info:?}");
+    assert_eq!(consumed, rounds);
+    assert_eq!(b_sink.0.load(Ordering::SeqCst), rounds as usize * 1000);
+    let s = a.stats();
+    assert_eq!(
+        (
+            s.tx_queued,
+            s.tx_queue_sent,
+            s.tx_queue_replaced,
+            s.tx_queue_failed,
+            s.tx_queue_expired,
+            s.tx_no_neighbour
+        ),
+        (7 * rounds, 4 * rounds, rounds, rounds, rounds, rounds)
+    );
 }

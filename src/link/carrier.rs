@@ -7,8 +7,15 @@
 //! cache lock and the counters; must not parse RoCE headers nor call OS
 //! APIs other than through the [`LinkPort`].
 //!
-//! Lock order: the neighbour lock is a leaf. It is never held across
-//! [`LinkPort::send_frame`], [`LinkPort::request_resolution`] or the sink.
+//! While a next hop resolves, its datagrams wait in a preallocated pending
+//! queue (`pending.rs`) under the neighbour lock and are sent, in order,
+//! when it resolves (`docs/CARRIER.md`, "The pending queue").
+//!
+//! Lock order: the neighbour lock (the cache and the pending queue) is a
+//! leaf. It is never held across [`LinkPort::send_frame`],
+//! [`LinkPort::request_resolution`] or the sink: a flush takes one held
+//! datagram out of the queue under the lock, sends it outside, and gives the
+//! slot back under the lock.
 
 use alloc::sync::Arc;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -25,7 +32,12 @@ use crate::wire::{ipv4, ipv6, udp, Ipv4Repr, Ipv6Repr, UdpRepr};
 
 use super::classify::{classify, Classified, DropReason};
 use super::neighbour::{Lookup, NeighbourCache};
+use super::pending::{Held, PendingPool, Taken};
 use super::port::{LinkPort, MacAddr, VlanTag};
+
+/// Pending-queue slots a configuration should use unless it has a reason
+/// not to ([`FrameConfig::pending`]).
+pub const DEFAULT_PENDING: usize = 16;
 
 /// How next-hop MACs are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +72,14 @@ pub struct FrameConfig {
     pub resolver: Resolver,
     /// Neighbour cache entries (preallocated at [`FrameCarrier::new`]).
     pub neighbours: usize,
+    /// Pending-queue slots: datagrams held while their next hop resolves,
+    /// each slot preallocated at [`FrameCarrier::new`] with room for the
+    /// largest datagram `ip_mtu` allows ([`DEFAULT_PENDING`], 16, unless
+    /// there is a reason; 0: no queue, a send to an unresolved next hop is
+    /// refused with `WouldBlock`). At most
+    /// [`PER_NEIGHBOUR`](super::pending::PER_NEIGHBOUR) per next hop, for at
+    /// most [`MAX_AGE`](super::pending::MAX_AGE).
+    pub pending: usize,
 }
 
 /// What the OS glue does with a received frame after
@@ -112,8 +132,26 @@ link_counters! {
     rx_not_ours,
     /// Datagrams sent as frames.
     tx_frames,
-    /// Sends refused with `WouldBlock` because the next hop is not resolved yet.
+    /// Sends refused with `WouldBlock` because the next hop is not resolved
+    /// yet and no pending slot was free.
     tx_no_neighbour,
+    /// Datagrams held in the pending queue while their next hop resolves
+    /// (the send returned `Ok`). Each ends in exactly one of `tx_queue_sent`,
+    /// `tx_queue_replaced`, `tx_queue_expired`, `tx_queue_failed`,
+    /// `tx_queue_errors`, or is still held.
+    tx_queued,
+    /// Held datagrams sent once their next hop resolved (also in `tx_frames`).
+    tx_queue_sent,
+    /// Held datagrams dropped for a newer one to the same next hop (the
+    /// per-neighbour cap).
+    tx_queue_replaced,
+    /// Held datagrams dropped because their next hop did not resolve within
+    /// the age limit.
+    tx_queue_expired,
+    /// Held datagrams dropped because their next hop failed.
+    tx_queue_failed,
+    /// Held datagrams the port refused when they were flushed.
+    tx_queue_errors,
     /// Sends refused otherwise (unreachable, too big, the port's errors).
     tx_errors,
     /// ARP requests sent ([`Resolver::Arp`]).
@@ -128,6 +166,12 @@ link_counters! {
 
 fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
+}
+
+fn add(c: &AtomicU64, n: u64) {
+    if n != 0 {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 /// Ethernet (tagged) + IPv6 + UDP: the longest header we build.
@@ -158,7 +202,7 @@ fn fill_frame(buf: &mut [u8], header: &[u8], body: &[u8]) {
 pub enum FrameConfigError {
     /// Inconsistent configuration (e.g. IPv6 local address with ARP).
     Invalid,
-    /// The neighbour table could not be allocated.
+    /// The neighbour table or the pending queue could not be allocated.
     NoMemory,
 }
 
@@ -183,6 +227,46 @@ impl FrameConfig {
             && self.neighbours > 0
             && !(self.resolver == Resolver::Arp && self.local.is_ipv6())
     }
+
+    /// The largest datagram (UDP payload) `ip_mtu` allows: the size of a
+    /// pending slot.
+    ///
+    /// IRQL: any.
+    pub fn max_datagram(&self) -> usize {
+        let ip_header = match self.local.ip() {
+            IpAddr::V4(_) => ipv4::HEADER_LEN,
+            IpAddr::V6(_) => ipv6::HEADER_LEN,
+        };
+        self.ip_mtu.saturating_sub(ip_header + udp::HEADER_LEN)
+    }
+}
+
+/// What the neighbour lock protects: the cache and the datagrams waiting
+/// for its answers.
+#[derive(Debug)]
+struct Neighbours {
+    cache: NeighbourCache,
+    pending: PendingPool,
+}
+
+/// What a send does once the neighbour lock is released.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    /// Frame it to this MAC (and ask for a refresh if `.1`).
+    Send(MacAddr, bool),
+    /// Flush the next hop's held datagrams first, then as `Send`.
+    FlushThenSend(MacAddr, bool),
+    /// Held (or not, `held.held == false`); ask for resolution if `.1`.
+    Held(Held, bool),
+    /// The next hop failed; this many held datagrams were dropped.
+    Unreachable(u64),
+}
+
+/// How a send ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Framed,
+    Held,
 }
 
 /// The frame carrier.
@@ -190,7 +274,7 @@ pub struct FrameCarrier<P: LinkPort> {
     config: FrameConfig,
     port: P,
     sink: Arc<dyn DatagramSink>,
-    neighbours: SpinLock<NeighbourCache>,
+    neighbours: SpinLock<Neighbours>,
     counters: Counters,
 }
 
@@ -205,9 +289,9 @@ impl<P: LinkPort> core::fmt::Debug for FrameCarrier<P> {
 
 impl<P: LinkPort> FrameCarrier<P> {
     /// A carrier sending on `port`, delivering to `sink`; preallocates
-    /// everything it uses on the data path. `Invalid` unless
-    /// [`FrameConfig::is_valid`]; `NoMemory` if the neighbour table cannot
-    /// be reserved.
+    /// everything it uses on the data path (the neighbour table and the
+    /// pending slots). `Invalid` unless [`FrameConfig::is_valid`];
+    /// `NoMemory` if either cannot be reserved.
     ///
     /// IRQL: PASSIVE_LEVEL.
     pub fn new(
@@ -220,11 +304,13 @@ impl<P: LinkPort> FrameCarrier<P> {
         }
         let cache =
             NeighbourCache::new(config.neighbours).map_err(|_| FrameConfigError::NoMemory)?;
+        let pending = PendingPool::new(config.pending, config.max_datagram())
+            .map_err(|_| FrameConfigError::NoMemory)?;
         Ok(FrameCarrier {
             config,
             port,
             sink,
-            neighbours: SpinLock::new(cache),
+            neighbours: SpinLock::new(Neighbours { cache, pending }),
             counters: Counters::default(),
         })
     }
@@ -287,19 +373,22 @@ impl<P: LinkPort> FrameCarrier<P> {
             };
         let now = self.port.now();
         let changed = {
-            let mut table = self.neighbours.lock();
+            let mut n = self.neighbours.lock();
             if to_us {
-                table.resolved(sender.into(), arp.sender_mac, now)
+                n.cache.resolved(sender.into(), arp.sender_mac, now)
             } else {
-                table.learn(sender.into(), arp.sender_mac, now)
+                n.cache.learn(sender.into(), arp.sender_mac, now)
             }
         };
         if changed {
             bump(&self.counters.neighbours_learned);
+            self.flush(sender.into(), arp.sender_mac);
         }
     }
 
-    /// The OS resolved `ip`'s next hop to `mac`.
+    /// The OS resolved `ip`'s next hop to `mac`: the datagrams held for
+    /// `ip` are sent, in order, before this returns (through
+    /// [`LinkPort::send_frame`], without the neighbour lock).
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn neighbour_resolved(&self, ip: IpAddr, mac: MacAddr) {
@@ -307,18 +396,61 @@ impl<P: LinkPort> FrameCarrier<P> {
             return;
         }
         let now = self.port.now();
-        let changed = self.neighbours.lock().resolved(ip, mac, now);
+        let changed = self.neighbours.lock().cache.resolved(ip, mac, now);
         if changed {
             bump(&self.counters.neighbours_learned);
         }
+        // Even if the table had no room for the answer, it is the OS's
+        // answer: what waits for it goes.
+        self.flush(ip, mac);
     }
 
-    /// The OS could not resolve `ip` (no route, no answer).
+    /// The OS could not resolve `ip` (no route, no answer): the entry
+    /// fails, and the datagrams held for `ip` are dropped.
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn neighbour_failed(&self, ip: IpAddr) {
         let now = self.port.now();
-        self.neighbours.lock().failed(ip, now);
+        let dropped = {
+            let mut n = self.neighbours.lock();
+            n.cache.failed(ip, now);
+            n.pending.drop_for(ip)
+        };
+        add(&self.counters.tx_queue_failed, dropped);
+    }
+
+    /// Sends the datagrams held for `ip` to `mac`, oldest first, one at a
+    /// time: each is taken out of the queue under the lock, sent without
+    /// it, and its slot given back under the lock. Datagrams held meanwhile
+    /// (by sends that saw this flush under way) are sent too. If another
+    /// flush of `ip` is under way, that one sends them and this returns.
+    fn flush(&self, ip: IpAddr, mac: MacAddr) {
+        let c = &self.counters;
+        let mut sent: Option<Taken> = None;
+        loop {
+            let now = self.port.now();
+            let next = {
+                let mut n = self.neighbours.lock();
+                match sent.take() {
+                    Some(t) => n.pending.give_back(t),
+                    None if n.pending.flushing(ip) => return,
+                    None => {}
+                }
+                n.pending.take_next(ip, now)
+            };
+            add(&c.tx_queue_expired, next.expired);
+            let Some(taken) = next.taken else {
+                return;
+            };
+            match self.send_frame_to(mac, taken.dst, taken.datagram()) {
+                Ok(()) => {
+                    bump(&c.tx_queue_sent);
+                    bump(&c.tx_frames);
+                }
+                Err(_) => bump(&c.tx_queue_errors),
+            }
+            sent = Some(taken);
+        }
     }
 
     /// The configuration.
@@ -358,7 +490,7 @@ impl<P: LinkPort> FrameCarrier<P> {
     }
 
     /// Sends "who has `target`? tell <our IP>" to `dst_mac`. Errors are
-    /// not reported (the send that needed it returns `WouldBlock` anyway).
+    /// not reported (the next send or the retry interval asks again).
     fn send_arp_request(&self, target: Ipv4Addr, dst_mac: MacAddr) {
         let IpAddr::V4(me) = self.config.local.ip() else {
             return;
@@ -473,7 +605,7 @@ impl<P: LinkPort> FrameCarrier<P> {
 }
 
 impl<P: LinkPort> FrameCarrier<P> {
-    fn send_inner(&self, dst: SocketAddr, datagram: &[u8]) -> Result<(), SendError> {
+    fn send_inner(&self, dst: SocketAddr, datagram: &[u8]) -> Result<Sent, SendError> {
         let ip_header_len = match (self.config.local.ip(), dst.ip()) {
             (IpAddr::V4(_), IpAddr::V4(a)) if is_unicast_v4(a) => ipv4::HEADER_LEN,
             (IpAddr::V6(_), IpAddr::V6(a)) if is_unicast_v6(a) => ipv6::HEADER_LEN,
@@ -486,29 +618,63 @@ impl<P: LinkPort> FrameCarrier<P> {
         if ip_len > self.config.ip_mtu {
             return Err(SendError::TooBig);
         }
+        let ip = dst.ip();
         let now = self.port.now();
-        let lookup = self.neighbours.lock().lookup(dst.ip(), now);
-        match lookup {
-            Lookup::Mac(mac, refresh) => {
+        let plan = {
+            let mut n = self.neighbours.lock();
+            match n.cache.lookup(ip, now) {
+                // A flush of this next hop is under way: join its queue, so
+                // this datagram does not overtake the held ones.
+                Lookup::Mac(..) if n.pending.flushing(ip) => {
+                    Plan::Held(n.pending.hold(dst, datagram, now), false)
+                }
+                // Held datagrams and nobody flushing them (the answer came
+                // while the table had no room, or an ARP merge): this send
+                // flushes them first.
+                Lookup::Mac(mac, refresh) if n.pending.queued(ip) > 0 => {
+                    Plan::FlushThenSend(mac, refresh)
+                }
+                Lookup::Mac(mac, refresh) => Plan::Send(mac, refresh),
+                Lookup::Resolve => Plan::Held(n.pending.hold(dst, datagram, now), true),
+                Lookup::Pending => Plan::Held(n.pending.hold(dst, datagram, now), false),
+                Lookup::Failed => Plan::Unreachable(n.pending.drop_for(ip)),
+            }
+        };
+        let c = &self.counters;
+        match plan {
+            Plan::Send(mac, refresh) | Plan::FlushThenSend(mac, refresh) => {
+                if matches!(plan, Plan::FlushThenSend(..)) {
+                    self.flush(ip, mac);
+                }
                 let sent = self.send_frame_to(mac, dst, datagram);
                 if sent == Err(SendError::WouldBlock) {
-                    bump(&self.counters.tx_errors);
+                    bump(&c.tx_errors);
                 }
                 if refresh {
-                    self.resolve(dst.ip(), Some(mac));
+                    self.resolve(ip, Some(mac));
                 }
-                sent
+                sent.map(|()| Sent::Framed)
             }
-            Lookup::Resolve => {
-                self.resolve(dst.ip(), None);
-                bump(&self.counters.tx_no_neighbour);
-                Err(SendError::WouldBlock)
+            Plan::Held(held, ask) => {
+                add(&c.tx_queue_expired, held.expired);
+                if held.replaced {
+                    bump(&c.tx_queue_replaced);
+                }
+                if ask {
+                    self.resolve(ip, None);
+                }
+                if held.held {
+                    bump(&c.tx_queued);
+                    Ok(Sent::Held)
+                } else {
+                    bump(&c.tx_no_neighbour);
+                    Err(SendError::WouldBlock)
+                }
             }
-            Lookup::Pending => {
-                bump(&self.counters.tx_no_neighbour);
-                Err(SendError::WouldBlock)
+            Plan::Unreachable(dropped) => {
+                add(&c.tx_queue_failed, dropped);
+                Err(SendError::Unreachable)
             }
-            Lookup::Failed => Err(SendError::Unreachable),
         }
     }
 }
@@ -519,19 +685,26 @@ impl<P: LinkPort> Carrier for FrameCarrier<P> {
     }
 
     /// Frames and sends `datagram` if `dst`'s next hop is known; otherwise
-    /// starts resolving it and returns `WouldBlock` (see the module doc of
-    /// [`crate::link`] and `docs/CARRIER.md`).
+    /// starts resolving it (if not asked already) and holds a copy in a
+    /// pending slot (`Ok`: sent when the next hop resolves, dropped if it
+    /// fails or takes too long), or, with no slot free, returns
+    /// `WouldBlock` (see `docs/CARRIER.md`, "The pending queue").
     ///
     /// IRQL: <= DISPATCH_LEVEL.
     fn send(&self, dst: SocketAddr, datagram: &[u8]) -> Result<(), SendError> {
         let c = &self.counters;
-        let result = self.send_inner(dst, datagram);
-        match result {
-            Ok(()) => bump(&c.tx_frames),
-            Err(SendError::WouldBlock) => {}
-            Err(_) => bump(&c.tx_errors),
+        match self.send_inner(dst, datagram) {
+            Ok(Sent::Framed) => {
+                bump(&c.tx_frames);
+                Ok(())
+            }
+            Ok(Sent::Held) => Ok(()),
+            Err(SendError::WouldBlock) => Err(SendError::WouldBlock),
+            Err(e) => {
+                bump(&c.tx_errors);
+                Err(e)
+            }
         }
-        result
     }
 
     fn tx_ipv4(&self) -> Option<TxIpv4> {

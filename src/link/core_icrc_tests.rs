@@ -50,6 +50,7 @@ fn carrier(local: IpAddr) -> FrameCarrier<Capture> {
         hop_limit: 64,
         resolver: Resolver::Os,
         neighbours: 4,
+        pending: 0,
     };
     FrameCarrier::new(config, Capture::default(), Arc::new(Nobody)).unwrap()
 }

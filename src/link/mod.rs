@@ -10,7 +10,8 @@
 //! [`crate::os::Carrier`] over it.
 //!
 //! Parts: `port.rs` (the [`LinkPort`] contract), `neighbour.rs` (the sans-IO
-//! neighbour cache), `classify.rs` (a received frame -> RoCEv2 for us /
+//! neighbour cache), `pending.rs` (the sans-IO pending queue: datagrams held
+//! while their next hop resolves), `classify.rs` (a received frame -> RoCEv2 for us /
 //! ARP / not ours / dropped, with the reason), `carrier.rs` (the
 //! [`FrameCarrier`]: framing on send, delivery on receive, ARP resolution
 //! when configured).
@@ -22,12 +23,16 @@
 pub mod carrier;
 pub mod classify;
 pub mod neighbour;
+pub mod pending;
 pub mod port;
 
 #[cfg(test)]
 mod core_icrc_tests;
 
-pub use carrier::{FrameCarrier, FrameConfig, FrameConfigError, FrameVerdict, LinkStats, Resolver};
+pub use carrier::{
+    FrameCarrier, FrameConfig, FrameConfigError, FrameVerdict, LinkStats, Resolver, DEFAULT_PENDING,
+};
 pub use classify::{classify, Classified, DropReason};
 pub use neighbour::{Lookup, NeighbourCache};
+pub use pending::PendingPool;
 pub use port::{LinkPort, MacAddr, VlanTag};

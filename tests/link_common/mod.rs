@@ -125,6 +125,7 @@ pub fn config(ip: IpAddr, n: u8, resolver: Resolver) -> FrameConfig {
         hop_limit: 64,
         resolver,
         neighbours: 8,
+        pending: softroce::link::DEFAULT_PENDING,
     }
 }
 

@@ -232,6 +232,7 @@ impl FrameLink {
             hop_limit: HOP_LIMIT,
             resolver: Resolver::Arp,
             neighbours: NEIGHBOURS,
+            pending: crate::link::DEFAULT_PENDING,
         };
         let port = PacketPort {
             fd: fd.clone(),

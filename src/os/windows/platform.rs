@@ -129,6 +129,7 @@ impl WindowsPlatform {
             hop_limit: 64,
             resolver: Resolver::Os,
             neighbours: LOWER_NEIGHBOURS,
+            pending: crate::link::DEFAULT_PENDING,
         };
         let port = LowerPort {
             binding,
