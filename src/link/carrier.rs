@@ -317,8 +317,9 @@ impl<P: LinkPort> FrameCarrier<P> {
 
     /// One received Ethernet frame (link header first, FCS stripped).
     /// Delivers a RoCEv2 datagram for us to the sink (before returning),
-    /// learns from ARP under [`Resolver::Arp`], and says what the OS glue
-    /// should do with the frame.
+    /// learns from ARP under [`Resolver::Arp`] (and then sends the datagrams
+    /// held for the neighbour it learned, in order, before returning), and
+    /// says what the OS glue should do with the frame.
     ///
     /// IRQL: DISPATCH_LEVEL.
     pub fn on_frame(&self, frame: &[u8]) -> FrameVerdict {
