@@ -190,6 +190,24 @@ fn a_full_pool_refuses_and_no_pool_keeps_the_old_rule() {
 }
 
 #[test]
+fn a_destination_the_table_has_no_room_for_is_not_held() {
+    let clock = Clock::default();
+    let mut c = config(v4(1), 1, Resolver::Os);
+    c.neighbours = 1;
+    let a = End::new(c, &clock);
+    assert_eq!(a.carrier.send(roce(v4(2)), &[0; 40]), Ok(()));
+    // The only entry is a live resolution: v4(3) gets none, so nothing
+    // would ever send a held datagram: refused as without a queue.
+    assert_eq!(
+        a.carrier.send(roce(v4(3)), &[1; 40]),
+        Err(SendError::WouldBlock)
+    );
+    assert_eq!(a.port().resolutions(), [v4(2)]);
+    let s = a.carrier.stats();
+    assert_eq!((s.tx_queued, s.tx_no_neighbour), (1, 1));
+}
+
+#[test]
 fn a_held_datagram_the_port_refuses_is_counted_and_freed() {
     let (_clock, a, b) = os_pair(v4(1), v4(2));
     let d = tagged(2);

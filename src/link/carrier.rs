@@ -637,6 +637,9 @@ impl<P: LinkPort> FrameCarrier<P> {
                 }
                 Lookup::Mac(mac, refresh) => Plan::Send(mac, refresh),
                 Lookup::Resolve => Plan::Held(n.pending.hold(dst, datagram, now), true),
+                // No entry (the table is full of live resolutions): nothing
+                // will resolve it, so it is not held.
+                Lookup::Pending if !n.cache.contains(ip) => Plan::Held(Held::default(), false),
                 Lookup::Pending => Plan::Held(n.pending.hold(dst, datagram, now), false),
                 Lookup::Failed => Plan::Unreachable(n.pending.drop_for(ip)),
             }

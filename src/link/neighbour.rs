@@ -125,6 +125,15 @@ impl NeighbourCache {
         self.len() == 0
     }
 
+    /// Whether `ip` has an entry (in any state).
+    ///
+    /// IRQL: any.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.state != State::Free && e.ip == ip)
+    }
+
     fn find(&mut self, ip: IpAddr) -> Option<&mut Entry> {
         self.entries
             .iter_mut()
