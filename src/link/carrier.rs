@@ -133,7 +133,8 @@ link_counters! {
     /// Datagrams sent as frames.
     tx_frames,
     /// Sends refused with `WouldBlock` because the next hop is not resolved
-    /// yet and no pending slot was free.
+    /// yet and the datagram could not be held (no pending slot free, or no
+    /// neighbour entry to resolve it).
     tx_no_neighbour,
     /// Datagrams held in the pending queue while their next hop resolves
     /// (the send returned `Ok`). Each ends in exactly one of `tx_queue_sent`,
