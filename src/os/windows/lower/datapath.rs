@@ -4,8 +4,9 @@
 //! - **Stack sends** ([`forward_sends`], from MiniportSendNetBufferLists):
 //!   each NBL is cloned (`NdisAllocateCloneNetBufferList` from the
 //!   binding's clone pool, original MDLs), its send info copied
-//!   (`NdisCopySendNetBufferListInfo`), `ParentNetBufferList` set, the
-//!   adapter link remembered in `ProtocolReserved[0]`, and sent down. Unpaired
+//!   (`NdisCopySendNetBufferListInfo`), `SourceHandle` = the binding
+//!   handle, `ParentNetBufferList` set, the adapter link remembered in
+//!   `ProtocolReserved[0]`, and sent down. Unpaired
 //!   or paused: completed at once with NDIS_STATUS_MEDIA_DISCONNECTED /
 //!   NDIS_STATUS_PAUSED; no clone: NDIS_STATUS_RESOURCES.
 //! - **Send completions** ([`send_complete`], ProtocolSendNetBufferListsComplete):
@@ -193,9 +194,13 @@ unsafe fn forward_one(
         return Err(NDIS_STATUS_RESOURCES.0 as u32);
     }
     link.counters.tx_forwarded.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: both NBLs are live; the clone is ours.
+    // SAFETY: both NBLs are live; the clone is ours. A protocol driver sets
+    // SourceHandle of every NBL it sends to its NdisBindingHandle (NDIS
+    // routes the completion by it; learn.microsoft.com
+    // NdisSendNetBufferLists, "Sending Network Data").
     unsafe {
         let _ = NdisCopySendNetBufferListInfo(clone, nbl);
+        (*clone).SourceHandle = b.handle();
         (*clone).ParentNetBufferList = nbl;
         (*clone).ProtocolReserved[0] = Arc::as_ptr(link).cast_mut().cast();
         (*clone).Next = ptr::null_mut();

@@ -58,6 +58,8 @@ impl LinkPort for LowerPort {
             let nb = (*ctx.nbl).FirstNetBuffer.cast::<NET_BUFFER>();
             (*nb).DataLength = len as u32;
             (*ctx.nbl).Next = ptr::null_mut();
+            // NdisSendNetBufferLists: SourceHandle = the NdisBindingHandle.
+            (*ctx.nbl).SourceHandle = b.handle();
         }
         let flags = if crate::os::current_irql() == Irql::Dispatch {
             NDIS_SEND_FLAGS_DISPATCH_LEVEL
