@@ -19,7 +19,8 @@
 //!   (per-processor storage of `CLASSIFY_STORAGE` bytes when not
 //!   contiguous) and given to the frame carrier: Consumed/Dropped are not
 //!   indicated up; NotOurs (and everything while no carrier is open) is
-//!   indicated up on the paired miniport as a clone (receive info copied).
+//!   indicated up on the paired miniport as a clone (receive info copied,
+//!   `SourceHandle` = the miniport adapter handle).
 //!   Under NDIS_RECEIVE_FLAGS_RESOURCES the clone is indicated with the same
 //!   flag (the stack copies), freed when the indication returns, and the
 //!   originals stay with NDIS; otherwise the originals are kept until the
@@ -357,9 +358,13 @@ unsafe fn indicate_up(
     let resources = flags & NDIS_RECEIVE_FLAGS_RESOURCES != 0;
     b.outstanding.fetch_add(1, Ordering::SeqCst);
     // SAFETY: both NBLs are live; the clone is ours (MiniportReserved is
-    // the miniport's: ours, since the miniport indicates it).
+    // the miniport's: ours, since the miniport indicates it). A miniport sets
+    // SourceHandle of every NBL it indicates to its MiniportAdapterHandle
+    // (learn.microsoft.com NdisMIndicateReceiveNetBufferLists, Remarks): NDIS
+    // returns the clone to this miniport's MiniportReturnNetBufferLists by it.
     unsafe {
         let _ = NdisCopyReceiveNetBufferListInfo(clone, nbl);
+        (*clone).SourceHandle = link.miniport;
         (*clone).ParentNetBufferList = nbl;
         (*clone).MiniportReserved[0] = Arc::into_raw(b.clone()).cast_mut().cast();
         (*clone).Next = ptr::null_mut();
