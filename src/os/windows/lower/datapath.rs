@@ -49,6 +49,7 @@ use super::super::imports::{
     NdisGetDataBuffer, NdisMIndicateReceiveNetBufferLists, NdisMSendNetBufferListsComplete,
     NdisReturnNetBufferLists, NdisSendNetBufferLists,
 };
+use super::super::irql::RaiseToDispatch;
 use super::super::ndis::{
     NDIS_PORT_NUMBER, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, NDIS_SEND_FLAGS_DISPATCH_LEVEL,
     NDIS_STATUS_MEDIA_DISCONNECTED, NDIS_STATUS_PAUSED, NET_BUFFER_LIST,
@@ -424,7 +425,7 @@ unsafe fn finish_clone(
 
 /// ProtocolReceiveNetBufferLists.
 ///
-/// IRQL: <= DISPATCH_LEVEL.
+/// IRQL: <= DISPATCH_LEVEL (runs at DISPATCH_LEVEL, raised if called below).
 ///
 /// # Safety
 /// Called by NDIS only.
@@ -435,6 +436,14 @@ pub unsafe extern "system" fn receive(
     _count: u32,
     flags: u32,
 ) {
+    // NDIS may call this below DISPATCH (no NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL).
+    // `classify` picks this processor's storage by nesting depth, which is
+    // only exclusive when the thread cannot be preempted or migrate, and the
+    // frame carrier's `on_frame` runs at DISPATCH: so the whole handler runs
+    // at DISPATCH (as the WSK receive event does), and every NDIS call made
+    // from it says so in its flags.
+    let _dispatch = RaiseToDispatch::new();
+    let flags = flags | NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
     // SAFETY: our binding context: an `Arc<Binding>` raw pointer, live until
     // unbind completes. Borrowed as an Arc without taking it over.
     let b = core::mem::ManuallyDrop::new(unsafe { Arc::from_raw(ctx.cast::<Binding>()) });
