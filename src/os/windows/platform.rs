@@ -130,10 +130,7 @@ impl WindowsPlatform {
             resolver: Resolver::Os,
             neighbours: LOWER_NEIGHBOURS,
         };
-        let port = LowerPort {
-            binding,
-            link: link.clone(),
-        };
+        let port = LowerPort { link: link.clone() };
         let carrier = FrameCarrier::new(config, port, sink)
             .map(Arc::new)
             .map_err(|_| CarrierError::Os(STATUS_INSUFFICIENT_RESOURCES))?;
