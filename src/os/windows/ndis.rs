@@ -277,8 +277,19 @@ pub const NET_IF_DIRECTION_SENDRECEIVE: u32 = 0;
 pub const NET_IF_CONNECTION_DEDICATED: u32 = 1;
 pub const IF_TYPE_ETHERNET_CSMACD: u16 = 6;
 pub const NDIS_PAUSE_FUNCTIONS_UNSUPPORTED: u32 = 0;
-/// `NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | TRANSFERS_NOT_PEND | NO_LOOPBACK`.
-pub const SOFTROCE_MAC_OPTIONS: u32 = 0x1 | 0x2 | 0x8;
+/// `NDIS_MAC_OPTION_*` (ndis.h, OID_GEN_MAC_OPTIONS).
+pub const NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA: u32 = 0x1;
+pub const NDIS_MAC_OPTION_RECEIVE_SERIALIZED: u32 = 0x2;
+pub const NDIS_MAC_OPTION_TRANSFERS_NOT_PEND: u32 = 0x4;
+pub const NDIS_MAC_OPTION_NO_LOOPBACK: u32 = 0x8;
+/// What softroce reports: not RECEIVE_SERIALIZED (a paired adapter indicates
+/// receives from every processor at once); TRANSFERS_NOT_PEND, which
+/// OID_GEN_MAC_OPTIONS says a miniport indicating with
+/// NdisMIndicateReceiveNetBufferLists should set; NO_LOOPBACK (NDIS loops
+/// back for us).
+pub const SOFTROCE_MAC_OPTIONS: u32 = NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA
+    | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND
+    | NDIS_MAC_OPTION_NO_LOOPBACK;
 /// `NDIS_PACKET_TYPE_DIRECTED | MULTICAST | ALL_MULTICAST | BROADCAST`.
 pub const SOFTROCE_PACKET_FILTERS: u32 = 0x1 | 0x2 | 0x4 | 0x8;
 /// `NDIS_INTERFACE_TYPE::NdisInterfaceInternal`.

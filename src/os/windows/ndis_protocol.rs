@@ -9,7 +9,8 @@
 //!
 //! Layout sources (x64), asserted below:
 //! - NDIS_PROTOCOL_DRIVER_CHARACTERISTICS (0x80) and NDIS_BIND_PARAMETERS
-//!   (revision 1, 0x100): PDB type dumps of ndis.sys
+//!   (through HDSplitCurrentConfig, 0x100: revision 2, NDIS 6.1; revision 1
+//!   ends after BoundAdapterName, 0xF8): PDB type dumps of ndis.sys
 //!   (github.com/ntdiff/headers, Win10 x64).
 //! - NDIS_STATUS_INDICATION (0x70): ndis.h; ndis.sys code initialises its
 //!   header as 0x00700198 (type 0x98, revision 1, size 0x70).
@@ -174,9 +175,11 @@ pub struct NDIS_PROTOCOL_DRIVER_CHARACTERISTICS {
     pub DirectOidRequestCompleteHandler: Option<PROTOCOL_OID_REQUEST_COMPLETE>,
 }
 
-/// `NDIS_BIND_PARAMETERS`, the revision-1 prefix (x64 0x100). NDIS owns the
+/// `NDIS_BIND_PARAMETERS` through `HDSplitCurrentConfig` (x64 0x100), which
+/// learn.microsoft.com NDIS_BIND_PARAMETERS says revision 2 (NDIS 6.1) added;
+/// revision 1 (NDIS 6.0) ends after `BoundAdapterName` (0xF8). NDIS owns the
 /// structure (later revisions append fields); softroce only reads it, during
-/// ProtocolBindAdapterEx.
+/// ProtocolBindAdapterEx, and only fields of revision 1.
 #[repr(C)]
 pub struct NDIS_BIND_PARAMETERS {
     pub Header: NDIS_OBJECT_HEADER,

@@ -131,10 +131,7 @@ impl WindowsPlatform {
             neighbours: LOWER_NEIGHBOURS,
             pending: crate::link::DEFAULT_PENDING,
         };
-        let port = LowerPort {
-            binding,
-            link: link.clone(),
-        };
+        let port = LowerPort { link: link.clone() };
         let carrier = FrameCarrier::new(config, port, sink)
             .map(Arc::new)
             .map_err(|_| CarrierError::Os(STATUS_INSUFFICIENT_RESOURCES))?;

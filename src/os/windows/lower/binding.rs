@@ -383,8 +383,12 @@ impl Binding {
 }
 
 impl Drop for Binding {
-    /// IRQL: PASSIVE_LEVEL (the last reference goes at unbind or at the
-    /// carrier's close, both PASSIVE).
+    /// IRQL: <= DISPATCH_LEVEL. Usually the unbind's reference is the last,
+    /// at PASSIVE, but a send or receive path that cloned the `Arc`
+    /// (`AdapterLink::binding`, a receive clone's reference) may drop it
+    /// last at DISPATCH; every callee here is documented for <= DISPATCH
+    /// (NdisFreeNetBufferList, IoFreeMdl, NdisFreeNetBufferListPool,
+    /// ExFreePoolWithTag).
     fn drop(&mut self) {
         for c in &self.ctxs {
             // SAFETY: every send completed (unbind drained `outstanding`);

@@ -4,8 +4,9 @@
 //! - **Stack sends** ([`forward_sends`], from MiniportSendNetBufferLists):
 //!   each NBL is cloned (`NdisAllocateCloneNetBufferList` from the
 //!   binding's clone pool, original MDLs), its send info copied
-//!   (`NdisCopySendNetBufferListInfo`), `ParentNetBufferList` set, the
-//!   adapter link remembered in `ProtocolReserved[0]`, and sent down. Unpaired
+//!   (`NdisCopySendNetBufferListInfo`), `SourceHandle` = the binding
+//!   handle, `ParentNetBufferList` set, the adapter link remembered in
+//!   `ProtocolReserved[0]`, and sent down. Unpaired
 //!   or paused: completed at once with NDIS_STATUS_MEDIA_DISCONNECTED /
 //!   NDIS_STATUS_PAUSED; no clone: NDIS_STATUS_RESOURCES.
 //! - **Send completions** ([`send_complete`], ProtocolSendNetBufferListsComplete):
@@ -18,7 +19,8 @@
 //!   (per-processor storage of `CLASSIFY_STORAGE` bytes when not
 //!   contiguous) and given to the frame carrier: Consumed/Dropped are not
 //!   indicated up; NotOurs (and everything while no carrier is open) is
-//!   indicated up on the paired miniport as a clone (receive info copied).
+//!   indicated up on the paired miniport as a clone (receive info copied,
+//!   `SourceHandle` = the miniport adapter handle).
 //!   Under NDIS_RECEIVE_FLAGS_RESOURCES the clone is indicated with the same
 //!   flag (the stack copies), freed when the indication returns, and the
 //!   originals stay with NDIS; otherwise the originals are kept until the
@@ -47,6 +49,7 @@ use super::super::imports::{
     NdisGetDataBuffer, NdisMIndicateReceiveNetBufferLists, NdisMSendNetBufferListsComplete,
     NdisReturnNetBufferLists, NdisSendNetBufferLists,
 };
+use super::super::irql::RaiseToDispatch;
 use super::super::ndis::{
     NDIS_PORT_NUMBER, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, NDIS_SEND_FLAGS_DISPATCH_LEVEL,
     NDIS_STATUS_MEDIA_DISCONNECTED, NDIS_STATUS_PAUSED, NET_BUFFER_LIST,
@@ -193,9 +196,13 @@ unsafe fn forward_one(
         return Err(NDIS_STATUS_RESOURCES.0 as u32);
     }
     link.counters.tx_forwarded.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: both NBLs are live; the clone is ours.
+    // SAFETY: both NBLs are live; the clone is ours. A protocol driver sets
+    // SourceHandle of every NBL it sends to its NdisBindingHandle (NDIS
+    // routes the completion by it; learn.microsoft.com
+    // NdisSendNetBufferLists, "Sending Network Data").
     unsafe {
         let _ = NdisCopySendNetBufferListInfo(clone, nbl);
+        (*clone).SourceHandle = b.handle();
         (*clone).ParentNetBufferList = nbl;
         (*clone).ProtocolReserved[0] = Arc::as_ptr(link).cast_mut().cast();
         (*clone).Next = ptr::null_mut();
@@ -352,9 +359,13 @@ unsafe fn indicate_up(
     let resources = flags & NDIS_RECEIVE_FLAGS_RESOURCES != 0;
     b.outstanding.fetch_add(1, Ordering::SeqCst);
     // SAFETY: both NBLs are live; the clone is ours (MiniportReserved is
-    // the miniport's: ours, since the miniport indicates it).
+    // the miniport's: ours, since the miniport indicates it). A miniport sets
+    // SourceHandle of every NBL it indicates to its MiniportAdapterHandle
+    // (learn.microsoft.com NdisMIndicateReceiveNetBufferLists, Remarks): NDIS
+    // returns the clone to this miniport's MiniportReturnNetBufferLists by it.
     unsafe {
         let _ = NdisCopyReceiveNetBufferListInfo(clone, nbl);
+        (*clone).SourceHandle = link.miniport;
         (*clone).ParentNetBufferList = nbl;
         (*clone).MiniportReserved[0] = Arc::into_raw(b.clone()).cast_mut().cast();
         (*clone).Next = ptr::null_mut();
@@ -414,7 +425,7 @@ unsafe fn finish_clone(
 
 /// ProtocolReceiveNetBufferLists.
 ///
-/// IRQL: <= DISPATCH_LEVEL.
+/// IRQL: <= DISPATCH_LEVEL (runs at DISPATCH_LEVEL, raised if called below).
 ///
 /// # Safety
 /// Called by NDIS only.
@@ -425,6 +436,14 @@ pub unsafe extern "system" fn receive(
     _count: u32,
     flags: u32,
 ) {
+    // NDIS may call this below DISPATCH (no NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL).
+    // `classify` picks this processor's storage by nesting depth, which is
+    // only exclusive when the thread cannot be preempted or migrate, and the
+    // frame carrier's `on_frame` runs at DISPATCH: so the whole handler runs
+    // at DISPATCH (as the WSK receive event does), and every NDIS call made
+    // from it says so in its flags.
+    let _dispatch = RaiseToDispatch::new();
+    let flags = flags | NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
     // SAFETY: our binding context: an `Arc<Binding>` raw pointer, live until
     // unbind completes. Borrowed as an Arc without taking it over.
     let b = core::mem::ManuallyDrop::new(unsafe { Arc::from_raw(ctx.cast::<Binding>()) });

@@ -2,7 +2,8 @@
 //! `os::Carrier` the platform hands out for it ([`LinkCarrier`]).
 //!
 //! `send_frame` takes a preallocated send context (free list under a spin
-//! lock), lets the carrier write the frame into its nonpaged buffer, sets
+//! lock) of the binding the adapter is paired with at that moment (`Closed`
+//! while unpaired), lets the carrier write the frame into its nonpaged buffer, sets
 //! the NET_BUFFER's data length and sends it with
 //! `NDIS_SEND_FLAGS_DISPATCH_LEVEL` when at DISPATCH; the completion
 //! (`datapath::send_complete`) puts the context back. `request_resolution`
@@ -26,20 +27,25 @@ use super::super::imports::NdisSendNetBufferLists;
 use super::super::ndis::NDIS_SEND_FLAGS_DISPATCH_LEVEL;
 use super::super::ndis_protocol::NET_BUFFER;
 use super::super::platform::interrupt_time_now;
-use super::binding::Binding;
 use super::link::{sleep_ms, AdapterLink, LowerCarrier};
 
 /// See the module documentation.
 #[allow(missing_debug_implementations)]
 pub struct LowerPort {
-    pub binding: Arc<Binding>,
     pub link: Arc<AdapterLink>,
 }
 
 impl LinkPort for LowerPort {
     /// IRQL: <= DISPATCH_LEVEL.
     fn send_frame(&self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), SendError> {
-        let b = &self.binding;
+        // The binding the adapter is paired with now, not the one of the
+        // carrier's open: an unbind and a new bind (Restart-NetAdapter or a
+        // driver update of the NIC, `netcfg` unbinding) make a new
+        // `Binding`, and a carrier that kept the old one would answer
+        // `Closed` until NDK closed and reopened it.
+        let Some(b) = self.link.binding() else {
+            return Err(SendError::Closed);
+        };
         if len > b.frame_capacity {
             return Err(SendError::TooBig);
         }
@@ -58,6 +64,8 @@ impl LinkPort for LowerPort {
             let nb = (*ctx.nbl).FirstNetBuffer.cast::<NET_BUFFER>();
             (*nb).DataLength = len as u32;
             (*ctx.nbl).Next = ptr::null_mut();
+            // NdisSendNetBufferLists: SourceHandle = the NdisBindingHandle.
+            (*ctx.nbl).SourceHandle = b.handle();
         }
         let flags = if crate::os::current_irql() == Irql::Dispatch {
             NDIS_SEND_FLAGS_DISPATCH_LEVEL

@@ -405,7 +405,8 @@ unsafe fn free(adapter: *mut Adapter) {
 }
 
 /// MiniportHaltEx: NDIS has closed every NDK adapter instance and issues no
-/// more requests; wait for the NDK state work item, then free.
+/// more requests; wait for the NDK state work item, stop the adapter's NDK
+/// network (and with it a frame carrier), unpair the link, then free.
 ///
 /// IRQL: PASSIVE_LEVEL.
 ///
@@ -437,6 +438,13 @@ pub unsafe extern "system" fn halt(ctx: NDIS_HANDLE, _action: u32) {
             c"softroce: halt with NDK adapters still open\n",
         );
     }
+    // The adapter's NDK network stays in `ndk_instances` after the last NDK
+    // close until NDK is disabled (`take_idle_network` in the work item) or
+    // the adapter is freed. Paired, it owns the frame carrier, whose
+    // `LinkCarrier` and `LowerPort` each hold a reference of the link, so the
+    // wait below would never end if the network were only dropped by `free`.
+    // Every instance is closed by now: stop the network here, at PASSIVE.
+    drop(a.ndk_instances.take_idle_network());
     if let Some(link) = &a.link {
         unregister_link(link);
         // A receive or status indication of the (former) binding may still
