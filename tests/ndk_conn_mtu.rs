@@ -123,7 +123,8 @@ struct Pair {
     b_buf: Vec<u8>,
     a_mr: *mut NDK_MR,
     b_mr: *mut NDK_MR,
-    _mdls: Vec<Box<MDL>>,
+    /// Boxed: the provider holds their addresses.
+    _mdls: [Box<MDL>; 2],
 }
 
 fn connected(seed: u64, a_mtu: u32, b_mtu: u32) -> Pair {
@@ -167,7 +168,7 @@ fn connected(seed: u64, a_mtu: u32, b_mtu: u32) -> Pair {
         b_buf,
         a_mr,
         b_mr,
-        _mdls: vec![m1, m2],
+        _mdls: [m1, m2],
     }
 }
 
