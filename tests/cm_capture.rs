@@ -272,8 +272,39 @@ fn service_id_must_name_a_tcp_listener() {
 fn transport_and_mtu_are_checked() {
     let uc = rej_for(|r| r.transport_service_type = tst::UC, 5);
     assert_eq!(uc.reason, RejReason::InvalidTransportType);
-    let big = rej_for(|r| r.path_mtu = 5, 3);
-    assert_eq!(big.reason, RejReason::InvalidMtu);
     let zero = rej_for(|r| r.path_mtu = 0, 5);
     assert_eq!(zero.reason, RejReason::InvalidMtu);
+    let six = rej_for(|r| r.path_mtu = 6, 5);
+    assert_eq!(six.reason, RejReason::InvalidMtu);
+}
+
+/// The path MTU a server with `max_mtu` gives a connection whose REQ asks
+/// for `req_mtu` (no REJ, no transmission before the accept).
+fn accepted_mtu(req_mtu: u8, max_mtu: u8) -> u8 {
+    let caps = capture_mads();
+    let mut cfg = CmConfig::new(SERVER_GUID, &[SERVER], [9; 32]);
+    cfg.max_path_mtu = max_mtu;
+    let mut b = CmEngine::new(cfg);
+    b.listen(SERVER, 7174, 8).unwrap();
+    let mut req = caps[0];
+    let CmMessage::Req(ref mut r) = req.message else {
+        panic!()
+    };
+    r.path_mtu = req_mtu;
+    b.handle_mad(Instant::from_nanos(0), CLIENT, &encode(&req));
+    assert_eq!(b.poll_transmit(), None, "no REJ");
+    match b.poll_event() {
+        Some(CmEvent::ConnectRequest(cr)) => cr.path_mtu,
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn a_larger_req_mtu_is_clamped_to_ours_not_rejected() {
+    // REQ 4096 to a 1024 server: the connection runs at 1024.
+    assert_eq!(accepted_mtu(5, 3), 3);
+    assert_eq!(accepted_mtu(4, 1), 1);
+    // A smaller REQ is taken as is.
+    assert_eq!(accepted_mtu(2, 5), 2);
+    assert_eq!(accepted_mtu(5, 5), 5);
 }

@@ -38,7 +38,9 @@ pub struct CmConfig {
     pub max_shared_endpoints: u32,
     /// How long a connection stays in timewait after a disconnect or a close.
     pub timewait: Duration,
-    /// The largest path MTU (IB enum 1..=5) we accept in a REQ.
+    /// Our path MTU (IB enum 1..=5): the most our REQs ask for, and what a
+    /// larger REQ is clamped to (a passive connection runs at
+    /// min(REQ, this)). The adapter's RoCE MTU (`ndk::net`).
     pub max_path_mtu: u8,
     /// Primary path local ACK timeout put in our REQs (rxe sent 19).
     pub local_ack_timeout: u8,

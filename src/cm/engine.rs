@@ -107,6 +107,17 @@ impl CmEngine {
         &self.cfg
     }
 
+    /// Sets our path MTU ([`CmConfig::max_path_mtu`], IB enum; out of
+    /// 1..=5 -> [`CmError::InvalidParameter`]). Applies to connections
+    /// started or requested from now on. IRQL: <= DISPATCH_LEVEL.
+    pub fn set_max_path_mtu(&mut self, mtu: u8) -> Result<(), CmError> {
+        if !(1..=5).contains(&mtu) {
+            return Err(CmError::InvalidParameter);
+        }
+        self.cfg.max_path_mtu = mtu;
+        Ok(())
+    }
+
     /// A random 24-bit starting PSN from the engine's seeded source.
     /// IRQL: <= DISPATCH_LEVEL.
     pub fn random_psn(&mut self) -> u32 {

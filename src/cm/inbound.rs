@@ -163,9 +163,13 @@ impl CmEngine {
         if req.transport_service_type != tst::RC {
             return Err(Refuse::plain(RejReason::InvalidTransportType));
         }
-        if !(1..=self.cfg.max_path_mtu.min(5)).contains(&req.path_mtu) {
+        // Not an IB MTU enum -> REJ 26. A valid one larger than ours is
+        // accepted and clamped: the connection runs at min(REQ, ours)
+        // (`docs/CM.md`, "Path MTU").
+        if !(1..=5).contains(&req.path_mtu) {
             return Err(Refuse::plain(RejReason::InvalidMtu));
         }
+        let path_mtu = req.path_mtu.min(self.cfg.max_path_mtu.clamp(1, 5));
         let l = self
             .listeners
             .get(listener.0)
@@ -187,7 +191,7 @@ impl CmEngine {
         // Swapped: what the peer lets us do.
         c.inbound_read_limit = req.initiator_depth;
         c.outbound_read_limit = req.responder_resources;
-        c.path_mtu = req.path_mtu;
+        c.path_mtu = path_mtu;
         // Pace REP retries as the peer asked (at least ~1 ms apart).
         c.retry_timeout = req.local_cm_response_timeout.max(MIN_RETRY_TIMEOUT);
         c.max_retries = req.max_cm_retries;
@@ -214,7 +218,7 @@ impl CmEngine {
             outbound_read_limit: req.responder_resources,
             remote_qpn: req.local_qpn,
             send_psn: req.starting_psn,
-            path_mtu: req.path_mtu,
+            path_mtu,
             retry_count: req.retry_count,
             rnr_retry_count: req.rnr_retry_count,
             local_ack_timeout: req.primary_path.local_ack_timeout,

@@ -722,4 +722,9 @@ impl<P: LinkPort> Carrier for FrameCarrier<P> {
     fn rx_icrc_verifiable(&self) -> bool {
         true
     }
+
+    /// The configured IP MTU of the link (the NIC's MTU). IRQL: any.
+    fn ip_mtu(&self) -> Option<usize> {
+        Some(self.config.ip_mtu)
+    }
 }

@@ -14,7 +14,7 @@ use crate::os::{irql, Irql};
 use super::connector::{bind_qp, cap, qp_bound, request, Connector, Request};
 use super::endpoint::read_sockaddr;
 use super::limits::{MAX_CALLER_DATA, MAX_INBOUND_READ_LIMIT, MAX_OUTBOUND_READ_LIMIT};
-use super::net::{cm_status, PATH_MTU, RETRY_COUNT};
+use super::net::{cm_status, RETRY_COUNT};
 use super::object::{finish_request, recover, DisconnectCallback, Object};
 use super::qp::{QpConnection, QpLinkState};
 use super::shared_endpoint::SharedEndpoint;
@@ -121,6 +121,9 @@ unsafe fn connect(
         return STATUS_INVALID_DEVICE_STATE;
     }
     let recv_psn = st.cm.random_psn();
+    // Our REQ asks for the adapter's MTU and the connection runs at it (the
+    // active side's path record, as rdma_cm's from the netdev's MTU).
+    let path_mtu = st.cm.config().max_path_mtu;
     let (ird, ord) = (
         cap(ird, MAX_INBOUND_READ_LIMIT),
         cap(ord, MAX_OUTBOUND_READ_LIMIT),
@@ -132,7 +135,7 @@ unsafe fn connect(
         recv_psn,
         inbound_read_limit: ird,
         outbound_read_limit: ord,
-        path_mtu: PATH_MTU,
+        path_mtu,
         private_data: user,
         retry_count: RETRY_COUNT,
         rnr_retry_count: RETRY_COUNT,
@@ -162,7 +165,7 @@ unsafe fn connect(
         remote_qpn: 0,
         send_psn: 0,
         recv_psn,
-        path_mtu: PATH_MTU,
+        path_mtu,
         inbound_read_limit: ird,
         outbound_read_limit: ord,
         retry_count: RETRY_COUNT,

@@ -34,7 +34,7 @@ use alloc::boxed::Box;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use crate::abi::*;
 use crate::cm::{CmConfig, CmEngine, CmError, PortError};
@@ -42,6 +42,7 @@ use crate::os::{
     Carrier, DatagramSink, DeferredRoutine, Instant, NdkCounters, Platform, Received, SendError,
     SpinLock, SpinLockGuard, Timer,
 };
+use crate::transport::Mtu;
 use crate::wire::ROCE_V2_UDP_PORT;
 
 use super::datapath::PacketSink;
@@ -66,9 +67,9 @@ pub const FIRST_QPN: u32 = 0x11;
 /// argument). At most this many ConnectEvents wait in the listener's queue,
 /// which is why it is below the object framework's queue size.
 pub const LISTEN_BACKLOG: u32 = 4;
-/// The path MTU we ask for and accept: IB enum 3 = 1024 bytes, what rxe
-/// uses on a 1500-byte Ethernet.
-pub const PATH_MTU: u8 = 3;
+/// The adapter's RoCE path MTU until it is set ([`Net::set_roce_mtu`]):
+/// 1024 bytes, what rxe uses on a 1500-byte Ethernet.
+pub const DEFAULT_ROCE_MTU: Mtu = Mtu::Mtu1024;
 /// Transport and RNR retry counts we ask the peer to use (rdma_cm's 7).
 pub const RETRY_COUNT: u8 = 7;
 
@@ -138,6 +139,11 @@ pub struct Net {
     timer: SpinLock<Option<Box<dyn Timer>>>,
     armed: SpinLock<bool>,
     counters: NetCounters,
+    /// The adapter's RoCE MTU setting (IB enum; [`Net::set_roce_mtu`]).
+    roce_mtu: AtomicU8,
+    /// The largest MTU the carrier's link carries (IB enum; 5 when the
+    /// carrier does not know its IP MTU or there is no carrier).
+    link_mtu: AtomicU8,
     /// The NDK performance counters this runtime feeds (shared with the
     /// other NDK instances of a Windows miniport adapter).
     ndk: Arc<NdkCounters>,
@@ -225,7 +231,8 @@ impl Net {
     pub fn new(platform: Arc<dyn Platform>, address: IpAddr, ndk: Arc<NdkCounters>) -> Self {
         let mut seed = [0u8; 32];
         platform.fill_random(&mut seed);
-        let cfg = CmConfig::new(ca_guid(address), &[address], seed);
+        let mut cfg = CmConfig::new(ca_guid(address), &[address], seed);
+        cfg.max_path_mtu = DEFAULT_ROCE_MTU.ib_enum();
         Self {
             platform,
             address,
@@ -241,6 +248,8 @@ impl Net {
             timer: SpinLock::new(None),
             armed: SpinLock::new(false),
             counters: NetCounters::default(),
+            roce_mtu: AtomicU8::new(DEFAULT_ROCE_MTU.ib_enum()),
+            link_mtu: AtomicU8::new(Mtu::Mtu4096.ib_enum()),
             ndk,
         }
     }
@@ -260,9 +269,17 @@ impl Net {
             .platform
             .new_timer(Arc::new(CmTimer(Arc::downgrade(self))))
             .ok();
+        let link = carrier
+            .as_ref()
+            .and_then(|c| c.ip_mtu())
+            .map_or(Mtu::Mtu4096, |ip_mtu| {
+                Mtu::fitting(ip_mtu, self.address.is_ipv6()).unwrap_or(Mtu::Mtu256)
+            });
+        self.link_mtu.store(link.ib_enum(), Ordering::Relaxed);
         {
             let mut st = self.state.lock();
             st.tx_psn = st.cm.random_psn();
+            self.apply_roce_mtu(&mut st);
         }
         *self.carrier.lock() = carrier;
         *self.timer.lock() = timer;
@@ -324,6 +341,36 @@ impl Net {
     fn count_out(&self, len: usize) {
         NdkCounters::add(&self.ndk.rdma_out_frames, 1);
         NdkCounters::add(&self.ndk.rdma_out_octets, len as u64);
+    }
+
+    /// The adapter's RoCE path MTU in effect: its setting, capped by what
+    /// the carrier's link carries (`docs/CM.md`, "Path MTU"). Active
+    /// connections ask for it; passive ones run at min(REQ, it).
+    /// IRQL: any.
+    pub fn roce_mtu(&self) -> Mtu {
+        let setting = Mtu::from_ib_enum(self.roce_mtu.load(Ordering::Relaxed));
+        let link = Mtu::from_ib_enum(self.link_mtu.load(Ordering::Relaxed));
+        setting
+            .unwrap_or(DEFAULT_ROCE_MTU)
+            .min(link.unwrap_or(Mtu::Mtu4096))
+    }
+
+    /// Sets the adapter's RoCE MTU ([`Net::roce_mtu`] caps it by the link);
+    /// connections set up from now on use it, established ones keep
+    /// theirs. Returns the MTU in effect. IRQL: <= DISPATCH_LEVEL.
+    pub fn set_roce_mtu(&self, mtu: Mtu) -> Mtu {
+        self.roce_mtu.store(mtu.ib_enum(), Ordering::Relaxed);
+        let mut st = self.state.lock();
+        self.apply_roce_mtu(&mut st)
+    }
+
+    /// Hands the MTU in effect to the CM (it puts it in REQs and clamps
+    /// incoming ones to it). IRQL: <= DISPATCH_LEVEL (state lock held).
+    fn apply_roce_mtu(&self, st: &mut NetState) -> Mtu {
+        let mtu = self.roce_mtu();
+        // Cannot fail: an Mtu's enum is in 1..=5.
+        let _ = st.cm.set_max_path_mtu(mtu.ib_enum());
+        mtu
     }
 
     /// The adapter's address. IRQL: any.

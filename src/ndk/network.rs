@@ -28,8 +28,9 @@
 use alloc::sync::{Arc, Weak};
 use core::net::{IpAddr, SocketAddr};
 
-use crate::abi::{NtStatus, STATUS_INSUFFICIENT_RESOURCES};
+use crate::abi::{NtStatus, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER};
 use crate::os::{irql, NdkCounters, Platform};
+use crate::transport::Mtu;
 
 use super::core::tags;
 use super::net::{net_bytes, Net, NetStats};
@@ -116,6 +117,26 @@ impl Network {
         })
     }
 
+    /// [`Network::new`] with the RoCE path MTU set to `mtu_bytes` before
+    /// anyone can connect ([`Network::set_roce_mtu`]; the Windows miniport
+    /// passes its `*NetworkDirectRoCEFrameSize`). A bad MTU ->
+    /// STATUS_INVALID_PARAMETER (the network is not made).
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn with_roce_mtu(
+        address: IpAddr,
+        platform: Arc<dyn Platform>,
+        counters: Option<Arc<NdkCounters>>,
+        mtu_bytes: u32,
+    ) -> Result<Self, NtStatus> {
+        if Mtu::from_bytes(mtu_bytes).is_none() {
+            return Err(STATUS_INVALID_PARAMETER);
+        }
+        let network = Self::new(address, platform, counters)?;
+        network.set_roce_mtu(mtu_bytes)?;
+        Ok(network)
+    }
+
     /// A handle that does not keep the network up.
     ///
     /// IRQL: any.
@@ -158,6 +179,25 @@ impl Network {
     /// IRQL: any.
     pub fn counters(&self) -> &Arc<NdkCounters> {
         self.shared.net.counters()
+    }
+
+    /// The RoCE path MTU in effect (the setting capped by the carrier's
+    /// link; `docs/CM.md`, "Path MTU").
+    ///
+    /// IRQL: any.
+    pub fn roce_mtu(&self) -> Mtu {
+        self.shared.net.roce_mtu()
+    }
+
+    /// Sets the adapter's RoCE path MTU in bytes (256, 512, 1024, 2048 or
+    /// 4096; anything else -> STATUS_INVALID_PARAMETER, nothing changed).
+    /// Connections set up from now on use it, capped by the link; returns
+    /// the MTU in effect.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL.
+    pub fn set_roce_mtu(&self, bytes: u32) -> Result<Mtu, NtStatus> {
+        let mtu = Mtu::from_bytes(bytes).ok_or(STATUS_INVALID_PARAMETER)?;
+        Ok(self.shared.net.set_roce_mtu(mtu))
     }
 
     /// The runtime's counters and CM occupancy (tests, diagnostics).
@@ -232,6 +272,40 @@ mod tests {
         let again = Network::new(ip, p.clone(), None).unwrap();
         assert!(again.stats().online);
         drop(again);
+        assert!(crate::os::Platform::pool(&*p).is_balanced());
+    }
+
+    #[test]
+    fn the_roce_mtu_is_a_setting_capped_by_the_link() {
+        let p = VirtualPlatform::new(6);
+        let sim = p.use_simnet(6);
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let network = Network::new(ip, p.clone(), None).unwrap();
+        assert_eq!(network.roce_mtu(), Mtu::Mtu1024, "the default");
+        for bad in [0, 1, 255, 1000, 1500, 4095, 8192, u32::MAX] {
+            assert_eq!(network.set_roce_mtu(bad), Err(STATUS_INVALID_PARAMETER));
+            assert_eq!(network.roce_mtu(), Mtu::Mtu1024, "unchanged by {bad}");
+        }
+        assert_eq!(network.set_roce_mtu(4096), Ok(Mtu::Mtu4096));
+        assert_eq!(network.net().lock().cm.config().max_path_mtu, 5);
+        assert_eq!(network.set_roce_mtu(256), Ok(Mtu::Mtu256));
+        assert_eq!(network.net().lock().cm.config().max_path_mtu, 1);
+        drop(network);
+        // A link of IP MTU 1500 carries 1024 at most: a 4096 setting is
+        // capped (rxe's rule, 1500 - 80 -> 1024).
+        sim.set_ip_mtu(Some(1500));
+        let network = Network::new(ip, p.clone(), None).unwrap();
+        assert_eq!(network.set_roce_mtu(4096), Ok(Mtu::Mtu1024));
+        assert_eq!(network.set_roce_mtu(512), Ok(Mtu::Mtu512));
+        drop(network);
+        sim.set_ip_mtu(Some(9000));
+        let network = Network::with_roce_mtu(ip, p.clone(), None, 4096).unwrap();
+        assert_eq!(network.roce_mtu(), Mtu::Mtu4096);
+        drop(network);
+        assert_eq!(
+            Network::with_roce_mtu(ip, p.clone(), None, 1500).err(),
+            Some(STATUS_INVALID_PARAMETER)
+        );
         assert!(crate::os::Platform::pool(&*p).is_balanced());
     }
 

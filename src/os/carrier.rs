@@ -147,4 +147,13 @@ pub trait Carrier: Send + Sync {
     ///
     /// IRQL: any.
     fn rx_icrc_verifiable(&self) -> bool;
+
+    /// The IP MTU of the link under this carrier (the largest IP packet it
+    /// sends), when the carrier knows it; `None` (the default): unknown,
+    /// no cap (`ndk::net` caps the adapter's RoCE path MTU with it).
+    ///
+    /// IRQL: any.
+    fn ip_mtu(&self) -> Option<usize> {
+        None
+    }
 }

@@ -3,8 +3,8 @@
 
 use super::psn::Psn;
 
-/// Path MTU (payload bytes per packet), the IB enum 1..=5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Path MTU (payload bytes per packet), the IB enum 1..=5. Ordered by size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Mtu {
     Mtu256 = 1,
     Mtu512 = 2,
@@ -35,6 +35,39 @@ impl Mtu {
             2048 => Some(Mtu::Mtu2048),
             4096 => Some(Mtu::Mtu4096),
             _ => None,
+        }
+    }
+
+    /// Bytes a RoCEv2 packet adds to its payload inside the IP MTU over IPv4:
+    /// rxe's `RXE_MAX_HDR_LENGTH` (80, `rxe_set_mtu`: the port's active MTU
+    /// is the largest IB MTU <= netdev MTU - 80), which covers IPv4 20 + UDP
+    /// 8 + BTH 12 + RETH 16 + ImmDt 4 + ICRC 4 with room to spare.
+    pub const IPV4_OVERHEAD: usize = 80;
+    /// The same over IPv6 (its header is 20 bytes longer).
+    pub const IPV6_OVERHEAD: usize = 100;
+
+    /// The largest path MTU whose packets fit a link of IP MTU `ip_mtu`
+    /// (`None`: not even 256 fits). `ROCE-FACTS` 1.6: 1500 -> 1024,
+    /// 9000 -> 4096.
+    pub const fn fitting(ip_mtu: usize, ipv6: bool) -> Option<Mtu> {
+        let overhead = if ipv6 {
+            Self::IPV6_OVERHEAD
+        } else {
+            Self::IPV4_OVERHEAD
+        };
+        let room = ip_mtu.saturating_sub(overhead);
+        if room >= 4096 {
+            Some(Mtu::Mtu4096)
+        } else if room >= 2048 {
+            Some(Mtu::Mtu2048)
+        } else if room >= 1024 {
+            Some(Mtu::Mtu1024)
+        } else if room >= 512 {
+            Some(Mtu::Mtu512)
+        } else if room >= 256 {
+            Some(Mtu::Mtu256)
+        } else {
+            None
         }
     }
 
@@ -171,6 +204,9 @@ mod tests {
         assert_eq!(Mtu::Mtu256.bytes(), 256);
         assert_eq!(Mtu::from_ib_enum(3), Some(Mtu::Mtu1024));
         assert_eq!(Mtu::from_bytes(1500), None);
+        assert_eq!(Mtu::from_bytes(0), None);
+        assert!(Mtu::Mtu256 < Mtu::Mtu512 && Mtu::Mtu2048 < Mtu::Mtu4096);
+        assert_eq!(Mtu::Mtu4096.min(Mtu::Mtu1024), Mtu::Mtu1024);
         assert_eq!(Mtu::Mtu256.packets(0), 1);
         assert_eq!(Mtu::Mtu256.packets(256), 1);
         assert_eq!(Mtu::Mtu256.packets(257), 2);
@@ -182,5 +218,23 @@ mod tests {
         c.retry_cnt = 7;
         c.qpn = 1;
         assert_eq!(c.validate(), Err(ConfigError::BadQpn));
+    }
+
+    #[test]
+    fn the_mtu_that_fits_an_ip_mtu_follows_rxe() {
+        // rxe: netdev 1500 -> 1024, 9000 -> 4096 (ROCE-FACTS 1.6).
+        assert_eq!(Mtu::fitting(1500, false), Some(Mtu::Mtu1024));
+        assert_eq!(Mtu::fitting(9000, false), Some(Mtu::Mtu4096));
+        // The Windows adapter's jumbo MTU for a 4096 frame (4096 + 128).
+        assert_eq!(Mtu::fitting(4224, false), Some(Mtu::Mtu4096));
+        assert_eq!(Mtu::fitting(4224, true), Some(Mtu::Mtu4096));
+        // Just below the edge on each family.
+        assert_eq!(Mtu::fitting(4096 + 79, false), Some(Mtu::Mtu2048));
+        assert_eq!(Mtu::fitting(4096 + 99, true), Some(Mtu::Mtu2048));
+        assert_eq!(Mtu::fitting(4096 + 100, true), Some(Mtu::Mtu4096));
+        assert_eq!(Mtu::fitting(1280, true), Some(Mtu::Mtu1024));
+        assert_eq!(Mtu::fitting(576, false), Some(Mtu::Mtu256));
+        assert_eq!(Mtu::fitting(335, false), None);
+        assert_eq!(Mtu::fitting(0, true), None);
     }
 }

@@ -6,6 +6,7 @@
 BIN=$1; . "$2"
 # LINK (params): the tools use the Ethernet frame link on that interface.
 if [ -n "${LINK:-}" ]; then export SOFTROCE_LINK=$LINK; echo "softroce: frame link on $LINK"; else unset SOFTROCE_LINK; fi
+MTU=${MTU:-1024}   # the run's RoCE path MTU (params.sh)
 NS_IP=10.99.0.1; GUEST=10.99.0.11
 now() { date +%s.%N; }
 # RESULT <scenario> size=<n> rc=<rc> secs=<s> start=<epoch> end=<epoch>
@@ -13,23 +14,23 @@ result() { local e; e=$(now); echo "RESULT $1 size=$2 rc=$3 secs=$(awk -v a="$4"
 i=0
 for s in $SIZES; do
   t0=$(now)
-  "$BIN" rping -s -a $NS_IP -p $((PORT_A + i)) -S "$s" -C "$COUNT" -V --wait 400; rc=$?
+  "$BIN" rping -s -a $NS_IP -p $((PORT_A + i)) --mtu $MTU -S "$s" -C "$COUNT" -V --wait 400; rc=$?
   result rxe-client-vs-softroce-server "$s" "$rc" "$t0"
   i=$((i + 1))
 done
 i=0
 for s in $SIZES; do
   t0=$(now)
-  "$BIN" rping -c -a $GUEST -I $NS_IP -p $((PORT_B + i)) -S "$s" -C "$COUNT" -V --wait 120; rc=$?
+  "$BIN" rping -c -a $GUEST -I $NS_IP -p $((PORT_B + i)) --mtu $MTU -S "$s" -C "$COUNT" -V --wait 120; rc=$?
   result softroce-client-vs-rxe-server "$s" "$rc" "$t0"
   i=$((i + 1))
 done
 if [ "${RDMA_CM_EXAMPLES:-0}" = 1 ]; then
   t0=$(now)
-  "$BIN" rdma-server -a $NS_IP -p $PORT_C --wait 300; rc=$?
+  "$BIN" rdma-server -a $NS_IP -p $PORT_C --mtu $MTU --wait 300; rc=$?
   result rdma_client-vs-softroce-rdma-server 16 "$rc" "$t0"
   t0=$(now)
-  "$BIN" rdma-client -s $GUEST -I $NS_IP -p $((PORT_C + 1)) --wait 120; rc=$?
+  "$BIN" rdma-client -s $GUEST -I $NS_IP -p $((PORT_C + 1)) --mtu $MTU --wait 120; rc=$?
   result softroce-rdma-client-vs-rdma_server 16 "$rc" "$t0"
 fi
 if [ "${RC_PINGPONG:-0}" = 1 ]; then
@@ -37,10 +38,10 @@ if [ "${RC_PINGPONG:-0}" = 1 ]; then
   for s in $RCPP_SIZES; do
     p=$((PORT_D + 2 * i))
     t0=$(now)
-    "$BIN" rc-pingpong -I $NS_IP -p $p -s "$s" -n "$RCPP_ITERS"; rc=$?
+    "$BIN" rc-pingpong -I $NS_IP -p $p -m $MTU -s "$s" -n "$RCPP_ITERS"; rc=$?
     result ibv_rc_pingpong-client-vs-softroce "$s" "$rc" "$t0"
     t0=$(now)
-    "$BIN" rc-pingpong $GUEST -I $NS_IP -p $((p + 1)) -s "$s" -n "$RCPP_ITERS" --wait 120; rc=$?
+    "$BIN" rc-pingpong $GUEST -I $NS_IP -p $((p + 1)) -m $MTU -s "$s" -n "$RCPP_ITERS" --wait 120; rc=$?
     result softroce-vs-ibv_rc_pingpong-server "$s" "$rc" "$t0"
     i=$((i + 1))
   done

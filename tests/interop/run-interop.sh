@@ -19,6 +19,10 @@
 #      SOFTROCE_INTEROP_LINK (udp: default, the UDP carrier; frame: the softroce
 #      tools send and receive Ethernet frames on br0 themselves, `--link br0`,
 #      through the frame carrier the Windows driver runs).
+#      SOFTROCE_INTEROP_MTU (RoCE path MTU of the run: 1024 (default; Ethernet MTU
+#      1500) or 4096 (Ethernet MTU 9000 on br0, tap1 and the guest: rxe's active_mtu
+#      4096; softroce runs with --mtu 4096, ibv_rc_pingpong with -m 4096); the
+#      capture check then requires full 4096-byte packets both ways).
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -59,6 +63,12 @@ case "${SOFTROCE_INTEROP_LINK:-udp}" in
   frame) LINK=br0; CARRIER="frame link on br0";;
   *) say "FAIL: SOFTROCE_INTEROP_LINK must be udp or frame"; exit 1;;
 esac
+ROCE_MTU="${SOFTROCE_INTEROP_MTU:-1024}"
+case "$ROCE_MTU" in
+  1024) ETH_MTU=1500;;
+  4096) ETH_MTU=9000;;
+  *) say "FAIL: SOFTROCE_INTEROP_MTU=$ROCE_MTU: give 1024 (Ethernet 1500) or 4096 (Ethernet 9000)"; exit 1;;
+esac
 NS=rxelab; TS=$(date +%Y%m%d-%H%M%S)
 RUN="$WORK/runs/interop-$TS"; mkdir -p "$RUN/out" "$WORK/pcaps"
 PCAP="$WORK/pcaps/interop-$TS.pcap"
@@ -66,9 +76,10 @@ cat > "$RUN/out/params.sh" <<P
 SIZES="$SIZES"; COUNT=$COUNT; PORT_A=7174; PORT_B=7274; PORT_C=7471; RDMA_CM_EXAMPLES=${RDMA_CM_EXAMPLES:-1}
 PORT_D=18515; RC_PINGPONG=${RC_PINGPONG:-1}; RCPP_SIZES="${RCPP_SIZES:-4096 65536}"; RCPP_ITERS=${RCPP_ITERS:-500}
 LINK="$LINK"
+MTU=$ROCE_MTU
 P
 "$LAB/netns.sh" up
-for d in br0 tap1; do ip -n $NS link set $d mtu 1500; done
+for d in br0 tap1; do ip -n $NS link set $d mtu $ETH_MTU; done
 ip -n $NS neigh flush dev br0 2>/dev/null || true
 if [ -z "${ACCEL:-}" ]; then
   if [ -d /sys/module/kvm_pvm ] || [ ! -w /dev/kvm ]; then ACCEL=tcg; else ACCEL=kvm; fi
@@ -83,12 +94,12 @@ CAP=$!; pids+=($CAP)
 for i in $(seq 50); do grep -q "Capturing on" "$RUN/tshark.log" && break; sleep 0.2; done
 ip netns exec $NS timeout -k 5 $((TIMEOUT + 60)) "$HERE/host.sh" "$BIN" "$RUN/out/params.sh" > "$RUN/host.log" 2>&1 &
 HOST=$!; pids+=($HOST)
-say "run $RUN: accel=$ACCEL sizes=[$SIZES] count=$COUNT; softroce on 10.99.0.1, $CARRIER (pid $HOST)"
+say "run $RUN: accel=$ACCEL sizes=[$SIZES] count=$COUNT roce_mtu=$ROCE_MTU eth_mtu=$ETH_MTU; softroce on 10.99.0.1, $CARRIER (pid $HOST)"
 T_BOOT=$(date +%s)
 ip netns exec $NS qemu-system-x86_64 "${ACC[@]}" -M q35 -m "${MEM:-512}" -smp 1 \
   -nodefaults -no-user-config -display none -no-reboot -serial "file:$RUN/g1.console" \
   -kernel "$B/vmlinuz" -initrd "$B/initrd.img" \
-  -append "console=ttyS0 net.ifnames=0 root=/dev/vda ro init=/sbin/lab-init panic=-1 quiet loglevel=4 lab.name=g1 lab.ip=10.99.0.11 lab.scenario=interop lab.timeout=$TIMEOUT lab.mtu=1500" \
+  -append "console=ttyS0 net.ifnames=0 root=/dev/vda ro init=/sbin/lab-init panic=-1 quiet loglevel=4 lab.name=g1 lab.ip=10.99.0.11 lab.scenario=interop lab.timeout=$TIMEOUT lab.mtu=$ETH_MTU" \
   -drive "file=$B/rootfs.img,if=virtio,format=raw,readonly=on" \
   -netdev "tap,id=n0,ifname=tap1,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=52:54:00:99:00:11" \
   -fsdev "local,id=labsrc,path=$HERE/scenarios,security_model=none,readonly=on" -device virtio-9p-pci,fsdev=labsrc,mount_tag=labsrc \
@@ -113,7 +124,7 @@ echo "===== softroce (namespace) ====="; grep -aE "RESULT|FAILED|pings|rdma-" "$
 "$BIN" decode "$PCAP" > "$RUN/decoded.txt" 2>/dev/null
 echo "===== capture $PCAP (softroce decode rc=$drc) ====="
 tshark -r "$PCAP" -T fields -e frame.number -e frame.time_epoch > "$RUN/times.tsv" 2>/dev/null
-python3 "$HERE/capture_check.py" "$RUN/decoded.jsonl" "$RUN/times.tsv" "$H" | tee "$RUN/capture.txt"
+python3 "$HERE/capture_check.py" "$RUN/decoded.jsonl" "$RUN/times.tsv" "$H" "$ROCE_MTU" | tee "$RUN/capture.txt"
 [ $drc = 0 ] || echo "softroce decode reported malformed packets or bad ICRCs"
 # rxe's own error counters (rdma statistic: *_err, *retry*, duplicate_request, out_of_seq_request)
 errs=$(awk '/rxe counters/{f=1;next} f && NF==2 && $1 ~ /err|retry|duplicate|out_of_seq/ && $2 != 0' "$G" 2>/dev/null)
@@ -141,5 +152,5 @@ for sc in $scen; do
   done
 done
 echo "timings: lab check/build $((T_LAB - T0)) s, softroce build $((T_BUILD - T_LAB)) s, guest run (boot + all scenarios) $((T_END - T_BOOT)) s, total $((T_END - T0)) s"
-echo "VERDICT interop: $([ $all = 0 ] && echo PASS || echo FAIL) (run $RUN, softroce $CARRIER)"
+echo "VERDICT interop: $([ $all = 0 ] && echo PASS || echo FAIL) (run $RUN, softroce $CARRIER, RoCE MTU $ROCE_MTU)"
 exit $all

@@ -15,6 +15,7 @@ use softroce::abi::*;
 use softroce::os::hosted::entry::{
     softroce_build_mdl, softroce_close_adapter, softroce_open_adapter, softroce_open_adapter_on,
     softroce_platform_real, softroce_platform_release, softroce_platform_use_link,
+    softroce_set_roce_mtu,
 };
 use softroce::os::hosted::HostedPlatform;
 use softroce::os::{CarrierError, DatagramSink, Received};
@@ -53,6 +54,17 @@ fn check_link(ifname: &str, ip: IpAddr) -> Result<(), String> {
         };
         format!("frame link on {ifname}: {why}")
     })
+}
+
+/// What `--mtu` accepts.
+pub const MTU_HELP: &str = "a RoCE path MTU is 256, 512, 1024, 2048 or 4096 bytes";
+
+/// `--mtu <bytes>`: one of the IB path MTUs (clap value parser).
+pub fn parse_mtu(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(v @ (256 | 512 | 1024 | 2048 | 4096)) => Ok(v),
+        _ => Err(format!("{text:?}: {MTU_HELP}")),
+    }
 }
 
 /// How long one protocol step (a completion, a connection) may take.
@@ -199,8 +211,9 @@ fn sockaddr(a: SocketAddr) -> Result<SOCKADDR_IN, String> {
 
 impl Dev {
     /// Opens an adapter on `ip` (real carrier: root for the raw receive path)
-    /// with a PD, a CQ of `cq_depth` and a QP with `rq`/`sq` entries.
-    pub fn open(ip: IpAddr, cq_depth: u32, rq: u32, sq: u32) -> Result<Dev, String> {
+    /// with RoCE path MTU `mtu` (bytes, [`parse_mtu`]), a PD, a CQ of
+    /// `cq_depth` and a QP with `rq`/`sq` entries.
+    pub fn open(ip: IpAddr, mtu: u32, cq_depth: u32, rq: u32, sq: u32) -> Result<Dev, String> {
         let c = CString::new(ip.to_string()).map_err(|e| e.to_string())?;
         let mut adapter = std::ptr::null_mut();
         let version = NDK_VERSION { Major: 2, Minor: 0 };
@@ -226,6 +239,17 @@ impl Dev {
             // SAFETY: NUL-terminated address, valid out-pointer.
             let s = unsafe { softroce_open_adapter(c.as_ptr(), version, &mut adapter) };
             check("softroce_open_adapter", s)?;
+        }
+        let mut in_effect = 0u32;
+        // SAFETY: the adapter just opened; a valid out-pointer.
+        let s = unsafe { softroce_set_roce_mtu(adapter, mtu, &mut in_effect) };
+        if s != STATUS_SUCCESS {
+            // SAFETY: ours, closed once, not used again.
+            unsafe { softroce_close_adapter(adapter) };
+            return Err(format!("--mtu {mtu}: {}", MTU_HELP));
+        }
+        if in_effect != mtu {
+            eprintln!("softroce: RoCE MTU {mtu} capped to {in_effect} by the link");
         }
         let mut dev = Dev {
             adapter,

@@ -70,8 +70,9 @@ enum Command {
         /// Message size.
         #[arg(short = 's', default_value_t = 4096)]
         size: usize,
-        /// Path MTU (256..4096).
-        #[arg(short = 'm', default_value_t = 1024)]
+        /// Path MTU in bytes (256, 512, 1024, 2048 or 4096): the QP's and
+        /// the adapter's RoCE MTU.
+        #[arg(short = 'm', long = "mtu", default_value_t = 1024, value_parser = consumer::parse_mtu)]
         mtu: u32,
         /// Receives posted at once.
         #[arg(short = 'r', default_value_t = 500)]
@@ -94,6 +95,9 @@ enum Command {
         addr: std::net::IpAddr,
         #[arg(short = 'p', default_value_t = 7471)]
         port: u16,
+        /// The adapter's RoCE path MTU in bytes (256, 512, 1024, 2048 or 4096).
+        #[arg(long, default_value_t = 1024, value_parser = consumer::parse_mtu)]
+        mtu: u32,
         /// Seconds to wait for the connection.
         #[arg(long, default_value_t = 120)]
         wait: u64,
@@ -109,6 +113,9 @@ enum Command {
         bind: Option<std::net::IpAddr>,
         #[arg(short = 'p', default_value_t = 7471)]
         port: u16,
+        /// The adapter's RoCE path MTU in bytes (256, 512, 1024, 2048 or 4096).
+        #[arg(long, default_value_t = 1024, value_parser = consumer::parse_mtu)]
+        mtu: u32,
         /// Seconds to keep retrying the connection (0: one try).
         #[arg(long, default_value_t = 0)]
         wait: u64,
@@ -131,6 +138,9 @@ struct RpingArgs {
     bind: Option<std::net::IpAddr>,
     #[arg(short = 'p', default_value_t = 7174)]
     port: u16,
+    /// The adapter's RoCE path MTU in bytes (256, 512, 1024, 2048 or 4096).
+    #[arg(long, default_value_t = 1024, value_parser = consumer::parse_mtu)]
+    mtu: u32,
     /// Ping data size in bytes (26..=65535, as rping).
     #[arg(short = 'S', default_value_t = 64)]
     size: usize,
@@ -223,18 +233,30 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Decode { file, json }) => decode(&file, json),
         Some(Command::Adapters { addresses }) => adapters::run(&addresses),
-        Some(Command::RdmaServer { addr, port, wait }) => report(
+        Some(Command::RdmaServer {
+            addr,
+            port,
+            mtu,
+            wait,
+        }) => report(
             "rdma-server",
-            rdma_examples::server(addr, port, std::time::Duration::from_secs(wait)),
+            rdma_examples::server(addr, port, mtu, std::time::Duration::from_secs(wait)),
         ),
         Some(Command::RdmaClient {
             server,
             bind,
             port,
+            mtu,
             wait,
         }) => report(
             "rdma-client",
-            rdma_examples::client(server, bind, port, std::time::Duration::from_secs(wait)),
+            rdma_examples::client(
+                server,
+                bind,
+                port,
+                mtu,
+                std::time::Duration::from_secs(wait),
+            ),
         ),
         Some(Command::RcPingpong {
             servername,
@@ -269,6 +291,7 @@ fn main() -> ExitCode {
                 addr: a.addr,
                 bind: a.bind,
                 port: a.port,
+                mtu: a.mtu,
                 size: a.size,
                 count: a.count,
                 verbose: a.verbose,

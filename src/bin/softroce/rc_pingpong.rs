@@ -100,7 +100,7 @@ pub fn run(o: &Opts) -> Result<(), String> {
     if o.size == 0 || o.rx_depth == 0 || o.iters == 0 {
         return Err("size, rx depth and iterations must be > 0".into());
     }
-    let mut dev = Dev::open(local, o.rx_depth + 16, o.rx_depth, 16)?;
+    let mut dev = Dev::open(local, o.mtu, o.rx_depth + 16, o.rx_depth, 16)?;
     let recv = dev.region(o.size, NDK_MR_FLAG_ALLOW_LOCAL_WRITE)?;
     let mut send = dev.region(o.size, NDK_MR_FLAG_ALLOW_LOCAL_WRITE)?;
     send.buf.fill(FILL);

@@ -55,8 +55,8 @@ fn shown(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-pub fn server(addr: IpAddr, port: u16, wait: Duration) -> Result<(), String> {
-    let mut dev = Dev::open(addr, 16, 1, 1)?;
+pub fn server(addr: IpAddr, port: u16, mtu: u32, wait: Duration) -> Result<(), String> {
+    let mut dev = Dev::open(addr, mtu, 16, 1, 1)?;
     let recv = dev.region(MSG, NDK_MR_FLAG_ALLOW_LOCAL_WRITE)?;
     let mut send = dev.region(MSG, NDK_MR_FLAG_ALLOW_LOCAL_WRITE)?;
     send.buf.copy_from_slice(SERVER_MSG);
@@ -89,19 +89,20 @@ pub fn client(
     server: IpAddr,
     bind: Option<IpAddr>,
     port: u16,
+    mtu: u32,
     wait: Duration,
 ) -> Result<(), String> {
     let local = match bind {
         Some(a) => a,
         None => route_source(server)?,
     };
-    retry_connect("rdma-client", wait, || attempt(local, server, port))
+    retry_connect("rdma-client", wait, || attempt(local, server, port, mtu))
 }
 
 /// Err((true, _)): not connected.
-fn attempt(local: IpAddr, server: IpAddr, port: u16) -> Result<(), (bool, String)> {
+fn attempt(local: IpAddr, server: IpAddr, port: u16, mtu: u32) -> Result<(), (bool, String)> {
     let pre = |e| (true, e);
-    let mut dev = Dev::open(local, 16, 1, 1).map_err(pre)?;
+    let mut dev = Dev::open(local, mtu, 16, 1, 1).map_err(pre)?;
     let recv = dev
         .region(MSG, NDK_MR_FLAG_ALLOW_LOCAL_WRITE)
         .map_err(pre)?;

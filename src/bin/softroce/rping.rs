@@ -38,6 +38,8 @@ pub struct Opts {
     /// Client: the local address to use (default: the route's source).
     pub bind: Option<IpAddr>,
     pub port: u16,
+    /// The adapter's RoCE path MTU in bytes (`--mtu`).
+    pub mtu: u32,
     pub size: usize,
     /// 0: forever (client), any number of pings (server).
     pub count: u32,
@@ -133,7 +135,7 @@ pub fn run(o: &Opts) -> Result<(), String> {
 }
 
 fn server(o: &Opts) -> Result<(), String> {
-    let mut dev = Dev::open(o.addr, 64, 4, 16)?;
+    let mut dev = Dev::open(o.addr, o.mtu, 64, 4, 16)?;
     let mut recv = dev.region(16, NDK_MR_FLAG_ALLOW_LOCAL_WRITE)?;
     let send = dev.region(16, NDK_MR_FLAG_ALLOW_LOCAL_WRITE)?;
     let mut rdma = dev.region(MAX_SIZE.max(o.size), NDK_MR_FLAG_ALLOW_LOCAL_WRITE)?;
@@ -238,7 +240,7 @@ fn client(o: &Opts) -> Result<(), (bool, String)> {
 type Connected = (Dev, Region, Region, Region, Region, *mut NDK_CONNECTOR);
 
 fn connect(o: &Opts, local: IpAddr) -> Result<Connected, String> {
-    let mut dev = Dev::open(local, 64, 4, 16)?;
+    let mut dev = Dev::open(local, o.mtu, 64, 4, 16)?;
     let recv = dev.region(16, NDK_MR_FLAG_ALLOW_LOCAL_WRITE)?;
     let send = dev.region(16, NDK_MR_FLAG_ALLOW_LOCAL_WRITE)?;
     let start = dev.region(

@@ -281,6 +281,60 @@ pub unsafe extern "C" fn softroce_set_ephemeral_ports(
     }
 }
 
+/// Sets the RoCE path MTU of `adapter`'s network in bytes (256, 512, 1024,
+/// 2048 or 4096; `ndk::Network::set_roce_mtu`): anything else ->
+/// STATUS_INVALID_PARAMETER (nothing changed); NULL adapter ->
+/// STATUS_INVALID_PARAMETER; foreign or closing adapter ->
+/// STATUS_INVALID_HANDLE. `in_effect` (NULL: not wanted) gets the MTU in
+/// effect (capped by the carrier's link).
+///
+/// IRQL: <= DISPATCH_LEVEL.
+///
+/// # Safety
+/// `adapter` is NULL or an open adapter; `in_effect` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_set_roce_mtu(
+    adapter: *mut NDK_ADAPTER,
+    bytes: u32,
+    in_effect: *mut u32,
+) -> NtStatus {
+    if adapter.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: non-null, an adapter header by contract.
+    let Some(network) = (unsafe { Adapter::from_ndk(adapter) }).and_then(Adapter::network) else {
+        return STATUS_INVALID_HANDLE;
+    };
+    match network.set_roce_mtu(bytes) {
+        Ok(mtu) => {
+            if !in_effect.is_null() {
+                // SAFETY: non-null and writable by contract.
+                unsafe { in_effect.write(mtu.bytes()) };
+            }
+            STATUS_SUCCESS
+        }
+        Err(status) => status,
+    }
+}
+
+/// The RoCE path MTU in effect on `adapter`'s network, in bytes (0: NULL
+/// or foreign adapter).
+///
+/// IRQL: any.
+///
+/// # Safety
+/// `adapter` is NULL or an open adapter.
+#[no_mangle]
+pub unsafe extern "C" fn softroce_roce_mtu(adapter: *mut NDK_ADAPTER) -> u32 {
+    if adapter.is_null() {
+        return 0;
+    }
+    // SAFETY: non-null, an adapter header by contract.
+    (unsafe { Adapter::from_ndk(adapter) })
+        .and_then(Adapter::network)
+        .map_or(0, |n| n.roce_mtu().bytes())
+}
+
 /// A new virtual-clock platform: DPCs run only inside
 /// [`softroce_platform_run_pending`] / [`softroce_platform_advance_ns`] (on
 /// the calling thread, at DISPATCH_LEVEL), randomness is seeded by `seed`.

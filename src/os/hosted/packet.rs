@@ -300,6 +300,11 @@ impl Carrier for FrameLink {
     fn rx_icrc_verifiable(&self) -> bool {
         self.carrier.rx_icrc_verifiable()
     }
+
+    /// The interface's MTU (capped at 9216), which caps the RoCE MTU.
+    fn ip_mtu(&self) -> Option<usize> {
+        self.carrier.ip_mtu()
+    }
 }
 
 struct Receiver {

@@ -68,6 +68,7 @@ struct State {
     ports: HashMap<SocketAddr, Arc<GatedSink>>,
     filters: Vec<Filter>,
     stats: SimStats,
+    ip_mtu: Option<usize>,
 }
 
 struct Inner {
@@ -101,6 +102,7 @@ impl SimNet {
                     ports: HashMap::new(),
                     filters: Vec::new(),
                     stats: SimStats::default(),
+                    ip_mtu: None,
                 }),
             }),
         }
@@ -113,6 +115,13 @@ impl SimNet {
     /// Replaces the fault knobs.
     pub fn set_knobs(&self, knobs: SimKnobs) {
         self.lock().knobs = knobs;
+    }
+
+    /// The IP MTU the carriers attached from now on report
+    /// (`Carrier::ip_mtu`; `None`, the default: unknown). Only reported:
+    /// the network itself carries any size.
+    pub fn set_ip_mtu(&self, ip_mtu: Option<usize>) {
+        self.lock().ip_mtu = ip_mtu;
     }
 
     /// What happened so far.
@@ -168,6 +177,7 @@ impl SimNet {
         s.ports.insert(local, gate.clone());
         Ok(SimCarrier {
             net: self.clone(),
+            ip_mtu: s.ip_mtu,
             local,
             gate,
         })
@@ -259,6 +269,7 @@ impl SimNet {
 /// A carrier attached to a [`SimNet`].
 pub(crate) struct SimCarrier {
     net: SimNet,
+    ip_mtu: Option<usize>,
     local: SocketAddr,
     gate: Arc<GatedSink>,
 }
@@ -286,6 +297,10 @@ impl Carrier for SimCarrier {
 
     fn rx_icrc_verifiable(&self) -> bool {
         true
+    }
+
+    fn ip_mtu(&self) -> Option<usize> {
+        self.ip_mtu
     }
 }
 

@@ -463,6 +463,15 @@ NTSTATUS softroce_open_adapter_on(const softroce_platform *platform, const char 
 NTSTATUS softroce_set_deferred_completions(NDK_ADAPTER *adapter, int on);
 /* Port 0 binds pick from first..last only (within 49152-65535). */
 NTSTATUS softroce_set_ephemeral_ports(NDK_ADAPTER *adapter, uint16_t first, uint16_t last);
+/* The RoCE path MTU of the adapter's network (shared by every instance on
+ * it), in bytes: 256, 512, 1024 (the default), 2048 or 4096; anything else
+ * is STATUS_INVALID_PARAMETER and changes nothing. Connections set up from
+ * now on ask for it (active) or run at min(REQ, it) (passive); capped by
+ * the carrier's IP MTU where known. *in_effect (if not NULL) gets the MTU
+ * in effect. */
+NTSTATUS softroce_set_roce_mtu(NDK_ADAPTER *adapter, uint32_t bytes, uint32_t *in_effect);
+/* The RoCE path MTU in effect in bytes (0: NULL or foreign adapter). */
+uint32_t softroce_roce_mtu(NDK_ADAPTER *adapter);
 /* IRQL rule breaks logged by the hosted IRQL books (process-wide). */
 size_t softroce_irql_violations(void);
 void softroce_irql_clear(void);

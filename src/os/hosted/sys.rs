@@ -1,6 +1,7 @@
 //! Thin, checked wrappers over the Linux socket calls the hosted carrier
 //! needs (libc): UDP sockets with the ICRC-relevant options, the raw IPv4
-//! receive socket, sendto/recvfrom/recvmsg with IPV6_PKTINFO, poll, and for
+//! receive socket, sendto/recvfrom/recvmsg with IPV6_PKTINFO, poll, the MTU
+//! of the interface holding an address (getifaddrs + SIOCGIFMTU), and for
 //! the frame link the `AF_PACKET` socket, classic BPF and interface ioctls.
 //! Every `unsafe` block of the hosted carrier lives here. Owns no policy.
 
@@ -153,6 +154,75 @@ pub fn udp_socket(local: SocketAddr) -> io::Result<OwnedFd> {
     }
     bind(&fd, local)?;
     Ok(fd)
+}
+
+/// The name of the interface that holds `ip` (getifaddrs), if any.
+fn interface_of(ip: std::net::IpAddr) -> Option<[libc::c_char; libc::IFNAMSIZ]> {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: a valid out-pointer; the list is freed below.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return None;
+    }
+    let mut found = None;
+    let mut cur = list;
+    while !cur.is_null() && found.is_none() {
+        // SAFETY: a node of the list getifaddrs returned, alive until the
+        // freeifaddrs below.
+        let entry = unsafe { &*cur };
+        cur = entry.ifa_next;
+        if entry.ifa_addr.is_null() || entry.ifa_name.is_null() {
+            continue;
+        }
+        // SAFETY: non-null; ifa_addr points to a sockaddr of its family's
+        // size (sockaddr_in / sockaddr_in6 for AF_INET / AF_INET6, the only
+        // ones read).
+        let holds = unsafe {
+            match i32::from((*entry.ifa_addr).sa_family) {
+                libc::AF_INET => {
+                    let sin = &*entry.ifa_addr.cast::<libc::sockaddr_in>();
+                    ip == std::net::IpAddr::from(sin.sin_addr.s_addr.to_ne_bytes())
+                }
+                libc::AF_INET6 => {
+                    let sin6 = &*entry.ifa_addr.cast::<libc::sockaddr_in6>();
+                    ip == std::net::IpAddr::from(sin6.sin6_addr.s6_addr)
+                }
+                _ => false,
+            }
+        };
+        if holds {
+            // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+            let name = unsafe { std::ffi::CStr::from_ptr(entry.ifa_name) }.to_bytes();
+            let mut out = [0 as libc::c_char; libc::IFNAMSIZ];
+            if name.len() < out.len() {
+                for (o, &b) in out.iter_mut().zip(name) {
+                    *o = b as libc::c_char;
+                }
+                found = Some(out);
+            }
+        }
+    }
+    // SAFETY: the list from getifaddrs above, freed once.
+    unsafe { libc::freeifaddrs(list) };
+    found
+}
+
+/// The MTU of the interface that holds `ip` (SIOCGIFMTU through `fd`, a
+/// socket of this network namespace), or `None` when no interface holds it
+/// or the kernel does not say.
+pub fn interface_mtu(fd: &OwnedFd, ip: std::net::IpAddr) -> Option<usize> {
+    let name = interface_of(ip)?;
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { zeroed() };
+    req.ifr_name = name;
+    // SAFETY: a valid socket and a valid ifreq naming an interface; the
+    // kernel writes the MTU into the union's int member.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFMTU as _, &mut req) };
+    if r < 0 {
+        return None;
+    }
+    // SAFETY: SIOCGIFMTU succeeded, so the union holds ifru_mtu.
+    let mtu = unsafe { req.ifr_ifru.ifru_mtu };
+    usize::try_from(mtu).ok().filter(|&m| m > 0)
 }
 
 /// A raw IPv4 socket that receives every UDP packet addressed to `local`
@@ -457,4 +527,26 @@ pub fn poll_readable<const N: usize>(fds: [&OwnedFd; N], timeout_ms: i32) -> io:
         return Err(e);
     }
     Ok(p.map(|x| x.revents & (libc::POLLIN | libc::POLLERR) != 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interface_mtu_is_the_one_the_kernel_reports() {
+        let fd = udp_socket(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
+        // An independent source: sysfs (skipped where it is not ours).
+        let Some(want) = std::fs::read_to_string("/sys/class/net/lo/mtu")
+            .ok()
+            .and_then(|t| t.trim().parse::<usize>().ok())
+        else {
+            return;
+        };
+        let lo = std::net::IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(interface_mtu(&fd, lo), Some(want));
+        // TEST-NET-1: no interface holds it.
+        let nowhere = std::net::IpAddr::V4(Ipv4Addr::new(192, 0, 2, 77));
+        assert_eq!(interface_mtu(&fd, nowhere), None);
+    }
 }

@@ -32,6 +32,8 @@ pub(crate) struct UdpCarrier {
     udp: Arc<OwnedFd>,
     local: SocketAddr,
     raw: bool,
+    /// The MTU of the interface holding `local` when it opened.
+    ip_mtu: Option<usize>,
     _rx: ReceiveThread,
 }
 
@@ -54,6 +56,7 @@ impl UdpCarrier {
     ) -> Result<UdpCarrier, CarrierError> {
         let udp = Arc::new(sys::udp_socket(local).map_err(map_open_err)?);
         let local = sys::local_addr(&udp).map_err(map_open_err)?;
+        let ip_mtu = sys::interface_mtu(&udp, local.ip());
         let raw = match (local.ip(), raw_policy) {
             (IpAddr::V4(ip), RawReceive::Auto) => sys::raw_udp4(ip)
                 .and_then(|raw| sys::filter_udp_dport(&raw, local.port()).map(|()| raw))
@@ -81,6 +84,7 @@ impl UdpCarrier {
             udp,
             local,
             raw: has_raw,
+            ip_mtu,
             _rx: rx,
         })
     }
@@ -113,6 +117,12 @@ impl Carrier for UdpCarrier {
 
     fn rx_icrc_verifiable(&self) -> bool {
         self.local.is_ipv6() || self.raw
+    }
+
+    /// The MTU of the interface holding the local address, read when the
+    /// carrier opened (a later change is not seen).
+    fn ip_mtu(&self) -> Option<usize> {
+        self.ip_mtu
     }
 }
 

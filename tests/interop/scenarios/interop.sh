@@ -9,6 +9,7 @@
 # Every run prints "RESULT <scenario> size=<n> rc=<rc> secs=<s>".
 . /lab/common.sh
 . /out/params.sh
+MTU=${MTU:-1024}   # the run's RoCE path MTU (rdma_cm takes it from eth0's MTU)
 env_info
 up() { cut -d' ' -f1 /proc/uptime; }
 result() { echo "RESULT $1 size=$2 rc=$3 secs=$(awk -v a="$4" -v b="$(up)" 'BEGIN{printf "%.2f", b-a}')"; }
@@ -60,14 +61,14 @@ if [ "${RC_PINGPONG:-0}" = 1 ]; then
     step "D1: ibv_rc_pingpong client -> softroce rc-pingpong ($NSIP:$p, -s $s -n $RCPP_ITERS)"
     t0=$(up); rc=1
     for try in $(seq 40); do
-      out=$(timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g 1 -p $p -s $s -n $RCPP_ITERS $NSIP 2>&1); rc=$?
+      out=$(timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g 1 -m $MTU -p $p -s $s -n $RCPP_ITERS $NSIP 2>&1); rc=$?
       echo "$out" | tail -4
       case "$out" in *"Couldn't connect"*) sleep 1;; *) break;; esac
     done
     result ibv_rc_pingpong-client-vs-softroce "$s" "$rc" "$t0"
     step "D2: softroce rc-pingpong -> ibv_rc_pingpong server ($LAB_IP:$((p + 1)))"
     t0=$(up)
-    timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g 1 -p $((p + 1)) -s $s -n $RCPP_ITERS; rc=$?
+    timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g 1 -m $MTU -p $((p + 1)) -s $s -n $RCPP_ITERS; rc=$?
     result softroce-vs-ibv_rc_pingpong-server "$s" "$rc" "$t0"
     i=$((i + 1))
   done

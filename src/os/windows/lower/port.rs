@@ -116,6 +116,11 @@ impl Carrier for LinkCarrier {
     fn rx_icrc_verifiable(&self) -> bool {
         self.carrier.rx_icrc_verifiable()
     }
+
+    /// IRQL: any.
+    fn ip_mtu(&self) -> Option<usize> {
+        self.carrier.ip_mtu()
+    }
 }
 
 impl Drop for LinkCarrier {

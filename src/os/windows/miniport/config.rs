@@ -52,7 +52,10 @@ pub const ROCE_OVERHEAD: u32 = 128;
 pub struct AdapterConfig {
     /// `*NetworkDirect` != 0.
     pub network_direct: bool,
-    /// `*NetworkDirectRoCEFrameSize`, validated.
+    /// `*NetworkDirectRoCEFrameSize`, validated: the RoCE path MTU of the
+    /// adapter's network (`ndk::Network::with_roce_mtu`: what its REQs ask
+    /// for and what larger REQs are clamped to) and, through
+    /// [`mtu_for_frame`], the Ethernet MTU it reports.
     pub frame_size: u32,
     /// `CarrierIpAddress`, if set and valid.
     pub carrier_ip: Option<IpAddr>,

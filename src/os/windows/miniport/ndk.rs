@@ -96,7 +96,12 @@ fn adapter_network(a: &Adapter, ip: IpAddr) -> Result<Network, NDIS_STATUS> {
         match a.ndk_instances.claim_network() {
             Claim::Ready(network) => return Ok(network),
             Claim::Create => {
-                let made = Network::new(ip, a.platform.clone(), Some(a.counters.clone()));
+                let made = Network::with_roce_mtu(
+                    ip,
+                    a.platform.clone(),
+                    Some(a.counters.clone()),
+                    a.config.frame_size,
+                );
                 a.ndk_instances.publish_network(made.as_ref().ok());
                 return made;
             }
