@@ -305,16 +305,24 @@ fn the_network_slot_is_claimed_once_and_taken_only_when_idle() {
     assert!(matches!(table.claim_network(), Claim::Create));
     assert!(matches!(table.claim_network(), Claim::Wait), "one creator");
     table.publish_network(None);
+    table.open_done();
     assert!(matches!(table.claim_network(), Claim::Create), "retry");
     let network = unsafe { softroce::ndk::Adapter::from_ndk(a.adapter) }
         .and_then(|x| x.network().cloned())
         .unwrap();
     table.publish_network(Some(&network));
+    table.open_done();
     match table.claim_network() {
         Claim::Ready(n) => assert!(n.same(&network)),
         other => panic!("{other:?}"),
     }
+    // Claimed, not registered yet: disable must leave the network alone.
+    assert!(
+        table.take_idle_network().is_none(),
+        "an open is in progress"
+    );
     table.add(core_of(&a)).unwrap();
+    table.open_done();
     assert!(table.take_idle_network().is_none(), "an instance is open");
     assert!(table.remove(&core_of(&a)).is_some());
     let users = network.users();
@@ -325,6 +333,7 @@ fn the_network_slot_is_claimed_once_and_taken_only_when_idle() {
     assert!(table.take_idle_network().is_none());
     assert!(matches!(table.claim_network(), Claim::Create), "next open");
     table.publish_network(None);
+    table.open_done();
     drop(network);
     a.close_objects();
     net.finish();

@@ -70,9 +70,15 @@ pub unsafe extern "system" fn open_ndk_adapter(
     } else {
         negotiate_version(requested)
             .and_then(|_| a.ndk_address().ok_or(NDIS_STATUS_ADAPTER_NOT_READY))
-            .and_then(|ip| adapter_network(a, ip))
-            .and_then(|network| open_adapter_on(&network, requested))
-            .and_then(|p| register(a, p))
+            .and_then(|ip| {
+                // Claimed in `adapter_network`: counted as opening (NDK
+                // disable leaves the network alone) until registered or failed.
+                let opened = adapter_network(a, ip)
+                    .and_then(|network| open_adapter_on(&network, requested))
+                    .and_then(|p| register(a, p));
+                a.ndk_instances.open_done();
+                opened
+            })
     };
     let (ptr, status) = match result {
         Ok(p) => {

@@ -52,10 +52,18 @@ pub enum Claim {
     Wait,
 }
 
+/// The network slot and the opens between their claim and
+/// [`NdkInstances::open_done`] (NDK disable must not take the network from
+/// under them: they would attach to a network the table no longer holds).
+struct NetState {
+    slot: NetSlot,
+    opening: usize,
+}
+
 /// See the module documentation.
 pub struct NdkInstances {
     slots: SpinLock<[Option<Arc<AdapterCore>>; MAX_NDK_INSTANCES]>,
-    network: SpinLock<NetSlot>,
+    network: SpinLock<NetState>,
 }
 
 impl core::fmt::Debug for NdkInstances {
@@ -80,24 +88,40 @@ impl NdkInstances {
         const NONE: Option<Arc<AdapterCore>> = None;
         NdkInstances {
             slots: SpinLock::new([NONE; MAX_NDK_INSTANCES]),
-            network: SpinLock::new(NetSlot::Empty),
+            network: SpinLock::new(NetState {
+                slot: NetSlot::Empty,
+                opening: 0,
+            }),
         }
     }
 
     /// At NDK open: the adapter's network, or the claim to create it (the
-    /// first open), or wait (another open is creating it).
+    /// first open), or wait (another open is creating it). `Ready` and
+    /// `Create` count the caller as an open in progress until it calls
+    /// [`NdkInstances::open_done`] (registered or failed).
     ///
     /// IRQL: <= DISPATCH_LEVEL (PASSIVE at NDK open).
     pub fn claim_network(&self) -> Claim {
-        let mut slot = self.network.lock();
-        match &*slot {
+        let mut st = self.network.lock();
+        let claim = match &st.slot {
             NetSlot::Ready(n) => Claim::Ready(n.clone()),
-            NetSlot::Creating => Claim::Wait,
+            NetSlot::Creating => return Claim::Wait,
             NetSlot::Empty => {
-                *slot = NetSlot::Creating;
+                st.slot = NetSlot::Creating;
                 Claim::Create
             }
-        }
+        };
+        st.opening += 1;
+        claim
+    }
+
+    /// An open that claimed (`Ready` or `Create`) has registered its
+    /// instance or given up.
+    ///
+    /// IRQL: <= DISPATCH_LEVEL (PASSIVE at NDK open).
+    pub fn open_done(&self) {
+        let mut st = self.network.lock();
+        st.opening = st.opening.saturating_sub(1);
     }
 
     /// After [`Claim::Create`]: the network made (`Some`, kept and handed
@@ -105,16 +129,17 @@ impl NdkInstances {
     ///
     /// IRQL: <= DISPATCH_LEVEL (PASSIVE at NDK open).
     pub fn publish_network(&self, network: Option<&Network>) {
-        let mut slot = self.network.lock();
-        *slot = match network {
+        let mut st = self.network.lock();
+        st.slot = match network {
             Some(n) => NetSlot::Ready(n.clone()),
             None => NetSlot::Empty,
         };
     }
 
-    /// At NDK disable: the network, taken out if no instance is open (the
-    /// caller drops it at PASSIVE, which stops it unless an instance still
-    /// holds it); `None` while instances are open or none was made.
+    /// At NDK disable: the network, taken out if no instance is open and no
+    /// open is in progress (the caller drops it at PASSIVE, which stops it
+    /// unless an instance still holds it); `None` while instances are open
+    /// or opening, or none was made.
     ///
     /// IRQL: <= DISPATCH_LEVEL (the drop: PASSIVE).
     pub fn take_idle_network(&self) -> Option<Network> {
@@ -122,15 +147,18 @@ impl NdkInstances {
         if slots.iter().any(Option::is_some) {
             return None;
         }
-        let mut slot = self.network.lock();
-        let taken = match core::mem::replace(&mut *slot, NetSlot::Empty) {
+        let mut st = self.network.lock();
+        if st.opening > 0 {
+            return None;
+        }
+        let taken = match core::mem::replace(&mut st.slot, NetSlot::Empty) {
             NetSlot::Ready(n) => Some(n),
             other => {
-                *slot = other;
+                st.slot = other;
                 None
             }
         };
-        drop(slot);
+        drop(st);
         drop(slots);
         taken
     }
