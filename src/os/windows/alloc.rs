@@ -3,7 +3,8 @@
 //! `ExFreePoolWithTag`. With the `wdk` feature (the eWDK build on Windows)
 //! `wdk-alloc` provides the allocator instead.
 //!
-//! Owns: `#[global_allocator]`. Must not be used from above DISPATCH_LEVEL,
+//! Owns: `#[global_allocator]` and [`zeroed_slice`] (zeroed heap arrays
+//! without a stack temporary). Must not be used from above DISPATCH_LEVEL,
 //! and the data path must not allocate (allocate at create time).
 
 #[cfg(not(feature = "wdk"))]
@@ -78,3 +79,24 @@ mod pool {
 #[cfg(feature = "wdk")]
 #[global_allocator]
 static GLOBAL: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
+
+/// `n` (at least 1) zeroed `T`s from the global (nonpaged) allocator, built
+/// in place (no stack temporary: the types used are byte arrays and
+/// per-processor scratch too large for a kernel stack); `None` when out of
+/// memory.
+///
+/// # Safety
+/// All-zero bytes are a valid `T`, and `T` is not zero-sized.
+///
+/// IRQL: <= DISPATCH_LEVEL (create time).
+pub(crate) unsafe fn zeroed_slice<T>(n: usize) -> Option<alloc::boxed::Box<[T]>> {
+    let layout = core::alloc::Layout::array::<T>(n.max(1)).ok()?;
+    // SAFETY: non-zero size (n.max(1) >= 1 and T is not zero-sized).
+    let p = unsafe { alloc::alloc::alloc_zeroed(layout) }.cast::<T>();
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a fresh zeroed block of n.max(1) Ts from the global allocator,
+    // valid when zero by the caller's contract.
+    Some(unsafe { alloc::boxed::Box::from_raw(core::ptr::slice_from_raw_parts_mut(p, n.max(1))) })
+}

@@ -37,6 +37,7 @@ use crate::abi::{NDIS_HANDLE, NDIS_OBJECT_HEADER};
 use crate::link::MacAddr;
 use crate::os::SendError;
 
+use super::super::alloc::zeroed_slice;
 use super::super::ffi::POOL_TAG;
 use super::super::imports::{
     IoAllocateMdl, IoFreeMdl, KeInitializeEvent, KeQueryMaximumProcessorCountEx,
@@ -137,10 +138,13 @@ pub struct BindInfo {
     pub speed: u64,
 }
 
-/// An NBL pool with the protocol driver handle.
+/// An NBL pool (with a NET_BUFFER per NBL when `with_nb`) allocated with
+/// `handle`: the protocol driver handle (binding pools) or a miniport
+/// adapter handle (the adapter link's receive clone pool). Null when out of
+/// resources.
 ///
 /// IRQL: PASSIVE_LEVEL.
-fn pool(driver: NDIS_HANDLE, with_nb: bool) -> NDIS_HANDLE {
+pub(super) fn pool(handle: NDIS_HANDLE, with_nb: bool) -> NDIS_HANDLE {
     let mut params = NET_BUFFER_LIST_POOL_PARAMETERS {
         Header: NDIS_OBJECT_HEADER {
             Type: NDIS_OBJECT_TYPE_DEFAULT,
@@ -153,26 +157,9 @@ fn pool(driver: NDIS_HANDLE, with_nb: bool) -> NDIS_HANDLE {
         PoolTag: POOL_TAG,
         DataSize: 0,
     };
-    // SAFETY: PASSIVE; the protocol driver handle; parameters live through
-    // the call.
-    unsafe { NdisAllocateNetBufferListPool(driver, &mut params) }
-}
-
-/// `n` zeroed `T`s from the global (nonpaged) allocator.
-///
-/// # Safety
-/// All-zero bytes are a valid `T`.
-///
-/// IRQL: PASSIVE_LEVEL.
-unsafe fn zeroed_slice<T>(n: usize) -> Option<Box<[T]>> {
-    let layout = core::alloc::Layout::array::<T>(n.max(1)).ok()?;
-    // SAFETY: non-zero size.
-    let p = unsafe { alloc::alloc::alloc_zeroed(layout) }.cast::<T>();
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: a fresh zeroed block of n.max(1) Ts, valid when zero by contract.
-    Some(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, n.max(1))) })
+    // SAFETY: PASSIVE; an NDIS driver or adapter handle; parameters live
+    // through the call.
+    unsafe { NdisAllocateNetBufferListPool(handle, &mut params) }
 }
 
 impl Binding {

@@ -24,10 +24,9 @@ use crate::abi::{NtStatus, NDIS_HANDLE, NDIS_OBJECT_HEADER};
 use crate::link::{FrameCarrier, MacAddr};
 use crate::os::irql;
 
-use super::super::ffi::POOL_TAG;
 use super::super::imports::{
     FreeMibTable, GetUnicastIpAddressTable, KeInitializeEvent, KeWaitForSingleObject,
-    NdisAllocateNetBufferListPool, NdisFreeNetBufferListPool, NdisMIndicateStatusEx,
+    NdisFreeNetBufferListPool, NdisMIndicateStatusEx,
 };
 use super::super::ndis::NDIS_OBJECT_TYPE_DEFAULT;
 use super::super::ndis_protocol::*;
@@ -146,20 +145,7 @@ impl AdapterLink {
         net_luid: u64,
     ) -> Option<Arc<Self>> {
         irql::assert_passive("AdapterLink::new");
-        let mut params = NET_BUFFER_LIST_POOL_PARAMETERS {
-            Header: NDIS_OBJECT_HEADER {
-                Type: NDIS_OBJECT_TYPE_DEFAULT,
-                Revision: NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
-                Size: size_of::<NET_BUFFER_LIST_POOL_PARAMETERS>() as u16,
-            },
-            ProtocolId: NDIS_PROTOCOL_ID_DEFAULT,
-            fAllocateNetBuffer: 0,
-            ContextSize: 0,
-            PoolTag: POOL_TAG,
-            DataSize: 0,
-        };
-        // SAFETY: PASSIVE; the miniport handle of the initialising adapter.
-        let pool = unsafe { NdisAllocateNetBufferListPool(miniport, &mut params) };
+        let pool = super::binding::pool(miniport, false);
         if pool.is_null() {
             return None;
         }

@@ -47,6 +47,7 @@ use crate::os::{
     TxIpv4,
 };
 
+use super::super::alloc::zeroed_slice;
 use super::super::ffi::{NTSTATUS, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER};
 use super::super::imports::{
     IoAllocateIrp, IoAllocateMdl, IoFreeIrp, IoFreeMdl, IoReuseIrp, KeGetCurrentProcessorNumberEx,
@@ -750,23 +751,4 @@ impl Drop for WskCarrier {
         // any more (socket closed, sends completed).
         drop(unsafe { Box::from_raw(inner) });
     }
-}
-
-/// A zeroed heap value without a stack temporary (the types used here are
-/// byte arrays and per-processor scratch, valid when all-zero).
-///
-/// # Safety
-/// All-zero bytes are a valid `T`.
-///
-/// IRQL: <= DISPATCH_LEVEL.
-unsafe fn zeroed_slice<T>(n: usize) -> Option<Box<[T]>> {
-    let layout = core::alloc::Layout::array::<T>(n.max(1)).ok()?;
-    // SAFETY: non-zero size (n >= 1 and T is not zero-sized here).
-    let p = unsafe { alloc::alloc::alloc_zeroed(layout) }.cast::<T>();
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: a fresh zeroed block of n.max(1) Ts from the global allocator,
-    // valid when zero by the caller's contract.
-    Some(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, n.max(1))) })
 }
