@@ -31,6 +31,7 @@ mod data;
 mod initiator;
 mod le;
 mod negotiate;
+mod probe;
 pub mod smb2;
 
 pub use data::{check_data_transfer, DataTransferPacket, DataTransferRepr};
@@ -39,6 +40,7 @@ pub use negotiate::{
     check_request, check_response, NegotiateRequestPacket, NegotiateRequestRepr,
     NegotiateResponsePacket, NegotiateResponseRepr,
 };
+pub use probe::{Probe, ProbeError, Smb2Negotiated, Step};
 
 /// SMB Direct protocol version 1.0 (§1.7).
 pub const SMBD_VERSION: u16 = 0x0100;

@@ -192,7 +192,8 @@ impl NegotiateRequest {
             set_u32(&mut out[body..], 28, ctx as u32);
             set_u16(&mut out[body..], 32, 1);
             out.extend_from_slice(&PREAUTH_INTEGRITY_CAPABILITIES.to_le_bytes());
-            out.extend_from_slice(&(4u16 + 32).to_le_bytes());
+            // DataLength: count, salt length, one hash id, the salt.
+            out.extend_from_slice(&(2u16 + 2 + 2 + 32).to_le_bytes());
             out.extend_from_slice(&[0; 4]);
             out.extend_from_slice(&1u16.to_le_bytes());
             out.extend_from_slice(&32u16.to_le_bytes());
@@ -410,7 +411,7 @@ mod tests {
         // 64 + 36 + 6 = 106 -> context at 112.
         assert_eq!(u32_at(&m, 64 + 28), 112);
         assert_eq!(u16_at(&m, 64 + 32), 1);
-        assert_eq!(&m[112..120], &[1, 0, 36, 0, 0, 0, 0, 0]);
+        assert_eq!(&m[112..120], &[1, 0, 38, 0, 0, 0, 0, 0]);
         assert_eq!(&m[120..126], &[1, 0, 32, 0, 1, 0]);
         assert_eq!(m.len(), 126 + 32);
     }
