@@ -6,6 +6,9 @@
 #   B  `softroce rping -c`       vs rxe `rping -s`        (each size)
 #   C  `rdma_client` vs `softroce rdma-server`, and the reverse (RDMA_CM_EXAMPLES=1)
 #   D  `ibv_rc_pingpong` vs `softroce rc-pingpong`, both ways (RC_PINGPONG=1)
+#   E  `softroce smbd-probe` vs Linux ksmbd's SMB Direct (RDMA) transport
+#      (SMBD=1), and the kernel cifs client -o rdma against the same ksmbd
+#      as a control (printed, not part of the verdict)
 # Every run is captured on br0, decoded with `softroce decode` and checked
 # (capture_check.py: no bad ICRC / malformed / unknown opcode, <= 1% retransmitted).
 # Prints per-scenario figures and "VERDICT <scenario>: PASS|FAIL"; exit 0 iff all pass,
@@ -15,6 +18,8 @@
 #      /work/shared/rxe-lab), RXE_LAB_WORK (/var/tmp/rxe-lab), ACCEL (tcg|kvm),
 #      RDMA_CM_EXAMPLES (default 1; 0 skips phase C), CARGO_TARGET_DIR,
 #      RC_PINGPONG (default 1), RCPP_SIZES ("4096 65536"), RCPP_ITERS (500),
+#      SMBD (default 1; 0 skips phase E), SMBD_PORT (445), SMBD_ARGS (extra
+#      smbd-probe options, e.g. --smb311), RPING (default 1; 0 skips A and B),
 #      SOFTROCE_BIN (use this binary, do not build).
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -51,12 +56,14 @@ fi
 T_BUILD=$(date +%s)
 
 SIZES="${SIZES:-64 1024 4000 65535}"; COUNT="${COUNT:-100}"; TIMEOUT="${TIMEOUT:-900}"
+[ "${RPING:-1}" = 1 ] || SIZES=""
 NS=rxelab; TS=$(date +%Y%m%d-%H%M%S)
 RUN="$WORK/runs/interop-$TS"; mkdir -p "$RUN/out" "$WORK/pcaps"
 PCAP="$WORK/pcaps/interop-$TS.pcap"
 cat > "$RUN/out/params.sh" <<P
 SIZES="$SIZES"; COUNT=$COUNT; PORT_A=7174; PORT_B=7274; PORT_C=7471; RDMA_CM_EXAMPLES=${RDMA_CM_EXAMPLES:-1}
 PORT_D=18515; RC_PINGPONG=${RC_PINGPONG:-1}; RCPP_SIZES="${RCPP_SIZES:-4096 65536}"; RCPP_ITERS=${RCPP_ITERS:-500}
+SMBD=${SMBD:-1}; SMBD_PORT=${SMBD_PORT:-445}; SMBD_ARGS="${SMBD_ARGS:-}"
 P
 "$LAB/netns.sh" up
 for d in br0 tap1; do ip -n $NS link set $d mtu 1500; done
@@ -99,7 +106,7 @@ ln -sfn "$RUN" "$WORK/runs/latest-interop"
 
 G="$RUN/out/g1.log"; H="$RUN/host.log"
 echo "===== guest (g1) =====";  grep -aE "^RESULT|^###|rping|rdma_|error|fail|mismatch" "$G" 2>/dev/null | grep -v "^gid" | tail -60
-echo "===== softroce (namespace) ====="; grep -aE "RESULT|FAILED|pings|rdma-" "$H" | tail -40
+echo "===== softroce (namespace) ====="; grep -aE "RESULT|FAILED|pings|rdma-|smbd-probe" "$H" | tail -50
 "$BIN" decode --json "$PCAP" > "$RUN/decoded.jsonl" 2> "$RUN/decode.err"; drc=$?
 "$BIN" decode "$PCAP" > "$RUN/decoded.txt" 2>/dev/null
 echo "===== capture $PCAP (softroce decode rc=$drc) ====="
@@ -112,11 +119,13 @@ if [ -n "$errs" ]; then echo "rxe error counters non-zero: $(echo $errs)"; else 
 
 echo "===== verdicts ====="
 all=0
-scen="rxe-client-vs-softroce-server softroce-client-vs-rxe-server"
+scen=""
+[ -n "$SIZES" ] && scen="rxe-client-vs-softroce-server softroce-client-vs-rxe-server"
 [ "${RDMA_CM_EXAMPLES:-1}" = 1 ] && scen="$scen rdma_client-vs-softroce-rdma-server softroce-rdma-client-vs-rdma_server"
 [ "${RC_PINGPONG:-1}" = 1 ] && scen="$scen ibv_rc_pingpong-client-vs-softroce softroce-vs-ibv_rc_pingpong-server"
+[ "${SMBD:-1}" = 1 ] && scen="$scen softroce-smbd-probe-vs-ksmbd"
 for sc in $scen; do
-  sizes="$SIZES"; case $sc in rdma*|softroce-rdma*) sizes=16;; *pingpong*) sizes="${RCPP_SIZES:-4096 65536}";; esac
+  sizes="$SIZES"; case $sc in rdma*|softroce-rdma*) sizes=16;; *pingpong*) sizes="${RCPP_SIZES:-4096 65536}";; *smbd*) sizes=0;; esac
   for s in $sizes; do
     g=$(grep -a "^RESULT $sc size=$s " "$G" 2>/dev/null | tail -1)
     h=$(grep -a "^RESULT $sc size=$s " "$H" | tail -1)
@@ -131,6 +140,10 @@ for sc in $scen; do
     echo "VERDICT $sc size=$s: $v (rxe: ${g#RESULT $sc } | softroce: ${h#RESULT $sc } | capture: ${c#*: })"
   done
 done
+if [ "${SMBD:-1}" = 1 ]; then
+  c=$(grep -a "^RESULT cifs-rdma-control " "$G" 2>/dev/null | tail -1)
+  echo "CONTROL cifs -o rdma vs ksmbd (guest loopback, not in the verdict): ${c:-no result}"
+fi
 echo "timings: lab check/build $((T_LAB - T0)) s, softroce build $((T_BUILD - T_LAB)) s, guest run (boot + all scenarios) $((T_END - T_BOOT)) s, total $((T_END - T0)) s"
 echo "VERDICT interop: $([ $all = 0 ] && echo PASS || echo FAIL) (run $RUN)"
 exit $all
