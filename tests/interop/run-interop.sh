@@ -7,8 +7,8 @@
 #   C  `rdma_client` vs `softroce rdma-server`, and the reverse (RDMA_CM_EXAMPLES=1)
 #   D  `ibv_rc_pingpong` vs `softroce rc-pingpong`, both ways (RC_PINGPONG=1)
 #   E  `softroce smbd-probe` vs Linux ksmbd's SMB Direct (RDMA) transport
-#      (SMBD=1), and the kernel cifs client -o rdma against the same ksmbd
-#      as a control (printed, not part of the verdict)
+#      (SMBD=1), and with CIFS_CONTROL=1 the kernel cifs client -o rdma
+#      against the same ksmbd as a control (printed, not in the verdict)
 # Every run is captured on br0, decoded with `softroce decode` and checked
 # (capture_check.py: no bad ICRC / malformed / unknown opcode, <= 1% retransmitted).
 # Prints per-scenario figures and "VERDICT <scenario>: PASS|FAIL"; exit 0 iff all pass,
@@ -18,7 +18,11 @@
 #      /work/shared/rxe-lab), RXE_LAB_WORK (/var/tmp/rxe-lab), ACCEL (tcg|kvm),
 #      RDMA_CM_EXAMPLES (default 1; 0 skips phase C), CARGO_TARGET_DIR,
 #      RC_PINGPONG (default 1), RCPP_SIZES ("4096 65536"), RCPP_ITERS (500),
-#      SMBD (default 1; 0 skips phase E), SMBD_PORT (445), SMBD_ARGS (extra
+#      SMBD (default 1; 0 skips phase E; E is skipped when the SMB Direct
+#      modules cannot be built: build-smbdirect-modules.sh), SMBDIRECT_MODULES
+#      (their directory, default $RXE_LAB_WORK/ksmbd-smbdirect), CIFS_CONTROL
+#      (default 0; 1 adds the cifs -o rdma control: ksmbd 6.1.176 oopsed in
+#      smb2_open under it once, and the guest then could not power off), SMBD_PORT (445), SMBD_ARGS (extra
 #      smbd-probe options, e.g. --smb311), RPING (default 1; 0 skips A and B),
 #      SOFTROCE_BIN (use this binary, do not build).
 set -uo pipefail
@@ -60,10 +64,22 @@ SIZES="${SIZES:-64 1024 4000 65535}"; COUNT="${COUNT:-100}"; TIMEOUT="${TIMEOUT:
 NS=rxelab; TS=$(date +%Y%m%d-%H%M%S)
 RUN="$WORK/runs/interop-$TS"; mkdir -p "$RUN/out" "$WORK/pcaps"
 PCAP="$WORK/pcaps/interop-$TS.pcap"
+SMBD="${SMBD:-1}"
+if [ "$SMBD" = 1 ]; then
+  # Debian's guest kernel has neither SMB Direct server nor client built in:
+  # the guest loads ksmbd.ko/cifs.ko rebuilt with them (from /out/modules).
+  MODS="${SMBDIRECT_MODULES:-$WORK/ksmbd-smbdirect}"
+  if OUT="$MODS" RXE_LAB_WORK="$WORK" "$HERE/build-smbdirect-modules.sh" > "$RUN/smbdirect-modules.log" 2>&1; then
+    mkdir -p "$RUN/out/modules" && cp "$MODS/ksmbd.ko" "$MODS/cifs.ko" "$RUN/out/modules/"
+  else
+    say "SKIP phase E (smbd-probe vs ksmbd): no SMB Direct modules ($RUN/smbdirect-modules.log)"
+    tail -3 "$RUN/smbdirect-modules.log"; SMBD=0
+  fi
+fi
 cat > "$RUN/out/params.sh" <<P
 SIZES="$SIZES"; COUNT=$COUNT; PORT_A=7174; PORT_B=7274; PORT_C=7471; RDMA_CM_EXAMPLES=${RDMA_CM_EXAMPLES:-1}
 PORT_D=18515; RC_PINGPONG=${RC_PINGPONG:-1}; RCPP_SIZES="${RCPP_SIZES:-4096 65536}"; RCPP_ITERS=${RCPP_ITERS:-500}
-SMBD=${SMBD:-1}; SMBD_PORT=${SMBD_PORT:-445}; SMBD_ARGS="${SMBD_ARGS:-}"
+SMBD=$SMBD; SMBD_PORT=${SMBD_PORT:-445}; SMBD_ARGS="${SMBD_ARGS:-}"; CIFS_CONTROL=${CIFS_CONTROL:-0}
 P
 "$LAB/netns.sh" up
 for d in br0 tap1; do ip -n $NS link set $d mtu 1500; done
@@ -123,7 +139,7 @@ scen=""
 [ -n "$SIZES" ] && scen="rxe-client-vs-softroce-server softroce-client-vs-rxe-server"
 [ "${RDMA_CM_EXAMPLES:-1}" = 1 ] && scen="$scen rdma_client-vs-softroce-rdma-server softroce-rdma-client-vs-rdma_server"
 [ "${RC_PINGPONG:-1}" = 1 ] && scen="$scen ibv_rc_pingpong-client-vs-softroce softroce-vs-ibv_rc_pingpong-server"
-[ "${SMBD:-1}" = 1 ] && scen="$scen softroce-smbd-probe-vs-ksmbd"
+[ "$SMBD" = 1 ] && scen="$scen softroce-smbd-probe-vs-ksmbd"
 for sc in $scen; do
   sizes="$SIZES"; case $sc in rdma*|softroce-rdma*) sizes=16;; *pingpong*) sizes="${RCPP_SIZES:-4096 65536}";; *smbd*) sizes=0;; esac
   for s in $sizes; do
@@ -140,7 +156,7 @@ for sc in $scen; do
     echo "VERDICT $sc size=$s: $v (rxe: ${g#RESULT $sc } | softroce: ${h#RESULT $sc } | capture: ${c#*: })"
   done
 done
-if [ "${SMBD:-1}" = 1 ]; then
+if [ "$SMBD" = 1 ] && [ "${CIFS_CONTROL:-0}" = 1 ]; then
   c=$(grep -a "^RESULT cifs-rdma-control " "$G" 2>/dev/null | tail -1)
   echo "CONTROL cifs -o rdma vs ksmbd (guest loopback, not in the verdict): ${c:-no result}"
 fi
