@@ -37,6 +37,8 @@ struct Buffers {
     send_size: usize,
     next_send: usize,
     mrs: Vec<*mut NDK_MR>,
+    /// Boxed: the provider holds their addresses.
+    #[allow(clippy::vec_box)]
     _mdls: Vec<Box<MDL>>,
     rtok: u32,
     stok: u32,

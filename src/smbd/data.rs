@@ -134,7 +134,8 @@ impl DataTransferRepr {
     /// bytes) into `out`; returns the message length.
     pub fn emit(&self, out: &mut [u8], data: &[u8]) -> Result<usize> {
         let bad_offset = self.data_length != 0
-            && ((self.data_offset as usize) < DATA_HEADER_LEN || self.data_offset % 8 != 0);
+            && ((self.data_offset as usize) < DATA_HEADER_LEN
+                || !self.data_offset.is_multiple_of(8));
         if data.len() != self.data_length as usize || bad_offset {
             return Err(Error::BadDataOffset(self.data_offset));
         }
@@ -187,7 +188,7 @@ pub fn check_data_transfer(
         return Err(Error::NoCreditsRequested);
     }
     if r.data_length != 0 {
-        if r.data_offset % 8 != 0 || (r.data_offset as usize) < DATA_HEADER_LEN {
+        if !r.data_offset.is_multiple_of(8) || (r.data_offset as usize) < DATA_HEADER_LEN {
             return Err(Error::BadDataOffset(r.data_offset));
         }
         let beyond = Error::DataBeyondMessage {

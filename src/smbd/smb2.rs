@@ -140,7 +140,7 @@ impl Header {
 }
 
 fn pad8(out: &mut Vec<u8>) {
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
 }
@@ -185,7 +185,7 @@ impl NegotiateRequest {
         }
         if self.dialects.contains(&DIALECT_311) {
             // Contexts start 8-byte aligned from the header's start.
-            while (out.len() - start) % 8 != 0 {
+            while !(out.len() - start).is_multiple_of(8) {
                 out.push(0);
             }
             let ctx = out.len() - start;
@@ -287,7 +287,7 @@ impl<'a> NegotiateResponse<'a> {
         };
         if negotiate_contexts != 0 {
             let off = u32_at(b, 60) as usize;
-            if off % 8 != 0 || off < RSP_BUFFER || off >= m.len() {
+            if !off.is_multiple_of(8) || off < RSP_BUFFER || off >= m.len() {
                 return Err(Error::BufferOutside);
             }
         }
