@@ -9,6 +9,8 @@
 //! - [`cm`]: the sans-IO connection manager.
 //! - [`verbs`]: the safe object model (PD, CQ, QP, SRQ, MR, MW, LAM).
 //! - [`ndk`]: the `extern "system"` dispatch tables a consumer calls.
+//! - [`smbd`]: SMB Direct ([MS-SMBD]) framing and credits for NDK consumers
+//!   (above the provider; no layer of it calls `smbd`).
 //! - [`os`]: the seam to the operating system (hosted on std, or the Windows kernel).
 //!
 //! The core (`abi`, `wire`, `transport`, `cm`, `verbs`, `ndk`) is `no_std` and has
@@ -24,6 +26,7 @@ pub mod cm;
 pub mod link;
 pub mod ndk;
 pub mod os;
+pub mod smbd;
 pub mod transport;
 pub mod verbs;
 pub mod wire;

@@ -1,6 +1,7 @@
 //! Live interop with Linux `rdma_rxe`: runs `tests/interop/run-interop.sh`
-//! (rping both ways at several sizes, rdma_client/rdma_server both ways, each
-//! capture decoded and checked; see docs/INTEROP.md) and fails if any
+//! (rping both ways at several sizes, rdma_client/rdma_server both ways,
+//! ibv_rc_pingpong both ways, `softroce smbd-probe` against ksmbd's SMB Direct
+//! transport, each capture decoded and checked; see docs/INTEROP.md) and fails if any
 //! scenario fails. A full run boots a QEMU guest and takes about a minute
 //! here (minutes under slower TCG), so plain `cargo test` SKIPS it with a
 //! printed reason. `SOFTROCE_INTEROP=1 cargo test --test interop` runs it

@@ -46,6 +46,14 @@ if [ "${RC_PINGPONG:-0}" = 1 ]; then
     i=$((i + 1))
   done
 fi
+if [ "${SMBD:-0}" = 1 ]; then
+  # ksmbd starts in the guest after phase D: retry the connection until its
+  # RDMA listener answers, then tell the guest (/out is its 9p share).
+  t0=$(now)
+  "$BIN" smbd-probe $GUEST -I $NS_IP --port "$SMBD_PORT" --mtu "$MTU" --wait 120 $SMBD_ARGS; rc=$?
+  result softroce-smbd-probe-vs-ksmbd 0 "$rc" "$t0"
+  touch "$(dirname "$2")/smbd-probe.done"
+fi
 # socket receive-buffer drops in the namespace (a lost packet shows up as a retransmission)
 echo "netstat: $(awk '/^Udp:/{getline; print "UDP InErrors=" $4 " RcvbufErrors=" $6}' /proc/net/snmp) raw drops=$(awk 'NR>1{d+=$NF} END{print d+0}' /proc/net/raw)"
 echo "HOST DONE"

@@ -6,6 +6,9 @@
 #   B  `softroce rping -c`       vs rxe `rping -s`        (each size)
 #   C  `rdma_client` vs `softroce rdma-server`, and the reverse (RDMA_CM_EXAMPLES=1)
 #   D  `ibv_rc_pingpong` vs `softroce rc-pingpong`, both ways (RC_PINGPONG=1)
+#   E  `softroce smbd-probe` vs Linux ksmbd's SMB Direct (RDMA) transport
+#      (SMBD=1), and with CIFS_CONTROL=1 the kernel cifs client -o rdma
+#      against the same ksmbd as a control (printed, not in the verdict)
 # Every run is captured on br0, decoded with `softroce decode` and checked
 # (capture_check.py: no bad ICRC / malformed / unknown opcode, <= 1% retransmitted).
 # Prints per-scenario figures and "VERDICT <scenario>: PASS|FAIL"; exit 0 iff all pass,
@@ -15,7 +18,6 @@
 #      /work/shared/rxe-lab), RXE_LAB_WORK (/var/tmp/rxe-lab), ACCEL (tcg|kvm),
 #      RDMA_CM_EXAMPLES (default 1; 0 skips phase C), CARGO_TARGET_DIR,
 #      RC_PINGPONG (default 1), RCPP_SIZES ("4096 65536"), RCPP_ITERS (500),
-#      SOFTROCE_BIN (use this binary, do not build),
 #      SOFTROCE_INTEROP_LINK (udp: default, the UDP carrier; frame: the softroce
 #      tools send and receive Ethernet frames on br0 themselves, `--link br0`,
 #      through the frame carrier the Windows driver runs).
@@ -23,6 +25,13 @@
 #      1500) or 4096 (Ethernet MTU 9000 on br0, tap1 and the guest: rxe's active_mtu
 #      4096; softroce runs with --mtu 4096, ibv_rc_pingpong with -m 4096); the
 #      capture check then requires full 4096-byte packets both ways).
+#      SMBD (default 1; 0 skips phase E; E is skipped when the SMB Direct
+#      modules cannot be built: build-smbdirect-modules.sh), SMBDIRECT_MODULES
+#      (their directory, default $RXE_LAB_WORK/ksmbd-smbdirect), CIFS_CONTROL
+#      (default 0; 1 adds the cifs -o rdma control: ksmbd 6.1.176 oopsed in
+#      smb2_open under it once, and the guest then could not power off), SMBD_PORT (445), SMBD_ARGS (extra
+#      smbd-probe options, e.g. --smb311), RPING (default 1; 0 skips A and B),
+#      SOFTROCE_BIN (use this binary, do not build).
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -69,14 +78,28 @@ case "$ROCE_MTU" in
   4096) ETH_MTU=9000;;
   *) say "FAIL: SOFTROCE_INTEROP_MTU=$ROCE_MTU: give 1024 (Ethernet 1500) or 4096 (Ethernet 9000)"; exit 1;;
 esac
+[ "${RPING:-1}" = 1 ] || SIZES=""
 NS=rxelab; TS=$(date +%Y%m%d-%H%M%S)
 RUN="$WORK/runs/interop-$TS"; mkdir -p "$RUN/out" "$WORK/pcaps"
 PCAP="$WORK/pcaps/interop-$TS.pcap"
+SMBD="${SMBD:-1}"
+if [ "$SMBD" = 1 ]; then
+  # Debian's guest kernel has neither SMB Direct server nor client built in:
+  # the guest loads ksmbd.ko/cifs.ko rebuilt with them (from /out/modules).
+  MODS="${SMBDIRECT_MODULES:-$WORK/ksmbd-smbdirect}"
+  if OUT="$MODS" RXE_LAB_WORK="$WORK" "$HERE/build-smbdirect-modules.sh" > "$RUN/smbdirect-modules.log" 2>&1; then
+    mkdir -p "$RUN/out/modules" && cp "$MODS/ksmbd.ko" "$MODS/cifs.ko" "$RUN/out/modules/"
+  else
+    say "SKIP phase E (smbd-probe vs ksmbd): no SMB Direct modules ($RUN/smbdirect-modules.log)"
+    tail -3 "$RUN/smbdirect-modules.log"; SMBD=0
+  fi
+fi
 cat > "$RUN/out/params.sh" <<P
 SIZES="$SIZES"; COUNT=$COUNT; PORT_A=7174; PORT_B=7274; PORT_C=7471; RDMA_CM_EXAMPLES=${RDMA_CM_EXAMPLES:-1}
 PORT_D=18515; RC_PINGPONG=${RC_PINGPONG:-1}; RCPP_SIZES="${RCPP_SIZES:-4096 65536}"; RCPP_ITERS=${RCPP_ITERS:-500}
 LINK="$LINK"
 MTU=$ROCE_MTU
+SMBD=$SMBD; SMBD_PORT=${SMBD_PORT:-445}; SMBD_ARGS="${SMBD_ARGS:-}"; CIFS_CONTROL=${CIFS_CONTROL:-0}
 P
 "$LAB/netns.sh" up
 for d in br0 tap1; do ip -n $NS link set $d mtu $ETH_MTU; done
@@ -119,7 +142,7 @@ ln -sfn "$RUN" "$WORK/runs/latest-interop"
 
 G="$RUN/out/g1.log"; H="$RUN/host.log"
 echo "===== guest (g1) =====";  grep -aE "^RESULT|^###|rping|rdma_|error|fail|mismatch" "$G" 2>/dev/null | grep -v "^gid" | tail -60
-echo "===== softroce (namespace) ====="; grep -aE "RESULT|FAILED|pings|rdma-" "$H" | tail -40
+echo "===== softroce (namespace) ====="; grep -aE "RESULT|FAILED|pings|rdma-|smbd-probe" "$H" | tail -50
 "$BIN" decode --json "$PCAP" > "$RUN/decoded.jsonl" 2> "$RUN/decode.err"; drc=$?
 "$BIN" decode "$PCAP" > "$RUN/decoded.txt" 2>/dev/null
 echo "===== capture $PCAP (softroce decode rc=$drc) ====="
@@ -132,11 +155,13 @@ if [ -n "$errs" ]; then echo "rxe error counters non-zero: $(echo $errs)"; else 
 
 echo "===== verdicts ====="
 all=0
-scen="rxe-client-vs-softroce-server softroce-client-vs-rxe-server"
+scen=""
+[ -n "$SIZES" ] && scen="rxe-client-vs-softroce-server softroce-client-vs-rxe-server"
 [ "${RDMA_CM_EXAMPLES:-1}" = 1 ] && scen="$scen rdma_client-vs-softroce-rdma-server softroce-rdma-client-vs-rdma_server"
 [ "${RC_PINGPONG:-1}" = 1 ] && scen="$scen ibv_rc_pingpong-client-vs-softroce softroce-vs-ibv_rc_pingpong-server"
+[ "$SMBD" = 1 ] && scen="$scen softroce-smbd-probe-vs-ksmbd"
 for sc in $scen; do
-  sizes="$SIZES"; case $sc in rdma*|softroce-rdma*) sizes=16;; *pingpong*) sizes="${RCPP_SIZES:-4096 65536}";; esac
+  sizes="$SIZES"; case $sc in rdma*|softroce-rdma*) sizes=16;; *pingpong*) sizes="${RCPP_SIZES:-4096 65536}";; *smbd*) sizes=0;; esac
   for s in $sizes; do
     g=$(grep -a "^RESULT $sc size=$s " "$G" 2>/dev/null | tail -1)
     h=$(grep -a "^RESULT $sc size=$s " "$H" | tail -1)
@@ -151,6 +176,10 @@ for sc in $scen; do
     echo "VERDICT $sc size=$s: $v (rxe: ${g#RESULT $sc } | softroce: ${h#RESULT $sc } | capture: ${c#*: })"
   done
 done
+if [ "$SMBD" = 1 ] && [ "${CIFS_CONTROL:-0}" = 1 ]; then
+  c=$(grep -a "^RESULT cifs-rdma-control " "$G" 2>/dev/null | tail -1)
+  echo "CONTROL cifs -o rdma vs ksmbd (guest loopback, not in the verdict): ${c:-no result}"
+fi
 echo "timings: lab check/build $((T_LAB - T0)) s, softroce build $((T_BUILD - T_LAB)) s, guest run (boot + all scenarios) $((T_END - T_BOOT)) s, total $((T_END - T0)) s"
 echo "VERDICT interop: $([ $all = 0 ] && echo PASS || echo FAIL) (run $RUN, softroce $CARRIER, RoCE MTU $ROCE_MTU)"
 exit $all

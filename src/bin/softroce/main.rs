@@ -11,6 +11,7 @@ mod rc_pingpong;
 mod rdma_examples;
 mod record;
 mod rping;
+mod smbd_probe;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -101,6 +102,31 @@ enum Command {
         /// Seconds to wait for the connection.
         #[arg(long, default_value_t = 120)]
         wait: u64,
+    },
+    /// SMB Direct probe: connect to an SMB server's RDMA port, negotiate
+    /// SMB Direct (MS-SMBD) and SMB2 (NEGOTIATE only), print the results,
+    /// disconnect (needs root for the real carrier).
+    SmbdProbe {
+        /// The server's address.
+        server: std::net::IpAddr,
+        /// Local address (default: the route's source address).
+        #[arg(short = 'I')]
+        bind: Option<std::net::IpAddr>,
+        /// RDMA-CM port (445 for InfiniBand/RoCE; iWARP uses 5445).
+        #[arg(long, short = 'p', default_value_t = softroce::smbd::SMBD_PORT)]
+        port: u16,
+        /// Offer SMB 3.1.1 as well (with the preauth integrity context).
+        #[arg(long)]
+        smb311: bool,
+        /// Seconds to keep retrying the connection (0: one try).
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+        /// Seconds one protocol step may take.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// The adapter's RoCE path MTU in bytes.
+        #[arg(long, default_value_t = 1024, value_parser = consumer::parse_mtu)]
+        mtu: u32,
     },
     /// Peer of librdmacm's `rdma_server` example: connect to -s:-p, send 16
     /// bytes, receive 16 bytes, disconnect.
@@ -257,6 +283,26 @@ fn main() -> ExitCode {
                 mtu,
                 std::time::Duration::from_secs(wait),
             ),
+        ),
+        Some(Command::SmbdProbe {
+            server,
+            bind,
+            port,
+            smb311,
+            wait,
+            timeout,
+            mtu,
+        }) => report(
+            "smbd-probe",
+            smbd_probe::run(&smbd_probe::Opts {
+                server,
+                bind,
+                port,
+                mtu,
+                smb311,
+                wait: std::time::Duration::from_secs(wait),
+                timeout: std::time::Duration::from_secs(timeout),
+            }),
         ),
         Some(Command::RcPingpong {
             servername,

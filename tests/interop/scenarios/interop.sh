@@ -6,6 +6,9 @@
 # `softroce rping -c`. Phase C: librdmacm's rdma_client against
 # `softroce rdma-server`, then rdma_server for `softroce rdma-client`.
 # Phase D: ibv_rc_pingpong both ways against `softroce rc-pingpong`.
+# Phase E (SMBD=1): ksmbd with a share and its RDMA transport on rxe0 for
+# `softroce smbd-probe`; then, as a control, the kernel's cifs client in this
+# guest mounts that share with -o rdma (over rxe0 to its own address).
 # Every run prints "RESULT <scenario> size=<n> rc=<rc> secs=<s>".
 . /lab/common.sh
 . /out/params.sh
@@ -72,6 +75,60 @@ if [ "${RC_PINGPONG:-0}" = 1 ]; then
     result softroce-vs-ibv_rc_pingpong-server "$s" "$rc" "$t0"
     i=$((i + 1))
   done
+fi
+if [ "${SMBD:-0}" = 1 ]; then
+  step "E: ksmbd with RDMA transport on rxe0 ($LAB_IP:$SMBD_PORT) for softroce smbd-probe"
+  t0=$(up); rc=0
+  # rxe0 exists (lab-init made it) before ksmbd loads: ksmbd's ib_client
+  # sees it and starts the RDMA listener when mountd starts the server.
+  K=/tmp/ksmbd; mkdir -p $K /tmp/share; echo "hello from ksmbd over rxe" > /tmp/share/hello.txt
+  cat > $K/ksmbd.conf <<CONF
+[global]
+	server string = rxe-lab ksmbd
+	netbios name = G1
+	server max protocol = SMB3_11
+	guest account = nobody
+	map to guest = bad user
+	smb2 leases = no
+[share]
+	path = /tmp/share
+	read only = no
+	guest ok = yes
+	force user = root
+	oplocks = no
+CONF
+  ksmbd.adduser -c $K/ksmbd.conf -i $K/ksmbdpwd.db -a labuser -p labpass || rc=1
+  # Debian's ksmbd.ko lacks SMB Direct: load the rebuilt one (same kernel).
+  modprobe -a ib_core rdma_cm cifs_arc4 cifs_md4 fscache dns_resolver || rc=1
+  insmod /out/modules/ksmbd.ko || rc=1
+  grep -q smb_direct /proc/kallsyms && echo "ksmbd has SMB Direct (smb_direct symbols loaded)"
+  echo all > /sys/class/ksmbd-control/debug 2>/dev/null || true
+  ksmbd.mountd -c $K/ksmbd.conf -u $K/ksmbdpwd.db || rc=1
+  for i in $(seq 20); do rdma res show cm_id 2>/dev/null | grep -q LISTEN && break; sleep 0.5; done
+  echo "rdma cm_id listeners:"; rdma res show cm_id 2>/dev/null | grep -i listen
+  rdma res show cm_id 2>/dev/null | grep -i listen | grep -q ":$SMBD_PORT " || { echo "no RDMA listener on port $SMBD_PORT"; rc=1; }
+  ss -ltn | grep -E ":445 " | head -2
+  # The namespace side writes /out/smbd-probe.done when its probe is over.
+  for i in $(seq 240); do [ -e /out/smbd-probe.done ] && break; sleep 0.5; done
+  [ -e /out/smbd-probe.done ] || { echo "the probe never finished"; rc=1; }
+  echo "ksmbd log (dmesg):"; dmesg | grep -iE "ksmbd|smb_direct|smbd" | grep -viE "^$" | tail -25
+  result softroce-smbd-probe-vs-ksmbd 0 "$rc" "$t0"
+  if [ "${CIFS_CONTROL:-0}" = 1 ]; then
+  step "E2 (control): Linux cifs client -o rdma -> ksmbd on $LAB_IP (loopback over rxe0)"
+  t0=$(up); crc=1
+  mkdir -p /tmp/mnt
+  insmod /out/modules/cifs.ko || echo "insmod cifs.ko failed"
+  if timeout -k 2 60 mount -t cifs //$LAB_IP/share /tmp/mnt -o rdma,vers=3.02,ip=$LAB_IP,username=labuser,password=labpass; then
+    grep -a /tmp/mnt /proc/mounts
+    got=$(timeout 30 cat /tmp/mnt/hello.txt); echo "read: $got"
+    echo "written by cifs over rdma" > /tmp/mnt/from-cifs.txt && [ "$(cat /tmp/share/from-cifs.txt)" = "written by cifs over rdma" ] \
+      && [ "$got" = "hello from ksmbd over rxe" ] && crc=0
+    grep -A12 -i "rdma" /proc/fs/cifs/DebugData 2>/dev/null | head -20
+    umount /tmp/mnt
+  fi
+  dmesg | grep -iE "cifs|smbd" | tail -8
+  result cifs-rdma-control 0 "$crc" "$t0"
+  fi
 fi
 step "rxe counters (non-zero)"
 rdma statistic show link rxe0/1 2>/dev/null | tr ' ' '\n' | paste - - | grep -vw 0 | head -40
