@@ -19,6 +19,16 @@ OUT="${OUT:-$WORK/ksmbd-smbdirect}"
 KABI="${KABI:-$(cat "$WORK/build/kernel-version")}"
 KVER="${KVER:-$(awk -v p="linux-image-$KABI" '$1 == p {print $2}' "$WORK/build/guest-versions.txt")}"
 say() { echo "[smbdirect-modules] $*"; }
+# apt_twice LOG CMD...: runs CMD; if it fails (package lists older than the
+# guest's kernel version, or never fetched on a fresh machine), refreshes the
+# lists once and tries again.
+apt_twice() {
+  local log=$1; shift
+  "$@" > "$log" 2>&1 && return 0
+  say "retrying after apt-get update: $*"
+  apt-get update -q >> "$log" 2>&1 || true
+  "$@" >> "$log" 2>&1 || { tail -5 "$log"; exit 1; }
+}
 [ -n "$KABI" ] && [ -n "$KVER" ] || { say "cannot tell the guest kernel (KABI=$KABI KVER=$KVER)"; exit 1; }
 mkdir -p "$OUT"; cd "$OUT"
 if [ -e ksmbd.ko ] && [ -e cifs.ko ] && [ "$(cat built-for 2>/dev/null)" = "$KABI $KVER" ]; then
@@ -27,13 +37,12 @@ fi
 H=/usr/src/linux-headers-$KABI
 if [ ! -d "$H" ]; then
   say "installing linux-headers-$KABI=$KVER"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "linux-headers-$KABI=$KVER" > apt-install.log 2>&1 \
-    || { tail -5 apt-install.log; exit 1; }
+  apt_twice apt-install.log env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "linux-headers-$KABI=$KVER"
 fi
 SRC=linux-source-$(echo "$KVER" | cut -d. -f1-2)
 if [ ! -d "$SRC/fs/smb" ]; then
   say "downloading $SRC=$KVER"
-  apt-get download "$SRC=$KVER" > apt-download.log 2>&1 || { tail -5 apt-download.log; exit 1; }
+  apt_twice apt-download.log apt-get download "$SRC=$KVER"
   dpkg-deb --fsys-tarfile "${SRC}_${KVER}_all.deb" | tar -x "./usr/src/$SRC.tar.xz"
   tar -xJf "usr/src/$SRC.tar.xz" --wildcards "$SRC/fs/smb/*" "$SRC/fs/internal.h" "$SRC/fs/mount.h" \
     "$SRC/scripts/asn1_compiler.c" "$SRC/include/linux/asn1_ber_bytecode.h" "$SRC/include/linux/asn1.h"
