@@ -739,6 +739,56 @@ fn udp_ipv6_reports_payload_length_and_destination() {
     drop(b);
 }
 
+/// rxe sends RoCEv2 over IPv6 with UDP checksum 0 (ROCE-FACTS §1.1); a
+/// plain IPv6 UDP socket has the kernel drop those (RFC 8200 requires a
+/// checksum unless the socket opts in with `UDP_NO_CHECK6_RX`). Here a
+/// sender with `UDP_NO_CHECK6_TX` puts a zero checksum on the wire and the
+/// carrier must still deliver it. (Found live: no rxe packet ever arrived.)
+#[test]
+fn udp_ipv6_accepts_zero_checksum_datagrams_as_rxe_sends_them() {
+    isolated();
+    let p = HostedPlatform::new("udp6zero");
+    let ib = Inbox::new(p.clone());
+    let _c = p.open_carrier(addr("[::1]:4791"), ib.clone()).unwrap();
+    let tx = UdpSocket::bind("[::1]:4800").unwrap();
+    // SAFETY: a live socket, an int option of its size.
+    let r = unsafe {
+        use std::os::fd::AsRawFd;
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            tx.as_raw_fd(),
+            libc::SOL_UDP,
+            101, // UDP_NO_CHECK6_TX
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "UDP_NO_CHECK6_TX: {}", std::io::Error::last_os_error());
+    let snmp = || udp6_csum_errors();
+    let before = snmp();
+    tx.send_to(&[9; 33], "[::1]:4791").unwrap();
+    assert!(
+        wait_for(|| ib.len() == 1),
+        "zero-checksum IPv6 datagram not delivered (Udp6InCsumErrors {} -> {})",
+        before,
+        snmp()
+    );
+    let got = ib.take().remove(0);
+    assert_eq!(got.ip, RxIp::V6 { payload_length: 41 });
+    assert_eq!(got.payload, vec![9; 33]);
+    assert_eq!(snmp(), before, "the kernel counted a checksum error");
+}
+
+/// `Udp6InCsumErrors` of this thread's namespace.
+fn udp6_csum_errors() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/net/snmp6")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Udp6InCsumErrors"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 fn udp_two_platform_instances_on_4791_echo_from_dispatch() {
     isolated();
