@@ -43,7 +43,12 @@ if [ "${RC_PINGPONG:-0}" = 1 ]; then
     "$BIN" rc-pingpong -I $NS_IP -p $p -m $MTU -s "$s" -n "$RCPP_ITERS"; rc=$?
     result ibv_rc_pingpong-client-vs-softroce "$s" "$rc" "$t0"
     t0=$(now)
-    "$BIN" rc-pingpong $GUEST -I $NS_IP -p $((p + 1)) -m $MTU -s "$s" -n "$RCPP_ITERS" --wait 120; rc=$?
+    # The TCP side channel goes to the guest's IPv4 address: ibv_rc_pingpong's
+    # server listens on the first getaddrinfo(NULL) address only, 0.0.0.0 in the
+    # guest (measured: a connection to [fd99::11] is refused). As with
+    # ibv_rc_pingpong, the RDMA traffic goes to the GID the server sends (its
+    # IPv6 GID with -g, fd99::11) from ours (-I), so it is IPv6 all the same.
+    "$BIN" rc-pingpong 10.99.0.11 -I $NS_IP -p $((p + 1)) -m $MTU -s "$s" -n "$RCPP_ITERS" --wait 120; rc=$?
     result softroce-vs-ibv_rc_pingpong-server "$s" "$rc" "$t0"
     i=$((i + 1))
   done
