@@ -779,6 +779,54 @@ fn udp_ipv6_accepts_zero_checksum_datagrams_as_rxe_sends_them() {
     assert_eq!(snmp(), before, "the kernel counted a checksum error");
 }
 
+/// The carrier's IPv6 packets carry flow label 0 (as rxe's, as the frame
+/// carrier's, as our REQs advertise), not Linux's automatic per-flow label.
+/// Seen on the wire of `lo` through a packet socket.
+#[test]
+fn udp_ipv6_sends_flow_label_zero() {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    isolated();
+    // SAFETY: plain syscalls on descriptors we own.
+    let tap = unsafe {
+        let fd = libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM,
+            i32::from((libc::ETH_P_IPV6 as u16).to_be()),
+        );
+        assert!(fd >= 0, "packet socket: {}", std::io::Error::last_os_error());
+        let tv = libc::timeval { tv_sec: 2, tv_usec: 0 };
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        );
+        OwnedFd::from_raw_fd(fd)
+    };
+    let p = HostedPlatform::new("udp6fl");
+    let a = p
+        .open_carrier(addr("[::1]:4792"), Inbox::new(p.clone()))
+        .unwrap();
+    let ib = Inbox::new(p.clone());
+    let _b = p.open_carrier(addr("[::1]:4791"), ib.clone()).unwrap();
+    a.send(addr("[::1]:4791"), &[5; 40]).unwrap();
+    assert!(wait_for(|| ib.len() == 1));
+    let mut buf = [0u8; 2048];
+    loop {
+        // SAFETY: a buffer of its length.
+        let n = unsafe { libc::recv(tap.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        assert!(n > 0, "no IPv6 packet seen on lo");
+        let h = &buf[..n as usize];
+        // Ours: UDP (next header 17) from port 4792 to 4791.
+        if h.len() >= 48 && h[6] == 17 && h[40..44] == [0x12, 0xb8, 0x12, 0xb7] {
+            let flow = u32::from_be_bytes([0, h[1] & 0x0f, h[2], h[3]]);
+            assert_eq!(flow, 0, "flow label 0x{flow:05x}");
+            break;
+        }
+    }
+}
+
 /// `Udp6InCsumErrors` of this thread's namespace.
 fn udp6_csum_errors() -> u64 {
     std::fs::read_to_string("/proc/thread-self/net/snmp6")
