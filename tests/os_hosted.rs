@@ -763,7 +763,12 @@ fn udp_ipv6_accepts_zero_checksum_datagrams_as_rxe_sends_them() {
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
-    assert_eq!(r, 0, "UDP_NO_CHECK6_TX: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        r,
+        0,
+        "UDP_NO_CHECK6_TX: {}",
+        std::io::Error::last_os_error()
+    );
     let snmp = || udp6_csum_errors();
     let before = snmp();
     tx.send_to(&[9; 33], "[::1]:4791").unwrap();
@@ -793,8 +798,15 @@ fn udp_ipv6_sends_flow_label_zero() {
             libc::SOCK_DGRAM,
             i32::from((libc::ETH_P_IPV6 as u16).to_be()),
         );
-        assert!(fd >= 0, "packet socket: {}", std::io::Error::last_os_error());
-        let tv = libc::timeval { tv_sec: 2, tv_usec: 0 };
+        assert!(
+            fd >= 0,
+            "packet socket: {}",
+            std::io::Error::last_os_error()
+        );
+        let tv = libc::timeval {
+            tv_sec: 2,
+            tv_usec: 0,
+        };
         libc::setsockopt(
             fd,
             libc::SOL_SOCKET,

@@ -542,13 +542,7 @@ impl Dev {
         let sa = Sockaddr::new(addr);
         // SAFETY: our listener and a SOCKADDR_IN(6) of its size.
         check("NdkListen", unsafe {
-            ((*(*l).Dispatch).NdkListen)(
-                l,
-                sa.ptr().cast(),
-                sa.len(),
-                None,
-                std::ptr::null_mut(),
-            )
+            ((*(*l).Dispatch).NdkListen)(l, sa.ptr().cast(), sa.len(), None, std::ptr::null_mut())
         })?;
         self.objects.push(l.cast());
         Ok(l)

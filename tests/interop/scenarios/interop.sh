@@ -79,7 +79,6 @@ if [ "${RC_PINGPONG:-0}" = 1 ]; then
     result ibv_rc_pingpong-client-vs-softroce "$s" "$rc" "$t0"
     step "D2: softroce rc-pingpong -> ibv_rc_pingpong server ($ME:$((p + 1)))"
     t0=$(up)
-    ( sleep 2; echo "TCP listeners on port $((p + 1)): $(ss -ltn | awk -v p=":$((p + 1))" '$4 ~ p"$" {print $4}' | xargs)" ) &
     timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g $GIDX -m $MTU -p $((p + 1)) -s $s -n $RCPP_ITERS; rc=$?
     result softroce-vs-ibv_rc_pingpong-server "$s" "$rc" "$t0"
     i=$((i + 1))
