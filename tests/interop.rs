@@ -9,10 +9,11 @@
 //! run at all; `SOFTROCE_INTEROP=auto` (what CI sets) runs it wherever the lab
 //! can run and says clearly that it was skipped, and why, where it cannot
 //! (not root, no lab, the lab build failed): scenario failures always fail.
-//! Three runs: the UDP carrier (every scenario), the Ethernet frame link
+//! Four runs: the UDP carrier (every scenario), the Ethernet frame link
 //! (`SOFTROCE_INTEROP_LINK=frame`; rping only unless
-//! `SOFTROCE_INTEROP_FRAME=full`) and a small RoCE MTU 4096 variant
-//! (`SOFTROCE_INTEROP_MTU=4096`). They take turns on the lab's lock.
+//! `SOFTROCE_INTEROP_FRAME=full`), a small RoCE MTU 4096 variant
+//! (`SOFTROCE_INTEROP_MTU=4096`) and a small IPv6 variant
+//! (`SOFTROCE_INTEROP_IP=6`). They take turns on the lab's lock.
 
 use std::io::Write;
 use std::path::Path;
@@ -106,5 +107,27 @@ fn softroce_interoperates_with_linux_rxe_at_mtu_4096() {
             ("RC_PINGPONG", "0"),
         ],
         2,
+    );
+}
+
+/// RoCEv2 over IPv6, kept small for CI (one guest boot, rping 64 and 65535
+/// bytes x 20 each way): the lab's namespace gets fd99::1 on br0, the guest
+/// fd99::11, rxe its own RoCE v2 GID for it; the capture check requires
+/// every RoCEv2 packet to be IPv6 and recomputes every ICRC over the IPv6
+/// header. The full variant: `SOFTROCE_INTEROP_IP=6
+/// tests/interop/run-interop.sh` (docs/INTEROP.md).
+#[test]
+fn softroce_interoperates_with_linux_rxe_over_ipv6() {
+    interop(
+        "IPv6",
+        &[
+            ("SOFTROCE_INTEROP_LINK", "udp"),
+            ("SOFTROCE_INTEROP_IP", "6"),
+            ("SIZES", "64 65535"),
+            ("COUNT", "20"),
+            ("RDMA_CM_EXAMPLES", "0"),
+            ("RC_PINGPONG", "0"),
+        ],
+        4,
     );
 }

@@ -3,7 +3,9 @@
 //! carrier with its raw receive path): `softroce rping -s`/`-c` at the
 //! smallest useful, MTU-crossing and largest rping sizes with validation on
 //! both sides, `softroce rdma-server`/`rdma-client`, and a client that must
-//! fail (no listener). The same binaries then run against Linux rxe in
+//! fail (no listener); then rping, the rdma_cm example peers and rc-pingpong
+//! over IPv6 (fd00::1 <-> fd00::2 on lo; rc-pingpong's GIDs are then the
+//! IPv6 addresses). The same binaries then run against Linux rxe in
 //! `tests/interop.rs`. Needs root (namespace, raw socket): otherwise it says
 //! so and passes without running (CI runs as root).
 
@@ -36,8 +38,13 @@ fn in_netns(script: &str) -> Option<(i32, String)> {
 
 /// Server and client (the server started first), both must exit 0.
 fn pair(server: &str, client: &str) -> Option<String> {
+    pair_after("", server, client)
+}
+
+/// `pair` after the shell commands `setup` (addresses, sysctls).
+fn pair_after(setup: &str, server: &str, client: &str) -> Option<String> {
     let script = format!(
-        "$B {server} & s=$!\nsleep 0.3\n$B {client}; c=$?\nwait $s; echo \"rc client=$c server=$?\"\n"
+        "{setup}\n$B {server} & s=$!\nsleep 0.3\n$B {client}; c=$?\nwait $s; echo \"rc client=$c server=$?\"\n"
     );
     let (rc, text) = in_netns(&script)?;
     assert_eq!(rc, 0, "{text}");
@@ -130,4 +137,53 @@ fn rc_pingpong_softroce_to_softroce() {
         2,
         "both sides finished: {text}"
     );
+}
+
+/// Two IPv6 addresses on lo (no DAD: usable at once).
+const V6: &str =
+    "sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.lo.disable_ipv6=0 || exit 96
+ip -6 addr add fd00::1/128 dev lo nodad && ip -6 addr add fd00::2/128 dev lo nodad || exit 95";
+
+/// The tools over RoCEv2 over IPv6: rping (validated both sides, a size
+/// crossing the MTU), rdma-server/rdma-client, and rc-pingpong, whose side
+/// channel then carries IPv6 GIDs (the addresses) and whose QP is connected
+/// to the address in the peer's GID.
+#[test]
+fn the_tools_work_over_ipv6() {
+    let Some(text) = pair_after(
+        V6,
+        "rping -s -a fd00::1 -S 3000 -C 20 -V --wait 20 -p 7310",
+        "rping -c -a fd00::1 -I fd00::2 -S 3000 -C 20 -V --wait 10 -p 7310",
+    ) else {
+        return;
+    };
+    assert!(
+        text.contains("rping client: 20 pings of 3000 bytes verified"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rping server: 20 pings of 3000 bytes verified"),
+        "{text}"
+    );
+    let Some(text) = pair_after(
+        V6,
+        "rdma-server -a fd00::1 --wait 20 -p 7311",
+        "rdma-client -s fd00::1 -I fd00::2 --wait 10 -p 7311",
+    ) else {
+        return;
+    };
+    assert!(
+        text.contains("rdma-client: sent 16 bytes, received 16 bytes"),
+        "{text}"
+    );
+    let Some(text) = pair_after(
+        V6,
+        "rc-pingpong -I fd00::1 -s 2048 -n 100 -p 18610",
+        "rc-pingpong fd00::1 -I fd00::2 -s 2048 -n 100 -p 18610 --wait 10",
+    ) else {
+        return;
+    };
+    assert_eq!(text.matches("100 iters in ").count(), 2, "{text}");
+    assert!(text.contains("GID fd00::2"), "{text}");
+    assert!(text.contains("GID fd00::1"), "{text}");
 }

@@ -739,6 +739,116 @@ fn udp_ipv6_reports_payload_length_and_destination() {
     drop(b);
 }
 
+/// rxe sends RoCEv2 over IPv6 with UDP checksum 0 (ROCE-FACTS §1.1); a
+/// plain IPv6 UDP socket has the kernel drop those (RFC 8200 requires a
+/// checksum unless the socket opts in with `UDP_NO_CHECK6_RX`). Here a
+/// sender with `UDP_NO_CHECK6_TX` puts a zero checksum on the wire and the
+/// carrier must still deliver it. (Found live: no rxe packet ever arrived.)
+#[test]
+fn udp_ipv6_accepts_zero_checksum_datagrams_as_rxe_sends_them() {
+    isolated();
+    let p = HostedPlatform::new("udp6zero");
+    let ib = Inbox::new(p.clone());
+    let _c = p.open_carrier(addr("[::1]:4791"), ib.clone()).unwrap();
+    let tx = UdpSocket::bind("[::1]:4800").unwrap();
+    // SAFETY: a live socket, an int option of its size.
+    let r = unsafe {
+        use std::os::fd::AsRawFd;
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            tx.as_raw_fd(),
+            libc::SOL_UDP,
+            101, // UDP_NO_CHECK6_TX
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "UDP_NO_CHECK6_TX: {}",
+        std::io::Error::last_os_error()
+    );
+    let snmp = || udp6_csum_errors();
+    let before = snmp();
+    tx.send_to(&[9; 33], "[::1]:4791").unwrap();
+    assert!(
+        wait_for(|| ib.len() == 1),
+        "zero-checksum IPv6 datagram not delivered (Udp6InCsumErrors {} -> {})",
+        before,
+        snmp()
+    );
+    let got = ib.take().remove(0);
+    assert_eq!(got.ip, RxIp::V6 { payload_length: 41 });
+    assert_eq!(got.payload, vec![9; 33]);
+    assert_eq!(snmp(), before, "the kernel counted a checksum error");
+}
+
+/// The carrier's IPv6 packets carry flow label 0 (as rxe's, as the frame
+/// carrier's, as our REQs advertise), not Linux's automatic per-flow label.
+/// Seen on the wire of `lo` through a packet socket.
+#[test]
+fn udp_ipv6_sends_flow_label_zero() {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    isolated();
+    // SAFETY: plain syscalls on descriptors we own.
+    let tap = unsafe {
+        let fd = libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM,
+            i32::from((libc::ETH_P_IPV6 as u16).to_be()),
+        );
+        assert!(
+            fd >= 0,
+            "packet socket: {}",
+            std::io::Error::last_os_error()
+        );
+        let tv = libc::timeval {
+            tv_sec: 2,
+            tv_usec: 0,
+        };
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        );
+        OwnedFd::from_raw_fd(fd)
+    };
+    let p = HostedPlatform::new("udp6fl");
+    let a = p
+        .open_carrier(addr("[::1]:4792"), Inbox::new(p.clone()))
+        .unwrap();
+    let ib = Inbox::new(p.clone());
+    let _b = p.open_carrier(addr("[::1]:4791"), ib.clone()).unwrap();
+    a.send(addr("[::1]:4791"), &[5; 40]).unwrap();
+    assert!(wait_for(|| ib.len() == 1));
+    let mut buf = [0u8; 2048];
+    loop {
+        // SAFETY: a buffer of its length.
+        let n = unsafe { libc::recv(tap.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        assert!(n > 0, "no IPv6 packet seen on lo");
+        let h = &buf[..n as usize];
+        // Ours: UDP (next header 17) from port 4792 to 4791.
+        if h.len() >= 48 && h[6] == 17 && h[40..44] == [0x12, 0xb8, 0x12, 0xb7] {
+            let flow = u32::from_be_bytes([0, h[1] & 0x0f, h[2], h[3]]);
+            assert_eq!(flow, 0, "flow label 0x{flow:05x}");
+            break;
+        }
+    }
+}
+
+/// `Udp6InCsumErrors` of this thread's namespace.
+fn udp6_csum_errors() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/net/snmp6")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Udp6InCsumErrors"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 fn udp_two_platform_instances_on_4791_echo_from_dispatch() {
     isolated();

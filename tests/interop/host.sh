@@ -1,5 +1,5 @@
 #!/bin/bash
-# Namespace side of run-interop.sh: runs softroce (bound to 10.99.0.1; over the
+# Namespace side of run-interop.sh: runs softroce (bound to NS_ADDR, 10.99.0.1 or fd99::1; over the
 # frame link when params set LINK) in the
 # order the guest scenario expects. Usage: host.sh SOFTROCE_BIN PARAMS_FILE
 # Every run prints "RESULT <scenario> size=<n> rc=<rc> secs=<s>".
@@ -7,7 +7,9 @@ BIN=$1; . "$2"
 # LINK (params): the tools use the Ethernet frame link on that interface.
 if [ -n "${LINK:-}" ]; then export SOFTROCE_LINK=$LINK; echo "softroce: frame link on $LINK"; else unset SOFTROCE_LINK; fi
 MTU=${MTU:-1024}   # the run's RoCE path MTU (params.sh)
-NS_IP=10.99.0.1; GUEST=10.99.0.11
+# IPv4 or IPv6 (params: SOFTROCE_INTEROP_IP=6 gives fd99::1 / fd99::11)
+NS_IP=${NS_ADDR:-10.99.0.1}; GUEST=${GUEST_ADDR:-10.99.0.11}
+echo "softroce: IPv${IPV:-4}, $NS_IP <-> guest $GUEST"
 now() { date +%s.%N; }
 # RESULT <scenario> size=<n> rc=<rc> secs=<s> start=<epoch> end=<epoch>
 result() { local e; e=$(now); echo "RESULT $1 size=$2 rc=$3 secs=$(awk -v a="$4" -v b="$e" 'BEGIN{printf "%.2f", b-a}') start=$4 end=$e"; }
@@ -41,7 +43,12 @@ if [ "${RC_PINGPONG:-0}" = 1 ]; then
     "$BIN" rc-pingpong -I $NS_IP -p $p -m $MTU -s "$s" -n "$RCPP_ITERS"; rc=$?
     result ibv_rc_pingpong-client-vs-softroce "$s" "$rc" "$t0"
     t0=$(now)
-    "$BIN" rc-pingpong $GUEST -I $NS_IP -p $((p + 1)) -m $MTU -s "$s" -n "$RCPP_ITERS" --wait 120; rc=$?
+    # The TCP side channel goes to the guest's IPv4 address: ibv_rc_pingpong's
+    # server listens on the first getaddrinfo(NULL) address only, 0.0.0.0 in the
+    # guest (measured: a connection to [fd99::11] is refused). As with
+    # ibv_rc_pingpong, the RDMA traffic goes to the GID the server sends (its
+    # IPv6 GID with -g, fd99::11) from ours (-I), so it is IPv6 all the same.
+    "$BIN" rc-pingpong 10.99.0.11 -I $NS_IP -p $((p + 1)) -m $MTU -s "$s" -n "$RCPP_ITERS" --wait 120; rc=$?
     result softroce-vs-ibv_rc_pingpong-server "$s" "$rc" "$t0"
     i=$((i + 1))
   done

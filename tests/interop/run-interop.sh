@@ -31,6 +31,10 @@
 #      (default 0; 1 adds the cifs -o rdma control: ksmbd 6.1.176 oopsed in
 #      smb2_open under it once, and the guest then could not power off), SMBD_PORT (445), SMBD_ARGS (extra
 #      smbd-probe options, e.g. --smb311), RPING (default 1; 0 skips A and B),
+#      SOFTROCE_INTEROP_IP (4: default, 10.99.0.1 / 10.99.0.11; 6: every scenario over
+#      IPv6 with the ULA addresses fd99::1 (br0) / fd99::11 (guest eth0), RoCEv2 over
+#      IPv6 both ways; the lab's netns disables IPv6, so it is enabled here after
+#      `netns.sh up`; UDP carrier only: the frame link resolves with ARP, IPv4 only).
 #      SOFTROCE_BIN (use this binary, do not build).
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -73,6 +77,13 @@ case "${SOFTROCE_INTEROP_LINK:-udp}" in
   *) say "FAIL: SOFTROCE_INTEROP_LINK must be udp or frame"; exit 1;;
 esac
 ROCE_MTU="${SOFTROCE_INTEROP_MTU:-1024}"
+IPV="${SOFTROCE_INTEROP_IP:-4}"
+case "$IPV" in
+  4) NS_ADDR=10.99.0.1; GUEST_ADDR=10.99.0.11;;
+  6) NS_ADDR=fd99::1; GUEST_ADDR=fd99::11
+     [ -z "$LINK" ] || { say "FAIL: SOFTROCE_INTEROP_IP=6 needs the UDP carrier (the frame link is IPv4 only)"; exit 1; };;
+  *) say "FAIL: SOFTROCE_INTEROP_IP must be 4 or 6"; exit 1;;
+esac
 case "$ROCE_MTU" in
   1024) ETH_MTU=1500;;
   4096) ETH_MTU=9000;;
@@ -100,9 +111,24 @@ PORT_D=18515; RC_PINGPONG=${RC_PINGPONG:-1}; RCPP_SIZES="${RCPP_SIZES:-4096 6553
 LINK="$LINK"
 MTU=$ROCE_MTU
 SMBD=$SMBD; SMBD_PORT=${SMBD_PORT:-445}; SMBD_ARGS="${SMBD_ARGS:-}"; CIFS_CONTROL=${CIFS_CONTROL:-0}
+IPV=$IPV; NS_ADDR=$NS_ADDR; GUEST_ADDR=$GUEST_ADDR
+GUEST_GID=$(python3 -c 'import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)' $GUEST_ADDR)
 P
 "$LAB/netns.sh" up
 for d in br0 tap1; do ip -n $NS link set $d mtu $ETH_MTU; done
+if [ "$IPV" = 6 ]; then
+  # The lab's netns.sh disables IPv6 in the namespace; enable it (without DAD,
+  # so fd99::1 is usable at once) and give br0 the ULA address. No MLD
+  # snooping on br0: neighbour solicitations must reach the guest at once.
+  ip netns exec $NS sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+    net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  for d in br0 tap1; do
+    ip netns exec $NS sysctl -qw net.ipv6.conf.$d.disable_ipv6=0 net.ipv6.conf.$d.accept_dad=0
+  done
+  ip -n $NS link set br0 type bridge mcast_snooping 0
+  ip -n $NS addr replace $NS_ADDR/64 dev br0 nodad
+  ip -n $NS -6 neigh flush dev br0 2>/dev/null || true
+fi   # (an IPv4 run: netns.sh up has set all/default disable_ipv6=1 again, which reaches br0 and tap1)
 ip -n $NS neigh flush dev br0 2>/dev/null || true
 if [ -z "${ACCEL:-}" ]; then
   if [ -d /sys/module/kvm_pvm ] || [ ! -w /dev/kvm ]; then ACCEL=tcg; else ACCEL=kvm; fi
@@ -117,7 +143,7 @@ CAP=$!; pids+=($CAP)
 for i in $(seq 50); do grep -q "Capturing on" "$RUN/tshark.log" && break; sleep 0.2; done
 ip netns exec $NS timeout -k 5 $((TIMEOUT + 60)) "$HERE/host.sh" "$BIN" "$RUN/out/params.sh" > "$RUN/host.log" 2>&1 &
 HOST=$!; pids+=($HOST)
-say "run $RUN: accel=$ACCEL sizes=[$SIZES] count=$COUNT roce_mtu=$ROCE_MTU eth_mtu=$ETH_MTU; softroce on 10.99.0.1, $CARRIER (pid $HOST)"
+say "run $RUN: accel=$ACCEL sizes=[$SIZES] count=$COUNT roce_mtu=$ROCE_MTU eth_mtu=$ETH_MTU; softroce on $NS_ADDR (guest $GUEST_ADDR), $CARRIER (pid $HOST)"
 T_BOOT=$(date +%s)
 ip netns exec $NS qemu-system-x86_64 "${ACC[@]}" -M q35 -m "${MEM:-512}" -smp 1 \
   -nodefaults -no-user-config -display none -no-reboot -serial "file:$RUN/g1.console" \
@@ -147,7 +173,7 @@ echo "===== softroce (namespace) ====="; grep -aE "RESULT|FAILED|pings|rdma-|smb
 "$BIN" decode "$PCAP" > "$RUN/decoded.txt" 2>/dev/null
 echo "===== capture $PCAP (softroce decode rc=$drc) ====="
 tshark -r "$PCAP" -T fields -e frame.number -e frame.time_epoch > "$RUN/times.tsv" 2>/dev/null
-python3 "$HERE/capture_check.py" "$RUN/decoded.jsonl" "$RUN/times.tsv" "$H" "$ROCE_MTU" | tee "$RUN/capture.txt"
+python3 "$HERE/capture_check.py" "$RUN/decoded.jsonl" "$RUN/times.tsv" "$H" "$ROCE_MTU" "$NS_ADDR" "$PCAP" | tee "$RUN/capture.txt"
 [ $drc = 0 ] || echo "softroce decode reported malformed packets or bad ICRCs"
 # rxe's own error counters (rdma statistic: *_err, *retry*, duplicate_request, out_of_seq_request)
 errs=$(awk '/rxe counters/{f=1;next} f && NF==2 && $1 ~ /err|retry|duplicate|out_of_seq/ && $2 != 0' "$G" 2>/dev/null)
@@ -181,5 +207,5 @@ if [ "$SMBD" = 1 ] && [ "${CIFS_CONTROL:-0}" = 1 ]; then
   echo "CONTROL cifs -o rdma vs ksmbd (guest loopback, not in the verdict): ${c:-no result}"
 fi
 echo "timings: lab check/build $((T_LAB - T0)) s, softroce build $((T_BUILD - T_LAB)) s, guest run (boot + all scenarios) $((T_END - T_BOOT)) s, total $((T_END - T0)) s"
-echo "VERDICT interop: $([ $all = 0 ] && echo PASS || echo FAIL) (run $RUN, softroce $CARRIER, RoCE MTU $ROCE_MTU)"
+echo "VERDICT interop: $([ $all = 0 ] && echo PASS || echo FAIL) (run $RUN, softroce $CARRIER, RoCE MTU $ROCE_MTU, IPv$IPV)"
 exit $all

@@ -196,16 +196,43 @@ fn check(what: &str, s: NtStatus) -> Result<(), String> {
     }
 }
 
-/// A SOCKADDR_IN for an IPv4 socket address (IPv6 is not used by the tools).
-fn sockaddr(a: SocketAddr) -> Result<SOCKADDR_IN, String> {
-    match a {
-        SocketAddr::V4(v4) => Ok(SOCKADDR_IN {
-            sin_family: AF_INET,
-            sin_port: v4.port().to_be(),
-            sin_addr: IN_ADDR::from_octets(v4.ip().octets()),
-            sin_zero: [0; 8],
-        }),
-        SocketAddr::V6(_) => Err(format!("{a}: only IPv4 is supported by this tool")),
+/// A SOCKADDR_IN or SOCKADDR_IN6 for a socket address, as NDK takes them.
+enum Sockaddr {
+    V4(SOCKADDR_IN),
+    V6(SOCKADDR_IN6),
+}
+
+impl Sockaddr {
+    fn new(a: SocketAddr) -> Sockaddr {
+        match a {
+            SocketAddr::V4(v4) => Sockaddr::V4(SOCKADDR_IN {
+                sin_family: AF_INET,
+                sin_port: v4.port().to_be(),
+                sin_addr: IN_ADDR::from_octets(v4.ip().octets()),
+                sin_zero: [0; 8],
+            }),
+            SocketAddr::V6(v6) => Sockaddr::V6(SOCKADDR_IN6 {
+                sin6_family: AF_INET6,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: 0,
+                sin6_addr: IN6_ADDR {
+                    Byte: v6.ip().octets(),
+                },
+                sin6_scope_id: v6.scope_id(),
+            }),
+        }
+    }
+    fn ptr(&self) -> *const SOCKADDR {
+        match self {
+            Sockaddr::V4(a) => (a as *const SOCKADDR_IN).cast(),
+            Sockaddr::V6(a) => (a as *const SOCKADDR_IN6).cast(),
+        }
+    }
+    fn len(&self) -> u32 {
+        match self {
+            Sockaddr::V4(_) => std::mem::size_of::<SOCKADDR_IN>() as u32,
+            Sockaddr::V6(_) => std::mem::size_of::<SOCKADDR_IN6>() as u32,
+        }
     }
 }
 
@@ -512,16 +539,10 @@ impl Dev {
                 &mut l,
             )
         })?;
-        let sa = sockaddr(addr)?;
-        // SAFETY: our listener and a SOCKADDR_IN of its size.
+        let sa = Sockaddr::new(addr);
+        // SAFETY: our listener and a SOCKADDR_IN(6) of its size.
         check("NdkListen", unsafe {
-            ((*(*l).Dispatch).NdkListen)(
-                l,
-                (&sa as *const SOCKADDR_IN).cast(),
-                std::mem::size_of::<SOCKADDR_IN>() as u32,
-                None,
-                std::ptr::null_mut(),
-            )
+            ((*(*l).Dispatch).NdkListen)(l, sa.ptr().cast(), sa.len(), None, std::ptr::null_mut())
         })?;
         self.objects.push(l.cast());
         Ok(l)
@@ -552,19 +573,21 @@ impl Dev {
         data: &[u8],
         tag: usize,
     ) -> Result<(), String> {
-        let src = sockaddr(SocketAddr::new(self.ip, 0))?;
-        let dst = sockaddr(dst)?;
+        if dst.is_ipv4() != self.ip.is_ipv4() {
+            return Err(format!("{dst}: not of our address family ({})", self.ip));
+        }
+        let src = Sockaddr::new(SocketAddr::new(self.ip, 0));
+        let dst = Sockaddr::new(dst);
         let ctx = self.ctx(tag);
-        let n = std::mem::size_of::<SOCKADDR_IN>() as u32;
-        // SAFETY: our connector and QP, SOCKADDR_INs of their size, data of its length.
+        // SAFETY: our connector and QP, SOCKADDR_IN(6)s of their size, data of its length.
         let s = unsafe {
             ((*(*c).Dispatch).NdkConnect)(
                 c,
                 self.qp,
-                (&src as *const SOCKADDR_IN).cast(),
-                n,
-                (&dst as *const SOCKADDR_IN).cast(),
-                n,
+                src.ptr().cast(),
+                src.len(),
+                dst.ptr().cast(),
+                dst.len(),
                 ird,
                 ord,
                 data.as_ptr().cast(),
@@ -690,7 +713,8 @@ impl Drop for Dev {
 /// The local address the kernel would use to reach `dst` (a connected UDP
 /// socket's source address; nothing is sent).
 pub fn route_source(dst: IpAddr) -> Result<IpAddr, String> {
-    let s = std::net::UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
+    let any = if dst.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+    let s = std::net::UdpSocket::bind(any).map_err(|e| e.to_string())?;
     s.connect(SocketAddr::new(dst, 9))
         .map_err(|e| format!("no route to {dst}: {e}"))?;
     Ok(s.local_addr().map_err(|e| e.to_string())?.ip())

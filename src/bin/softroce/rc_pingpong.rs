@@ -1,7 +1,8 @@
 //! `softroce rc-pingpong`: a peer of rdma-core's `ibv_rc_pingpong` (written
 //! from its protocol facts). A TCP side channel (port 18515) exchanges
 //! "LID:QPN:PSN:GID" as `%04x:%06x:%06x:%s` (GID as 32 hex digits, the 16
-//! bytes in order; IPv4-mapped for RoCEv2 over IPv4) in a 52-byte message
+//! bytes in order; IPv4-mapped for RoCEv2 over IPv4, the address itself for
+//! RoCEv2 over IPv6, as rxe's GID table holds them) in a 52-byte message
 //! with its NUL: the client writes first, the server connects its QP, answers,
 //! and waits for the client's "done\0". Each side sends from its own PSN and
 //! expects the peer's. Then `-n` RC SEND/RECV ping-pongs of `-s` bytes (the
@@ -12,7 +13,7 @@
 //! Owns this tool; must not touch provider internals.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use softroce::abi::*;
@@ -43,9 +44,17 @@ pub struct Opts {
     pub wait: Duration,
 }
 
+/// The RoCEv2 GID of an address: IPv4-mapped for IPv4, the address for IPv6.
+fn gid_of(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
+}
+
 /// Our side's "LID:QPN:PSN:GID" line (NUL-padded to 52 bytes).
-pub fn dest_message(qpn: u32, psn: u32, ip: Ipv4Addr) -> [u8; MSG_LEN] {
-    let gid = ip.to_ipv6_mapped().octets();
+pub fn dest_message(qpn: u32, psn: u32, ip: IpAddr) -> [u8; MSG_LEN] {
+    let gid = gid_of(ip).octets();
     let hex: String = gid.iter().map(|b| format!("{b:02x}")).collect();
     let s = format!("{:04x}:{:06x}:{:06x}:{hex}", 0, qpn, psn);
     let mut m = [0u8; MSG_LEN];
@@ -53,8 +62,12 @@ pub fn dest_message(qpn: u32, psn: u32, ip: Ipv4Addr) -> [u8; MSG_LEN] {
     m
 }
 
-/// (qpn, psn, peer IPv4) from a peer's line.
-pub fn parse_dest(m: &[u8]) -> Result<(u32, u32, Ipv4Addr), String> {
+/// (qpn, psn, peer address) from a peer's line: an IPv4-mapped GID names an
+/// IPv4 peer, any other global GID an IPv6 peer (RoCEv2 GIDs are the
+/// addresses). A link-local GID (rxe's index 0, fe80::/10, from the MAC) is
+/// refused: it names no routable address without an interface, and
+/// ibv_rc_pingpong should be given the index of the address's GID (`-g`).
+pub fn parse_dest(m: &[u8]) -> Result<(u32, u32, IpAddr), String> {
     let end = m.iter().position(|&b| b == 0).unwrap_or(m.len());
     let s = std::str::from_utf8(&m[..end]).map_err(|e| e.to_string())?;
     let f: Vec<&str> = s.split(':').collect();
@@ -69,9 +82,20 @@ pub fn parse_dest(m: &[u8]) -> Result<(u32, u32, Ipv4Addr), String> {
     for (i, b) in g.iter_mut().enumerate() {
         *b = u8::from_str_radix(&gid[2 * i..2 * i + 2], 16).map_err(|e| format!("{s:?}: {e}"))?;
     }
-    let ip = std::net::Ipv6Addr::from(g)
-        .to_ipv4_mapped()
-        .ok_or_else(|| format!("GID {gid} is not IPv4-mapped"))?;
+    let g = Ipv6Addr::from(g);
+    let ip = match g.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None if g.segments()[0] & 0xffc0 == 0xfe80 => {
+            return Err(format!(
+                "GID {g} is link-local: give ibv_rc_pingpong -g the index of a GID that \
+                 is an IPv4-mapped or global IPv6 address"
+            ))
+        }
+        None if g.is_unspecified() || g.is_multicast() => {
+            return Err(format!("GID {g} names no peer"))
+        }
+        None => IpAddr::V6(g),
+    };
     Ok((hex(qpn)?, hex(psn)?, ip))
 }
 
@@ -94,9 +118,6 @@ pub fn run(o: &Opts) -> Result<(), String> {
         (None, Some(s)) => route_source(s)?,
         (None, None) => return Err("the server needs -I <local address>".into()),
     };
-    let IpAddr::V4(local4) = local else {
-        return Err("only IPv4 (RoCEv2 over IPv4) is supported".into());
-    };
     if o.size == 0 || o.rx_depth == 0 || o.iters == 0 {
         return Err("size, rx depth and iterations must be > 0".into());
     }
@@ -110,15 +131,23 @@ pub fn run(o: &Opts) -> Result<(), String> {
     // SAFETY: our open QP.
     let qpn = unsafe { softroce_qp_number(dev.qp) };
     let my_psn = psn();
-    let mine = dest_message(qpn, my_psn, local4);
+    let mine = dest_message(qpn, my_psn, local);
     let connect = |dev: &Dev, peer: &[u8]| -> Result<(), String> {
         let (rqpn, rpsn, rip) = parse_dest(peer)?;
         eprintln!(
-            "  local address:  LID 0x0000, QPN 0x{qpn:06x}, PSN 0x{my_psn:06x}, GID ::ffff:{local4}"
+            "  local address:  LID 0x0000, QPN 0x{qpn:06x}, PSN 0x{my_psn:06x}, GID {}",
+            gid_of(local)
         );
         eprintln!(
-            "  remote address: LID 0x0000, QPN 0x{rqpn:06x}, PSN 0x{rpsn:06x}, GID ::ffff:{rip}"
+            "  remote address: LID 0x0000, QPN 0x{rqpn:06x}, PSN 0x{rpsn:06x}, GID {}",
+            gid_of(rip)
         );
+        if rip.is_ipv4() != local.is_ipv4() {
+            return Err(format!(
+                "the peer's GID {} is not of our address family ({local})",
+                gid_of(rip)
+            ));
+        }
         let p = RawConnect {
             remote_qpn: rqpn,
             send_psn: my_psn,
@@ -139,7 +168,13 @@ pub fn run(o: &Opts) -> Result<(), String> {
     let mut peer = [0u8; MSG_LEN];
     let _side: TcpStream = match o.server {
         None => {
-            let l = TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), o.port))
+            // The side channel listens on the family of our address (IPv6:
+            // `::`, which takes IPv4 clients too unless the host is v6-only).
+            let any = match local {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            };
+            let l = TcpListener::bind(SocketAddr::new(any, o.port))
                 .map_err(|e| format!("listen on {}: {e}", o.port))?;
             eprintln!("rc-pingpong server: waiting on TCP port {}", o.port);
             let (mut s, from) = l.accept().map_err(|e| e.to_string())?;
@@ -253,14 +288,29 @@ mod tests {
 
     #[test]
     fn destination_line_is_ibv_rc_pingpongs_format() {
-        let m = dest_message(0x11, 0xabcdef, Ipv4Addr::new(10, 99, 0, 1));
+        let v4 = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 1));
+        let m = dest_message(0x11, 0xabcdef, v4);
         let s = std::str::from_utf8(&m[..51]).unwrap();
         assert_eq!(s, "0000:000011:abcdef:00000000000000000000ffff0a630001");
         assert_eq!(m[51], 0);
-        assert_eq!(
-            parse_dest(&m).unwrap(),
-            (0x11, 0xabcdef, Ipv4Addr::new(10, 99, 0, 1))
-        );
+        assert_eq!(parse_dest(&m).unwrap(), (0x11, 0xabcdef, v4));
         assert!(parse_dest(b"0000:000011:abcdef:fe800000000000000000000000000001").is_err());
+        assert!(parse_dest(b"0000:000011:abcdef:00000000000000000000000000000000").is_err());
+    }
+
+    /// RoCEv2 over IPv6: the GID is the address (what ibv_rc_pingpong
+    /// prints for rxe's GID of fd99::11 with `-g <its index>`).
+    #[test]
+    fn destination_line_over_ipv6_carries_the_address_as_gid() {
+        let v6: IpAddr = "fd99::1".parse().unwrap();
+        let m = dest_message(0x12, 0x000102, v6);
+        let s = std::str::from_utf8(&m[..51]).unwrap();
+        assert_eq!(s, "0000:000012:000102:fd990000000000000000000000000001");
+        assert_eq!(parse_dest(&m).unwrap(), (0x12, 0x102, v6));
+        let rxe = b"0000:000011:3c4f1a:fd990000000000000000000000000011\0";
+        assert_eq!(
+            parse_dest(rxe).unwrap(),
+            (0x11, 0x3c4f1a, "fd99::11".parse().unwrap())
+        );
     }
 }

@@ -125,9 +125,15 @@ fn bind(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
     .map(drop)
 }
 
+/// `UDP_NO_CHECK6_RX` (linux/udp.h; not in the libc crate for glibc):
+/// accept IPv6 UDP datagrams whose checksum is 0.
+pub const UDP_NO_CHECK6_RX: libc::c_int = 102;
+
 /// A non-blocking UDP socket bound to `local`, set up for RoCEv2:
 /// IPv4: `IP_MTU_DISCOVER = IP_PMTUDISC_DO` (DF, and Linux then sends ID 0
-/// on unconnected sockets); IPv6: v6-only, no fragmentation, `IPV6_RECVPKTINFO`.
+/// on unconnected sockets); IPv6: v6-only, no fragmentation, `IPV6_RECVPKTINFO`,
+/// zero UDP checksums accepted (`UDP_NO_CHECK6_RX`: rxe sends 0), flow label 0
+/// (no `IPV6_AUTOFLOWLABEL`).
 pub fn udp_socket(local: SocketAddr) -> io::Result<OwnedFd> {
     let family = if local.is_ipv4() {
         libc::AF_INET
@@ -151,6 +157,14 @@ pub fn udp_socket(local: SocketAddr) -> io::Result<OwnedFd> {
             libc::IPV6_PMTUDISC_DO,
         )?;
         setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+        // rxe sends IPv6 UDP with checksum 0 (the ICRC protects the
+        // payload; RFC 6936 tunnels); without this the kernel drops every
+        // one of them (`Udp6 InCsumErrors`) before the socket sees it.
+        setsockopt_int(&fd, libc::SOL_UDP, UDP_NO_CHECK6_RX, 1)?;
+        // Flow label 0, as rxe sends (ROCE-FACTS §1.1), as the frame carrier
+        // sends and as our CM REQs advertise for the path; Linux would
+        // otherwise stamp a per-flow hash (`net.ipv6.auto_flowlabels`).
+        setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_AUTOFLOWLABEL, 0)?;
     }
     bind(&fd, local)?;
     Ok(fd)

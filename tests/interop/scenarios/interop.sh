@@ -13,10 +13,21 @@
 . /lab/common.sh
 . /out/params.sh
 MTU=${MTU:-1024}   # the run's RoCE path MTU (rdma_cm takes it from eth0's MTU)
+# IPv4 (default) or IPv6 (params IPV=6: the runner's SOFTROCE_INTEROP_IP). The
+# kernel command line only gives the IPv4 address; the IPv6 one comes from
+# params. rxe adds a RoCE v2 GID for it; ibv_rc_pingpong is given its index.
+NSIP=${NS_ADDR:-$NSIP}; ME=${GUEST_ADDR:-$LAB_IP}; GIDX=1
+if [ "${IPV:-4}" = 6 ]; then
+  sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.eth0.disable_ipv6=0 net.ipv6.conf.eth0.accept_dad=0
+  ip addr add $ME/64 dev eth0 nodad
+  GIDX=$(gid_index $GUEST_GID) || { echo "no RoCE v2 GID for $ME"; GIDX=1; }
+  echo "IPv6: $ME on eth0, rxe GID index $GIDX"
+fi
 env_info
+ibv_devinfo -v -d rxe0 | grep -E 'GID\['
 up() { cut -d' ' -f1 /proc/uptime; }
 result() { echo "RESULT $1 size=$2 rc=$3 secs=$(awk -v a="$4" -v b="$(up)" 'BEGIN{printf "%.2f", b-a}')"; }
-ping -c 2 -W 2 $NSIP >/dev/null
+ping -c 2 -W 2 $NSIP >/dev/null || echo "ping $NSIP failed"
 
 step "A: rxe rping -c -> softroce rping -s ($NSIP)"
 i=0
@@ -33,11 +44,11 @@ for s in $SIZES; do
   i=$((i + 1))
 done
 
-step "B: softroce rping -c -> rxe rping -s ($LAB_IP)"
+step "B: softroce rping -c -> rxe rping -s ($ME)"
 i=0
 for s in $SIZES; do
   p=$((PORT_B + i)); t0=$(up)
-  timeout -k 2 180 rping -s -a $LAB_IP -p $p -S $s -C $COUNT -V; rc=$?
+  timeout -k 2 180 rping -s -a $ME -p $p -S $s -C $COUNT -V; rc=$?
   result softroce-client-vs-rxe-server "$s" "$rc" "$t0"
   i=$((i + 1))
 done
@@ -52,9 +63,9 @@ if [ "${RDMA_CM_EXAMPLES:-0}" = 1 ]; then
     sleep 1
   done
   result rdma_client-vs-softroce-rdma-server 16 "$rc" "$t0"
-  step "C2: softroce rdma-client -> rdma_server ($LAB_IP:$((PORT_C + 1)))"
+  step "C2: softroce rdma-client -> rdma_server ($ME:$((PORT_C + 1)))"
   t0=$(up)
-  timeout -k 2 120 rdma_server -s $LAB_IP -p $((PORT_C + 1)); rc=$?
+  timeout -k 2 120 rdma_server -s $ME -p $((PORT_C + 1)); rc=$?
   result softroce-rdma-client-vs-rdma_server 16 "$rc" "$t0"
 fi
 if [ "${RC_PINGPONG:-0}" = 1 ]; then
@@ -64,14 +75,14 @@ if [ "${RC_PINGPONG:-0}" = 1 ]; then
     step "D1: ibv_rc_pingpong client -> softroce rc-pingpong ($NSIP:$p, -s $s -n $RCPP_ITERS)"
     t0=$(up); rc=1
     for try in $(seq 40); do
-      out=$(timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g 1 -m $MTU -p $p -s $s -n $RCPP_ITERS $NSIP 2>&1); rc=$?
+      out=$(timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g $GIDX -m $MTU -p $p -s $s -n $RCPP_ITERS $NSIP 2>&1); rc=$?
       echo "$out" | tail -4
       case "$out" in *"Couldn't connect"*) sleep 1;; *) break;; esac
     done
     result ibv_rc_pingpong-client-vs-softroce "$s" "$rc" "$t0"
-    step "D2: softroce rc-pingpong -> ibv_rc_pingpong server ($LAB_IP:$((p + 1)))"
+    step "D2: softroce rc-pingpong -> ibv_rc_pingpong server ($ME:$((p + 1)))"
     t0=$(up)
-    timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g 1 -m $MTU -p $((p + 1)) -s $s -n $RCPP_ITERS; rc=$?
+    timeout -k 2 120 ibv_rc_pingpong -d rxe0 -g $GIDX -m $MTU -p $((p + 1)) -s $s -n $RCPP_ITERS; rc=$?
     result softroce-vs-ibv_rc_pingpong-server "$s" "$rc" "$t0"
     i=$((i + 1))
   done
