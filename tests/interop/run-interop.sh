@@ -94,6 +94,12 @@ NS=rxelab; TS=$(date +%Y%m%d-%H%M%S)
 RUN="$WORK/runs/interop-$TS"; mkdir -p "$RUN/out" "$WORK/pcaps"
 PCAP="$WORK/pcaps/interop-$TS.pcap"
 SMBD="${SMBD:-1}"
+if [ "$SMBD" = 1 ] && [ "$IPV" = 6 ]; then
+  # ksmbd 6.1 listens for SMB Direct on the IPv4 wildcard only (rdma_cm
+  # 0.0.0.0:445): an IPv6 REQ is rejected (run interop-20261121-095155).
+  say "SKIP phase E (smbd-probe vs ksmbd) over IPv6: ksmbd's SMB Direct listener is IPv4 only (0.0.0.0:445)"
+  SMBD=0
+fi
 if [ "$SMBD" = 1 ]; then
   # Debian's guest kernel has neither SMB Direct server nor client built in:
   # the guest loads ksmbd.ko/cifs.ko rebuilt with them (from /out/modules).
