@@ -9,25 +9,16 @@ use super::le::{put, set_u16, set_u32, u16_at, u32_at};
 use super::negotiate::check_out;
 use super::{check_len, Error, Result, DATA_HEADER_LEN, DATA_OFFSET, FLAG_RESPONSE_REQUESTED};
 
-/// A view of a Data Transfer message (header, padding and data).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataTransferPacket<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::wire::view_skeleton!(
+    /// A view of a Data Transfer message (header, padding and data).
+    DataTransferPacket,
+    super::Error
+);
 
 impl<T: AsRef<[u8]>> DataTransferPacket<T> {
-    /// Wraps a buffer without checking it (accessors read 0 past the end).
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-    /// Wraps a buffer of at least the 20-byte header.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        check_len(buffer.as_ref(), DATA_HEADER_LEN)?;
-        Ok(Self { buffer })
-    }
-    /// The underlying buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
+    /// `Err(Truncated)` unless the buffer holds the 20-byte header.
+    pub fn check_len(&self) -> Result<()> {
+        check_len(self.buffer.as_ref(), DATA_HEADER_LEN)
     }
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()

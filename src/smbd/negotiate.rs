@@ -12,25 +12,16 @@ use super::{
     NEGOTIATE_RESPONSE_LEN, SMBD_VERSION,
 };
 
-/// A view of a Negotiate Request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NegotiateRequestPacket<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::wire::view_skeleton!(
+    /// A view of a Negotiate Request.
+    NegotiateRequestPacket,
+    super::Error
+);
 
 impl<T: AsRef<[u8]>> NegotiateRequestPacket<T> {
-    /// Wraps a buffer without checking it (accessors read 0 past the end).
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-    /// Wraps a buffer of at least 20 bytes.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        check_len(buffer.as_ref(), NEGOTIATE_REQUEST_LEN)?;
-        Ok(Self { buffer })
-    }
-    /// The underlying buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
+    /// `Err(Truncated)` unless the buffer holds the 20 bytes.
+    pub fn check_len(&self) -> Result<()> {
+        check_len(self.buffer.as_ref(), NEGOTIATE_REQUEST_LEN)
     }
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
@@ -112,25 +103,16 @@ impl fmt::Display for NegotiateRequestRepr {
     }
 }
 
-/// A view of a Negotiate Response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NegotiateResponsePacket<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::wire::view_skeleton!(
+    /// A view of a Negotiate Response.
+    NegotiateResponsePacket,
+    super::Error
+);
 
 impl<T: AsRef<[u8]>> NegotiateResponsePacket<T> {
-    /// Wraps a buffer without checking it (accessors read 0 past the end).
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-    /// Wraps a buffer of at least 32 bytes.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        check_len(buffer.as_ref(), NEGOTIATE_RESPONSE_LEN)?;
-        Ok(Self { buffer })
-    }
-    /// The underlying buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
+    /// `Err(Truncated)` unless the buffer holds the 32 bytes.
+    pub fn check_len(&self) -> Result<()> {
+        check_len(self.buffer.as_ref(), NEGOTIATE_RESPONSE_LEN)
     }
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()

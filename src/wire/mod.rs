@@ -15,6 +15,7 @@ use core::fmt;
 
 #[macro_use]
 mod view;
+pub(crate) use view::view_skeleton;
 pub(crate) mod be;
 pub(crate) mod bytes;
 

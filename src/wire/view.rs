@@ -5,9 +5,13 @@
 
 /// Declares `pub struct $view<T: AsRef<[u8]>>` with `new_unchecked`,
 /// `new_checked` (through the view's own `check_len`, which the caller
-/// defines) and `into_inner`.
+/// defines) and `into_inner`. `new_checked` fails with `$crate::wire::Error`,
+/// or with the error type given after the view's name (`src/smbd` views).
 macro_rules! view_skeleton {
     ($(#[$meta:meta])* $view:ident) => {
+        view_skeleton!($(#[$meta])* $view, $crate::wire::Error);
+    };
+    ($(#[$meta:meta])* $view:ident, $error:ty) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $view<T: AsRef<[u8]>> {
@@ -23,7 +27,7 @@ macro_rules! view_skeleton {
             }
 
             /// Wraps a buffer after [`check_len`](Self::check_len).
-            pub fn new_checked(buffer: T) -> $crate::wire::Result<Self> {
+            pub fn new_checked(buffer: T) -> core::result::Result<Self, $error> {
                 let view = Self::new_unchecked(buffer);
                 view.check_len()?;
                 Ok(view)
@@ -36,6 +40,8 @@ macro_rules! view_skeleton {
         }
     };
 }
+
+pub(crate) use view_skeleton;
 
 /// `Display` for `$view` through its repr `$repr` (with
 /// `parse(&$view<&T>) -> Result<$repr>` and `Display`); `$name (error)` when
