@@ -157,3 +157,37 @@ pub trait Carrier: Send + Sync {
         None
     }
 }
+
+/// A carrier that is another carrier plus what keeps it running (a receive
+/// thread, a lower binding): every [`Carrier`] method goes to
+/// [`CarrierOwner::carrier`], so a wrapper cannot forget one (the blanket
+/// impl below). The hosted frame link and the Windows lower-edge carrier
+/// are such wrappers around `link::FrameCarrier`.
+pub trait CarrierOwner: Send + Sync {
+    /// The carrier every call goes to.
+    ///
+    /// IRQL: any.
+    fn carrier(&self) -> &dyn Carrier;
+}
+
+impl<W: CarrierOwner> Carrier for W {
+    fn local_addr(&self) -> SocketAddr {
+        self.carrier().local_addr()
+    }
+
+    fn send(&self, dst: SocketAddr, datagram: &[u8]) -> Result<(), SendError> {
+        self.carrier().send(dst, datagram)
+    }
+
+    fn tx_ipv4(&self) -> Option<TxIpv4> {
+        self.carrier().tx_ipv4()
+    }
+
+    fn rx_icrc_verifiable(&self) -> bool {
+        self.carrier().rx_icrc_verifiable()
+    }
+
+    fn ip_mtu(&self) -> Option<usize> {
+        self.carrier().ip_mtu()
+    }
+}

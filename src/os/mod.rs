@@ -36,7 +36,8 @@ use hosted as platform_impl;
 use windows as platform_impl;
 
 pub use carrier::{
-    Carrier, CarrierError, DatagramSink, Ipv4RxFields, Received, RxIp, SendError, TxIpv4,
+    Carrier, CarrierError, CarrierOwner, DatagramSink, Ipv4RxFields, Received, RxIp, SendError,
+    TxIpv4,
 };
 pub use counters::NdkCounters;
 #[cfg(any(feature = "hosted", windows))]

@@ -24,7 +24,9 @@ use super::gate::{GatedSink, ReceiveThread};
 use super::sys;
 use super::udp::map_open_err;
 use crate::link::{FrameCarrier, FrameConfig, LinkPort, LinkStats, Resolver};
-use crate::os::{irql, Carrier, CarrierError, DatagramSink, Instant, Irql, SendError, TxIpv4};
+use crate::os::{
+    irql, Carrier, CarrierError, CarrierOwner, DatagramSink, Instant, Irql, SendError,
+};
 
 /// The largest IP MTU the hosted link uses (jumbo frames); a larger
 /// interface MTU is capped to it.
@@ -284,26 +286,9 @@ impl FrameLink {
     }
 }
 
-impl Carrier for FrameLink {
-    fn local_addr(&self) -> SocketAddr {
-        self.carrier.local_addr()
-    }
-
-    fn send(&self, dst: SocketAddr, datagram: &[u8]) -> Result<(), SendError> {
-        self.carrier.send(dst, datagram)
-    }
-
-    fn tx_ipv4(&self) -> Option<TxIpv4> {
-        self.carrier.tx_ipv4()
-    }
-
-    fn rx_icrc_verifiable(&self) -> bool {
-        self.carrier.rx_icrc_verifiable()
-    }
-
-    /// The interface's MTU (capped at 9216), which caps the RoCE MTU.
-    fn ip_mtu(&self) -> Option<usize> {
-        self.carrier.ip_mtu()
+impl CarrierOwner for FrameLink {
+    fn carrier(&self) -> &dyn Carrier {
+        &*self.carrier
     }
 }
 

@@ -17,11 +17,11 @@
 //! Owns: the port and the carrier handle. Must not parse frames.
 
 use alloc::sync::Arc;
-use core::net::{IpAddr, SocketAddr};
+use core::net::IpAddr;
 use core::ptr;
 
 use crate::link::LinkPort;
-use crate::os::{Carrier, Instant, Irql, SendError, TxIpv4};
+use crate::os::{Carrier, CarrierOwner, Instant, Irql, SendError};
 
 use super::super::imports::NdisSendNetBufferLists;
 use super::super::ndis::NDIS_SEND_FLAGS_DISPATCH_LEVEL;
@@ -96,30 +96,10 @@ pub struct LinkCarrier {
     pub link: Arc<AdapterLink>,
 }
 
-impl Carrier for LinkCarrier {
+impl CarrierOwner for LinkCarrier {
     /// IRQL: any.
-    fn local_addr(&self) -> SocketAddr {
-        self.carrier.local_addr()
-    }
-
-    /// IRQL: <= DISPATCH_LEVEL.
-    fn send(&self, dst: SocketAddr, datagram: &[u8]) -> Result<(), SendError> {
-        self.carrier.send(dst, datagram)
-    }
-
-    /// IRQL: any.
-    fn tx_ipv4(&self) -> Option<TxIpv4> {
-        self.carrier.tx_ipv4()
-    }
-
-    /// IRQL: any.
-    fn rx_icrc_verifiable(&self) -> bool {
-        self.carrier.rx_icrc_verifiable()
-    }
-
-    /// IRQL: any.
-    fn ip_mtu(&self) -> Option<usize> {
-        self.carrier.ip_mtu()
+    fn carrier(&self) -> &dyn Carrier {
+        &*self.carrier
     }
 }
 
