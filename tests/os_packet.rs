@@ -90,7 +90,8 @@ fn isolated(test: &str) -> bool {
 /// Held while a child process is being started: until its `exec` the child
 /// holds copies of every descriptor of this process (close-on-exec or not),
 /// so a test that closes a socket and binds its port again takes this lock
-/// around both, or a sibling test's child may keep the port bound.
+/// around both, or a sibling test's child may keep the port bound. Every
+/// child of this file is spawned under it.
 static SPAWNING: Mutex<()> = Mutex::new(());
 
 fn spawn_turn() -> std::sync::MutexGuard<'static, ()> {
@@ -270,11 +271,14 @@ fn frame_link_resolves_by_arp_and_carries_datagrams_both_ways_with_id_zero_and_d
     assert_eq!(link.tx_ipv4(), Some(softroce::os::TxIpv4::ZERO_ID_DF));
     let cfg = link.config();
     assert_eq!(cfg.ip_mtu, 1500, "the interface MTU");
-    let shown = Command::new("ip")
-        .args(["-o", "link", "show", "va"])
-        .output()
-        .unwrap()
-        .stdout;
+    let child = {
+        let _turn = spawn_turn();
+        Command::new("ip")
+            .args(["-o", "link", "show", "va"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+    };
+    let shown = child.and_then(|c| c.wait_with_output()).unwrap().stdout;
     let mac = cfg.mac.map(|b| format!("{b:02x}")).join(":");
     assert!(
         String::from_utf8_lossy(&shown).contains(&format!("link/ether {mac}")),
@@ -480,19 +484,24 @@ fn the_tool_says_why_the_link_cannot_open() {
     if !isolated("the_tool_says_why...") {
         return;
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_softroce"))
-        .args([
-            "rping",
-            "--link",
-            "nosuch0",
-            "-s",
-            "-a",
-            "127.0.0.1",
-            "--wait",
-            "1",
-        ])
-        .output()
-        .unwrap();
+    let child = {
+        let _turn = spawn_turn();
+        Command::new(env!("CARGO_BIN_EXE_softroce"))
+            .args([
+                "rping",
+                "--link",
+                "nosuch0",
+                "-s",
+                "-a",
+                "127.0.0.1",
+                "--wait",
+                "1",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+    };
+    let out = child.and_then(|c| c.wait_with_output()).unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
